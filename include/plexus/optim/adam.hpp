@@ -1,0 +1,68 @@
+// Adam with PyTorch's semantics (torch.optim.Adam, 1.13):
+//   g += weight_decay * p                   (if weight_decay != 0)
+//   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+//   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+// with the step t advanced once per step for all parameters.
+#pragma once
+
+#include "optimizer.hpp"
+
+namespace plexus {
+
+struct AdamOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+};
+
+template <typename T>
+class Adam : public Optimizer<T> {
+ public:
+  explicit Adam(Network<T>& net, AdamOptions opt = {}) : Optimizer<T>(net, opt.lr), opt_(opt) {
+    auto bad = [](double b) { return !(b >= 0.0 && b < 1.0); };
+    if (bad(opt.beta1) || bad(opt.beta2))
+      throw value_error(detail::concat("Adam: betas must be in [0, 1), got ", opt.beta1, " and ", opt.beta2));
+    if (!(opt.eps >= 0.0) || !std::isfinite(opt.eps)) throw value_error(detail::concat("Adam: eps must be >= 0, got ", opt.eps));
+    if (!(opt.weight_decay >= 0.0) || !std::isfinite(opt.weight_decay))
+      throw value_error(detail::concat("Adam: weight_decay must be >= 0, got ", opt.weight_decay));
+    m_.setZero(this->size());
+    v_.setZero(this->size());
+  }
+  std::string name() const override { return "Adam"; }
+  const AdamOptions& options() const { return opt_; }
+
+  std::vector<std::pair<std::string, Vector<T>*>> state() override { return {{"m", &m_}, {"v", &v_}}; }
+
+ protected:
+  std::string name_for_errors() const override { return "Adam"; }
+  void apply(Vector<T>& params, const Vector<T>& grads) override {
+    const double t = static_cast<double>(this->t_);
+    const double bc1 = 1.0 - std::pow(opt_.beta1, t);
+    const double bc2_sqrt = std::sqrt(1.0 - std::pow(opt_.beta2, t));
+    const T step_size = static_cast<T>(this->lr_ / bc1);
+    const T bc2s = static_cast<T>(bc2_sqrt);
+    const T b1 = static_cast<T>(opt_.beta1), b2 = static_cast<T>(opt_.beta2);
+    const T one_b1 = static_cast<T>(1.0 - opt_.beta1), one_b2 = static_cast<T>(1.0 - opt_.beta2);
+    const T eps = static_cast<T>(opt_.eps), wd = static_cast<T>(opt_.weight_decay);
+    T* p = params.data();
+    const T* g = grads.data();
+    T* m = m_.data();
+    T* v = v_.data();
+    parallel_chunks(params.size(), this->kChunk, [&](Index i0, Index n) {
+      for (Index i = i0; i < i0 + n; ++i) {
+        const T gi = wd != T(0) ? g[i] + wd * p[i] : g[i];
+        m[i] = b1 * m[i] + one_b1 * gi;
+        v[i] = b2 * v[i] + one_b2 * gi * gi;
+        p[i] -= step_size * (m[i] / (std::sqrt(v[i]) / bc2s + eps));
+      }
+    });
+  }
+
+ private:
+  AdamOptions opt_;
+  Vector<T> m_, v_;
+};
+
+}  // namespace plexus

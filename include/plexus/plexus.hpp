@@ -1,0 +1,31 @@
+// Plexus: a header-only C++17 neural-network library on Eigen.
+// This umbrella header includes every public part of the library.
+#pragma once
+
+#include "version.hpp"
+
+#include "core/error.hpp"
+#include "core/gemm.hpp"
+#include "core/kernels.hpp"
+#include "core/parallel.hpp"
+#include "core/rng.hpp"
+#include "core/types.hpp"
+
+#include "layers/activation.hpp"
+#include "layers/concat.hpp"
+#include "layers/dense.hpp"
+#include "layers/layer.hpp"
+#include "layers/network.hpp"
+#include "layers/residual.hpp"
+#include "layers/sequential.hpp"
+
+#include "loss/inverse_residual.hpp"
+#include "loss/loss.hpp"
+#include "loss/mse.hpp"
+
+#include "optim/adam.hpp"
+#include "optim/optimizer.hpp"
+#include "optim/schedule.hpp"
+#include "optim/sgd.hpp"
+
+#include "train/step.hpp"

@@ -1,0 +1,92 @@
+// After the first, a training step of the answer's architecture does not
+// touch the heap. Built only without sanitizers, which own malloc.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include "nets.hpp"
+
+#include <atomic>
+#include <cstddef>
+#include <vector>
+
+// Every heap allocation in this program (operator new, Eigen's aligned
+// allocator, OpenMP's runtime) ends in glibc's malloc family: count there.
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+}
+
+namespace {
+std::atomic<long> g_allocations{0};
+void count() { g_allocations.fetch_add(1, std::memory_order_relaxed); }
+}  // namespace
+
+extern "C" {
+void* malloc(std::size_t n) {
+  count();
+  return __libc_malloc(n);
+}
+void* calloc(std::size_t a, std::size_t b) {
+  count();
+  return __libc_calloc(a, b);
+}
+void* realloc(void* p, std::size_t n) {
+  count();
+  return __libc_realloc(p, n);
+}
+void* memalign(std::size_t a, std::size_t n) {
+  count();
+  return __libc_memalign(a, n);
+}
+void* aligned_alloc(std::size_t a, std::size_t n) {
+  count();
+  return __libc_memalign(a, n);
+}
+int posix_memalign(void** out, std::size_t a, std::size_t n) {
+  count();
+  *out = __libc_memalign(a, n);
+  return *out ? 0 : 12;  // ENOMEM
+}
+}
+
+using namespace plexus;
+
+TEST_CASE("no heap allocation in a training step after the first") {
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    auto net = plexus_test::answer_like<float>(64, 32, 2, 4);
+    net.build(9, 1);
+    Adam<float> adam(net);
+    MSE<float> mse;
+    InverseResidualLoss<float> inv(3);
+    Matrix<float> x = Matrix<float>::Random(300, 9), t = Matrix<float>::Random(300, 9);
+    train_step(net, mse, adam, x, t);
+    train_step(net, inv, adam, x, t);
+    const long before = g_allocations.load();
+    for (int i = 0; i < 5; ++i) {
+      train_step(net, mse, adam, x, t);
+      train_step(net, inv, adam, x, t);
+    }
+    const long during = g_allocations.load() - before;
+    INFO("threads " << threads << ": " << during << " allocations in 10 steps");
+    CHECK(during == 0);
+    // a smaller batch reuses the buffers too
+    Matrix<float> xs = x.topRows(100), ts = t.topRows(100);
+    const long before_small = g_allocations.load();
+    train_step(net, mse, adam, xs, ts);
+    CHECK(g_allocations.load() - before_small == 0);
+  }
+  set_num_threads(0);
+}
+
+TEST_CASE("the counter sees allocations (the test can fail)") {
+  volatile int n = 1000;
+  const long before = g_allocations.load();
+  Eigen::VectorXf v(n);  // Eigen's aligned allocator
+  std::vector<int> w(static_cast<std::size_t>(n), 1);  // operator new
+  v.setOnes();
+  CHECK(v.sum() + static_cast<float>(w[7]) == 1001.0f);
+  CHECK(g_allocations.load() - before >= 2);
+}

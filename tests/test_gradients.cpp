@@ -1,0 +1,150 @@
+// Finite-difference gradient checks (double precision) for every layer, the
+// concat and residual blocks, an answer-shaped network and every loss.
+#include "gradcheck.hpp"
+#include "nets.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace plexus;
+using plexus_test::check_network_gradients;
+using plexus_test::random_matrix;
+
+namespace {
+constexpr double kTol = 1e-6;
+
+// Rebuilds with random (never zero) parameters so every path carries gradient.
+void randomize(Network<double>& net, std::uint64_t seed, double scale = 0.5) {
+  Rng rng(seed);
+  for (Index i = 0; i < net.parameters().size(); ++i) net.parameters()[i] = rng.uniform(-scale, scale);
+}
+
+void check(Network<double>& net, Index batch, Index in, const std::string& what) {
+  randomize(net, 99);
+  const auto x = random_matrix(batch, in, 1234);
+  const auto rep = check_network_gradients(net, x);
+  INFO(what << ": input error " << rep.max_input_error << ", parameter error " << rep.max_param_error);
+  CHECK(rep.inputs_checked == batch * in);
+  CHECK(rep.params_checked == std::min<Index>(net.parameter_count(), rep.params_checked));
+  CHECK(rep.max_input_error < kTol);
+  CHECK(rep.max_param_error < kTol);
+}
+}  // namespace
+
+TEST_CASE("gradients: Dense with each activation") {
+  for (Activation a : {Activation::identity, Activation::relu, Activation::tanh, Activation::sigmoid}) {
+    Network<double> net;
+    net.add(Dense<double>(5, a));
+    net.build(4, 1);
+    check(net, 6, 4, to_string(a));
+  }
+}
+
+TEST_CASE("gradients: Dense on a batch larger than one GEMM tile") {
+  Network<double> net;
+  net.add(Dense<double>(200, Activation::tanh));
+  net.add(Dense<double>(3));
+  net.build(3, 2);
+  check(net, 300, 3, "tiled dense");
+}
+
+TEST_CASE("gradients: standalone activation layers") {
+  Network<double> net;
+  net.add(Dense<double>(6));
+  net.add(ReLU<double>());
+  net.add(Dense<double>(6));
+  net.add(Tanh<double>());
+  net.add(Dense<double>(6));
+  net.add(Sigmoid<double>());
+  net.add(Identity<double>());
+  net.add(Dense<double>(2));
+  net.build(3, 3);
+  check(net, 7, 3, "activations");
+}
+
+TEST_CASE("gradients: Concat alone, chained (zero-copy) and of a deeper body") {
+  {
+    Network<double> net;
+    net.add(Concat<double>(Dense<double>(4, Activation::tanh)));
+    net.build(3, 4);
+    CHECK(net.output_width() == 7);
+    check(net, 5, 3, "single concat on the input");
+  }
+  {
+    Network<double> net;
+    net.add(Dense<double>(4, Activation::relu));
+    for (int i = 0; i < 3; ++i) net.add(Concat<double>(Dense<double>(3, Activation::relu)));
+    net.add(Dense<double>(2));
+    net.build(3, 5);
+    CHECK(net.output_width() == 2);
+    check(net, 6, 3, "chain of concats");
+  }
+  {
+    Network<double> net;
+    Sequential<double> body;
+    body.add(Dense<double>(5, Activation::tanh));
+    body.add(Dense<double>(2, Activation::sigmoid));
+    net.add(Dense<double>(3));
+    net.add(Concat<double>(std::move(body)));
+    net.add(Concat<double>(Dense<double>(2)));  // chain ends at the network's output
+    net.build(2, 6);
+    CHECK(net.output_width() == 7);
+    check(net, 4, 2, "concat of a sequential, ending the network");
+  }
+}
+
+TEST_CASE("gradients: Residual block") {
+  Network<double> net;
+  Sequential<double> body;
+  body.add(Dense<double>(6, Activation::relu));
+  body.add(Dense<double>(4));
+  net.add(Residual<double>(std::move(body)));
+  net.add(Residual<double>(Dense<double>(4, Activation::tanh)));
+  net.build(4, 7);
+  check(net, 5, 4, "residual");
+}
+
+TEST_CASE("gradients: a small network shaped like the answer's") {
+  auto net = plexus_test::answer_like<double>(6, 4, 3, 4, 9);
+  net.build(9, 8);
+  CHECK(net.layers().size() == 5);
+  check(net, 5, 9, "answer-shaped");
+}
+
+TEST_CASE("gradients: MSE") {
+  MSE<double> mse;
+  const auto p = random_matrix(6, 4, 1), t = random_matrix(6, 4, 2), x = random_matrix(6, 3, 3);
+  CHECK(plexus_test::check_loss_gradient(mse, p, t, x) < kTol);
+  // value: mean over all elements
+  CHECK(mse.value(p, t, x) == doctest::Approx((p - t).squaredNorm() / 24.0).epsilon(1e-14));
+}
+
+TEST_CASE("gradients: inverse residual loss, raw and scaled predictions") {
+  for (double scale : {1.0, 5.0}) {
+    InverseResidualLoss<double> loss(3, scale);
+    const auto p = random_matrix(5, 9, 4), x = random_matrix(5, 9, 5, -2, 2);
+    const plexus_test::MatD none(5, 0);
+    CHECK(plexus_test::check_loss_gradient(loss, p, none, x) < kTol);
+    // value: mean over samples of ||A (s P) - I||_F^2
+    double expect = 0;
+    for (Index s = 0; s < 5; ++s) {
+      Eigen::Matrix3d a, xm;
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j) a(i, j) = x(s, 3 * i + j), xm(i, j) = scale * p(s, 3 * i + j);
+      expect += (a * xm - Eigen::Matrix3d::Identity()).squaredNorm();
+    }
+    CHECK(loss.value(p, none, x) == doctest::Approx(expect / 5).epsilon(1e-13));
+  }
+}
+
+TEST_CASE("float and double networks agree") {
+  auto nd = plexus_test::answer_like<double>(16, 8, 2, 2, 9, Init::glorot_uniform);
+  auto nf = plexus_test::answer_like<float>(16, 8, 2, 2, 9, Init::glorot_uniform);
+  nd.build(9, 21);
+  nf.build(9, 21);
+  REQUIRE(nd.parameter_count() == nf.parameter_count());
+  nf.parameters() = nd.parameters().cast<float>();
+  const auto x = random_matrix(33, 9, 3);
+  const Matrix<double> yd = nd.predict(x);
+  const Matrix<float> yf = nf.predict(x.cast<float>());
+  CHECK((yd - yf.cast<double>()).cwiseAbs().maxCoeff() < 1e-4 * std::max(1.0, yd.cwiseAbs().maxCoeff()));
+}

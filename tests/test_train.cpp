@@ -1,0 +1,88 @@
+// End-to-end: small networks learn simple functions; steps are reproducible.
+#include "gradcheck.hpp"
+#include "nets.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+
+using namespace plexus;
+
+TEST_CASE_TEMPLATE("a small MLP learns sin(x) on [-pi, pi]", T, float, double) {
+  Network<T> net;
+  net.add(Dense<T>(32, Activation::tanh));
+  net.add(Dense<T>(32, Activation::tanh));
+  net.add(Dense<T>(1));
+  net.build(1, 3);
+  Adam<T> adam(net, AdamOptions{1e-2});
+  MSE<T> mse;
+  Rng rng(5);
+  Matrix<T> x(64, 1), y(64, 1);
+  for (int step = 0; step < 2000; ++step) {
+    for (Index i = 0; i < 64; ++i) {
+      x(i, 0) = static_cast<T>(rng.uniform(-3.14159265, 3.14159265));
+      y(i, 0) = std::sin(x(i, 0));
+    }
+    adam.set_learning_rate(cosine_lr(1e-2, step / 2000.0, 1e-4));
+    train_step(net, mse, adam, x, y);
+  }
+  Matrix<T> xt(201, 1), yt(201, 1);
+  for (Index i = 0; i < 201; ++i) {
+    xt(i, 0) = static_cast<T>(-3.14159265 + i * (2 * 3.14159265 / 200));
+    yt(i, 0) = std::sin(xt(i, 0));
+  }
+  const double mse_test = static_cast<double>((net.predict(xt) - yt).squaredNorm()) / 201.0;
+  INFO("test MSE " << mse_test);
+  CHECK(mse_test < 1e-3);
+}
+
+TEST_CASE("an answer-shaped network fits the inverse of 2x2 matrices with the residual loss") {
+  auto net = plexus_test::answer_like<float>(32, 16, 2, 2, 4);
+  net.build(4, 1);
+  Adam<float> adam(net, AdamOptions{2e-3});
+  InverseResidualLoss<float> loss(2);
+  Rng rng(9);
+  Matrix<float> x(128, 4), none(128, 0);
+  auto fill = [&](Matrix<float>& m) {
+    for (Index i = 0; i < m.rows(); ++i) {
+      double a, b, c, d;
+      do {
+        a = rng.uniform(-1, 1), b = rng.uniform(-1, 1), c = rng.uniform(-1, 1), d = rng.uniform(-1, 1);
+      } while (std::abs(a * d - b * c) < 0.3);
+      const double n = std::sqrt(a * a + b * b + c * c + d * d);
+      m.row(i) << float(a / n), float(b / n), float(c / n), float(d / n);
+    }
+  };
+  double first = 0, last = 0;
+  for (int step = 0; step < 600; ++step) {
+    fill(x);
+    const double l = train_step(net, loss, adam, x, none);
+    if (step == 0) first = l;
+    last = l;
+  }
+  INFO("loss " << first << " -> " << last);
+  CHECK(first > 1.0);
+  CHECK(last < 0.2 * first);
+}
+
+TEST_CASE("training is bit-identical across thread counts") {
+  auto run = [](int threads) {
+    set_num_threads(threads);
+    auto net = plexus_test::answer_like<float>(64, 48, 2, 3, 9, Init::glorot_uniform);
+    net.build(9, 42);
+    Adam<float> adam(net);
+    MSE<float> mse;
+    for (int step = 0; step < 4; ++step) {
+      const Matrix<float> x = plexus_test::random_matrix(333, 9, 100 + step).cast<float>();
+      const Matrix<float> t = plexus_test::random_matrix(333, 9, 200 + step).cast<float>();
+      train_step(net, mse, adam, x, t);
+    }
+    set_num_threads(0);
+    return Vector<float>(net.parameters());
+  };
+  const auto one = run(1), two = run(2), three = run(3);
+  CHECK(one.size() == two.size());
+  CHECK(std::memcmp(one.data(), two.data(), sizeof(float) * one.size()) == 0);
+  CHECK(std::memcmp(one.data(), three.data(), sizeof(float) * one.size()) == 0);
+}
