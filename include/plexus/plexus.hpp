@@ -29,3 +29,6 @@
 #include "optim/sgd.hpp"
 
 #include "train/step.hpp"
+
+#include "data/matrix_inverse.hpp"
+#include "data/source.hpp"

@@ -1,10 +1,11 @@
 // Matrix products for the layers: C = alpha * op(A) * op(B) (+ C).
 //
-// The output is cut into tiles whose sizes depend only on the problem's
-// shape, never on the thread count; each tile is one single-threaded Eigen
-// GEMM with its full inner dimension. An element's value therefore depends
-// on the shape alone, which is what makes training bit-reproducible across
-// thread counts. Packing buffers live in per-thread workspaces that only
+// A Goto/BLIS-style driver over Eigen's packing routines and micro-kernel:
+// each K x N panel of op(B) is packed once and shared by all threads, and
+// the rows and columns of C are cut into tasks whose sizes depend only on
+// the problem's shape, never on the thread count. An element's value thus
+// depends on the shape alone: training is bit-reproducible whatever the
+// number of threads. Packing buffers live in per-thread workspaces that only
 // grow, so a steady-state training step does not touch the heap.
 #pragma once
 
@@ -19,84 +20,142 @@ namespace plexus {
 
 namespace detail {
 
-// Eigen's blocking object, pointed at our own packing memory.
-template <typename T>
-class WorkspaceBlocking : public Eigen::internal::level3_blocking<T, T> {
- public:
-  WorkspaceBlocking(Index mc, Index nc, Index kc, T* block_a, T* block_b) {
-    this->m_mc = mc;
-    this->m_nc = nc;
-    this->m_kc = kc;
-    this->m_blockA = block_a;
-    this->m_blockB = block_b;
-  }
-};
-
-template <typename T>
-Buffer<T>& packing_workspace() {
+template <typename T, int Slot>
+Buffer<T>& gemm_workspace() {
   thread_local Buffer<T> ws;
   return ws;
 }
 
 inline Index round_up(Index x, Index to) { return (x + to - 1) / to * to; }
 
-// C(m x n) += alpha * op(A) * op(B) on the calling thread.
-template <typename T, int LhsOrder, int RhsOrder>
-void serial_gemm(Index m, Index n, Index k, T alpha, const T* a, Index lda, const T* b, Index ldb, T* c,
-                 Index ldc) {
-  if (m == 0 || n == 0 || k == 0) return;
-  Index kc = k, mc = m, nc = n;
-  Eigen::internal::computeProductBlockingSizes<T, T, 1, Index>(kc, mc, nc, Index(1));
+// The task grid of one K-panel: rows in blocks of mb, columns in blocks of
+// nb (a multiple of the micro-kernel's nr). Shape-only, so results never
+// depend on the thread count; aims at >= 16 tasks of >= 48 x 64 for balance.
+struct GemmTasks {
+  Index mb, nb, row_tasks, col_tasks;
+};
+inline GemmTasks gemm_tasks(Index m, Index nc, Index mc, Index nr) {
+  GemmTasks t{};
+  t.mb = std::min<Index>({m, mc, 128});
+  t.row_tasks = (m + t.mb - 1) / t.mb;
+  t.nb = round_up(nc, nr);
+  while (t.row_tasks * ((nc + t.nb - 1) / t.nb) < 16 && t.nb >= 2 * 64) t.nb = round_up(t.nb / 2, nr);
+  t.col_tasks = (nc + t.nb - 1) / t.nb;
+  return t;
+}
+
+template <typename T, int LhsOrder, int RhsOrder, typename Epilogue>
+void gemm_impl(Index m, Index n, Index k, T alpha, const T* a, Index lda, const T* b, Index ldb, bool zero_c, T* c,
+               Index ldc, Epilogue& epilogue) {
+  using namespace Eigen::internal;
+  using Traits = gebp_traits<T, T>;
+  using LhsMapper = const_blas_data_mapper<T, Index, LhsOrder>;
+  using RhsMapper = const_blas_data_mapper<T, Index, RhsOrder>;
+  using ResMapper = blas_data_mapper<T, Index, Eigen::ColMajor, Eigen::Unaligned, 1>;
+  constexpr Index nr = Traits::nr;
   constexpr Index align = 64 / static_cast<Index>(sizeof(T));
-  const Index size_a = round_up(kc * mc, align) + align;
-  const Index size_b = round_up(kc * nc, align) + align;
-  Buffer<T>& ws = packing_workspace<T>();
-  ws.reserve(static_cast<std::size_t>(size_a + size_b));
-  WorkspaceBlocking<T> blocking(mc, nc, kc, ws.data(), ws.data() + size_a);
-  Eigen::internal::general_matrix_matrix_product<Index, T, LhsOrder, false, T, RhsOrder, false, Eigen::ColMajor,
-                                                 1>::run(m, n, k, a, lda, b, ldb, c, 1, ldc, alpha, blocking,
-                                                         nullptr);
+
+  const LhsMapper lhs(a, lda);
+  const RhsMapper rhs(b, ldb);
+  const ResMapper res(c, ldc);
+  auto zero = [&](Index i0, Index j0, Index mi, Index nj) {
+    for (Index j = j0; j < j0 + nj; ++j) std::fill(c + i0 + j * ldc, c + i0 + mi + j * ldc, T(0));
+  };
+
+  if (k == 0) {
+    const GemmTasks t = gemm_tasks(m, n, m, nr);
+    parallel_for(t.row_tasks * t.col_tasks, [&](Index task) {
+      const Index i0 = (task % t.row_tasks) * t.mb, j0 = (task / t.row_tasks) * t.nb;
+      const Index mi = std::min(t.mb, m - i0), nj = std::min(t.nb, n - j0);
+      if (zero_c) zero(i0, j0, mi, nj);
+      epilogue(i0, j0, mi, nj);
+    });
+    return;
+  }
+
+  Index kc = k, mc = m, nc = n;
+  computeProductBlockingSizes<T, T, 1, Index>(kc, mc, nc, Index(1));
+  Buffer<T>& shared_b = gemm_workspace<T, 0>();
+  shared_b.reserve(static_cast<std::size_t>(round_up(kc * round_up(nc, nr), align) + align));
+  T* block_b = shared_b.data();
+
+  for (Index j2 = 0; j2 < n; j2 += nc) {
+    const Index nc2 = std::min(nc, n - j2);
+    const GemmTasks t = gemm_tasks(m, nc2, mc, nr);
+    const Index strips = (nc2 + 63) / 64;
+    for (Index k2 = 0; k2 < k; k2 += kc) {
+      const Index kc2 = std::min(kc, k - k2);
+      const bool first = k2 == 0, last = k2 + kc2 == k;
+      // Pack op(B)[k2 : k2 + kc2, j2 : j2 + nc2] once, in column strips
+      // (packing is a copy: any split gives the same packed panel).
+      auto pack_strip = [&](Index s) {
+        gemm_pack_rhs<T, Index, RhsMapper, nr, RhsOrder> pack_rhs;
+        const Index j = s * 64, w = std::min<Index>(64, nc2 - j);
+        pack_rhs(block_b + j * kc2, rhs.getSubMapper(k2, j2 + j), kc2, w);
+      };
+      auto compute = [&](Index task) {
+        gemm_pack_lhs<T, Index, LhsMapper, Traits::mr, Traits::LhsProgress, typename Traits::LhsPacket4Packing,
+                      LhsOrder>
+            pack_lhs;
+        gebp_kernel<T, T, Index, ResMapper, Traits::mr, Traits::nr, false, false> gebp;
+        const Index i0 = (task % t.row_tasks) * t.mb, jj = (task / t.row_tasks) * t.nb;
+        const Index mi = std::min(t.mb, m - i0), nj = std::min(t.nb, nc2 - jj);
+        Buffer<T>& ws = gemm_workspace<T, 1>();
+        if (first && zero_c) zero(i0, j2 + jj, mi, nj);
+        pack_lhs(ws.data(), lhs.getSubMapper(i0, k2), kc2, mi);
+        gebp(res.getSubMapper(i0, j2 + jj), ws.data(), block_b + jj * kc2, mi, kc2, nj, alpha);
+        if (last) epilogue(i0, j2 + jj, mi, nj);
+      };
+      const Index tasks = t.row_tasks * t.col_tasks;
+      // Every thread sizes its own workspace, whether or not it wins a task
+      // this time, so no later step finds a thread with a small one.
+      const auto a_size = static_cast<std::size_t>(round_up(kc2 * t.mb, align) + align);
+#if defined(_OPENMP)
+      const int threads = static_cast<int>(std::min<Index>(num_threads(), tasks));
+      if (threads > 1 && !omp_in_parallel()) {
+#pragma omp parallel num_threads(threads)
+        {
+          gemm_workspace<T, 1>().reserve(a_size);
+#pragma omp for schedule(static)
+          for (Index s = 0; s < strips; ++s) pack_strip(s);
+#pragma omp for schedule(dynamic, 1)
+          for (Index task = 0; task < tasks; ++task) compute(task);
+        }
+        continue;
+      }
+#endif
+      gemm_workspace<T, 1>().reserve(a_size);
+      for (Index s = 0; s < strips; ++s) pack_strip(s);
+      for (Index task = 0; task < tasks; ++task) compute(task);
+    }
+  }
 }
 
 }  // namespace detail
-
-// Tile edge along one output dimension: whole when small, else fixed pieces.
-inline Index gemm_tile(Index extent) { return extent <= 192 ? extent : 128; }
 
 struct NoEpilogue {
   void operator()(Index, Index, Index, Index) const {}
 };
 
 // C(m x n) = alpha * op(A) * op(B) + beta * C for beta in {0, 1}, column-major
-// with leading dimensions. op(X) is X or its transpose. After each tile of C
-// is final, epilogue(row0, col0, rows, cols) runs on the same thread, so a
-// bias or activation can be applied while the tile is still in cache.
+// with leading dimensions; op(X) is X or its transpose. Once a block of C is
+// final, epilogue(row0, col0, rows, cols) runs on the thread that computed
+// it, so a bias or activation is applied while the block is in cache.
 template <typename T, typename Epilogue = NoEpilogue>
 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, T alpha, const T* a, Index lda, const T* b,
           Index ldb, T beta, T* c, Index ldc, Epilogue&& epilogue = Epilogue()) {
   if (m <= 0 || n <= 0) return;
-  const Index tm = gemm_tile(m), tn = gemm_tile(n);
-  const Index tiles_m = (m + tm - 1) / tm, tiles_n = (n + tn - 1) / tn;
-  parallel_for(tiles_m * tiles_n, [&](Index t) {
-    const Index i0 = (t % tiles_m) * tm, j0 = (t / tiles_m) * tn;
-    const Index mi = std::min(tm, m - i0), nj = std::min(tn, n - j0);
-    T* ct = c + i0 + j0 * ldc;
-    if (beta == T(0)) {
-      Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>>(ct, mi, nj, Eigen::OuterStride<>(ldc)).setZero();
-    }
-    // op(A) rows i0.. : A(i0, 0) when not transposed, A(0, i0) when transposed.
-    const T* at = trans_a ? a + i0 * lda : a + i0;
-    const T* bt = trans_b ? b + j0 : b + j0 * ldb;
-    if (!trans_a && !trans_b)
-      detail::serial_gemm<T, Eigen::ColMajor, Eigen::ColMajor>(mi, nj, k, alpha, at, lda, bt, ldb, ct, ldc);
-    else if (!trans_a && trans_b)
-      detail::serial_gemm<T, Eigen::ColMajor, Eigen::RowMajor>(mi, nj, k, alpha, at, lda, bt, ldb, ct, ldc);
-    else if (trans_a && !trans_b)
-      detail::serial_gemm<T, Eigen::RowMajor, Eigen::ColMajor>(mi, nj, k, alpha, at, lda, bt, ldb, ct, ldc);
-    else
-      detail::serial_gemm<T, Eigen::RowMajor, Eigen::RowMajor>(mi, nj, k, alpha, at, lda, bt, ldb, ct, ldc);
-    epilogue(i0, j0, mi, nj);
-  });
+  const bool zero_c = beta == T(0);
+  using E = std::remove_reference_t<Epilogue>;
+  E& e = epilogue;
+  if (!trans_a && !trans_b)
+    detail::gemm_impl<T, Eigen::ColMajor, Eigen::ColMajor, E>(m, n, k, alpha, a, lda, b, ldb, zero_c, c, ldc, e);
+  else if (!trans_a && trans_b)
+    detail::gemm_impl<T, Eigen::ColMajor, Eigen::RowMajor, E>(m, n, k, alpha, a, lda, b, ldb, zero_c, c, ldc, e);
+  else if (trans_a && !trans_b)
+    detail::gemm_impl<T, Eigen::RowMajor, Eigen::ColMajor, E>(m, n, k, alpha, a, lda, b, ldb, zero_c, c, ldc, e);
+  else
+    detail::gemm_impl<T, Eigen::RowMajor, Eigen::RowMajor, E>(m, n, k, alpha, a, lda, b, ldb, zero_c, c, ldc, e);
 }
 
 }  // namespace plexus

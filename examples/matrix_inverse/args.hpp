@@ -1,0 +1,95 @@
+// A strict command-line flag parser for the example: every flag must be
+// known, every number must parse completely and lie in its range; anything
+// else is a one-line usage error.
+#pragma once
+
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mi {
+
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Args {
+ public:
+  // `argv` after the subcommand; `flags`: name -> takes a value.
+  Args(const std::string& command, const std::vector<std::string>& argv, const std::map<std::string, bool>& flags)
+      : command_(command) {
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+      std::string a = argv[i];
+      if (a.rfind("--", 0) != 0) throw usage_error(command + ": unexpected argument '" + a + "'");
+      std::string value;
+      bool has_value = false;
+      if (auto eq = a.find('='); eq != std::string::npos) {
+        value = a.substr(eq + 1);
+        a = a.substr(0, eq);
+        has_value = true;
+      }
+      const std::string name = a.substr(2);
+      auto it = flags.find(name);
+      if (it == flags.end()) throw usage_error(command + ": unknown flag '--" + name + "' (see --help)");
+      if (it->second && !has_value) {
+        if (i + 1 >= argv.size()) throw usage_error(command + ": flag --" + name + " needs a value");
+        value = argv[++i];
+      } else if (!it->second && has_value) {
+        throw usage_error(command + ": flag --" + name + " takes no value");
+      }
+      if (values_.count(name)) throw usage_error(command + ": flag --" + name + " given twice");
+      values_[name] = value;
+    }
+  }
+
+  bool has(const std::string& name) const { return values_.count(name) != 0; }
+  std::string str(const std::string& name, const std::string& fallback = "") const {
+    auto it = values_.find(name);
+    if (it == values_.end()) return fallback;
+    if (it->second.empty()) throw usage_error(command_ + ": --" + name + " needs a non-empty value");
+    return it->second;
+  }
+  double real(const std::string& name, double fallback, double lo, double hi) const {
+    if (!has(name)) return fallback;
+    const std::string& s = values_.at(name);
+    char* end = nullptr;
+    errno = 0;
+    const double v = std::strtod(s.c_str(), &end);
+    if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE || !std::isfinite(v))
+      throw usage_error(command_ + ": --" + name + " expects a number, got '" + s + "'");
+    if (v < lo || v > hi)
+      throw usage_error(command_ + ": --" + name + " must be between " + fmt(lo) + " and " + fmt(hi) + ", got " + s);
+    return v;
+  }
+  std::int64_t integer(const std::string& name, std::int64_t fallback, std::int64_t lo, std::int64_t hi) const {
+    if (!has(name)) return fallback;
+    const std::string& s = values_.at(name);
+    // accept 1e6-style integers too: parse as double, require integrality
+    char* end = nullptr;
+    errno = 0;
+    const double v = std::strtod(s.c_str(), &end);
+    if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE || !std::isfinite(v) || v != std::floor(v))
+      throw usage_error(command_ + ": --" + name + " expects a whole number, got '" + s + "'");
+    if (v < static_cast<double>(lo) || v > static_cast<double>(hi))
+      throw usage_error(command_ + ": --" + name + " must be between " + std::to_string(lo) + " and " +
+                        std::to_string(hi) + ", got " + s);
+    return static_cast<std::int64_t>(v);
+  }
+  const std::string& command() const { return command_; }
+
+ private:
+  static std::string fmt(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+  }
+  std::string command_;
+  std::map<std::string, std::string> values_;
+};
+
+}  // namespace mi

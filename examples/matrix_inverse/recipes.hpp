@@ -1,0 +1,77 @@
+// The networks and the input/output conventions of the three recipes:
+// the question's small MLP, the answer's concat-ResNet, and the improved
+// recipe (a concat-ResNet on normalised input with the residual loss).
+#pragma once
+
+#include <plexus/plexus.hpp>
+
+#include <Eigen/Dense>
+
+#include <cstdio>
+#include <string>
+
+namespace mi {
+
+// The answer's architecture, parameterised: Dense(width, relu); blocks x
+// Residual(layers x Concat(Dense(growth, relu)), Dense(width, zeros)); Dense(9).
+struct Arch {
+  int width = 128, growth = 256, blocks = 7, layers = 4;
+};
+
+template <typename T>
+plexus::Network<T> concat_resnet(const Arch& a) {
+  using namespace plexus;
+  Network<T> net;
+  net.add(Dense<T>(a.width, Activation::relu));
+  for (int b = 0; b < a.blocks; ++b) {
+    Sequential<T> body;
+    for (int i = 0; i < a.layers; ++i)  // x = concatenate([x, Dense(growth, relu)(x)])
+      body.add(Concat<T>(Dense<T>(a.growth, Activation::relu)));
+    body.add(Dense<T>(a.width, Activation::identity, Init::zeros));
+    net.add(Residual<T>(std::move(body)));  // x = skip + Dense(width, zeros)(x)
+  }
+  net.add(Dense<T>(9));
+  return net;
+}
+
+// The question's Keras model: Dense(9, relu) -> Dense(9, relu) -> Dense(9).
+template <typename T>
+plexus::Network<T> question_net() {
+  using namespace plexus;
+  Network<T> net;
+  net.add(Dense<T>(9, Activation::relu));
+  net.add(Dense<T>(9, Activation::relu));
+  net.add(Dense<T>(9));
+  return net;
+}
+
+// How matrices become network inputs and outputs become inverses:
+// input = A / ||A||_F when normalize, else A; inverse = output_scale * output
+// (/ ||A||_F when normalize).
+struct Convention {
+  bool normalize = false;
+  double output_scale = 1.0;
+};
+
+// Predicted inverses (n x 9, row-major) of matrices a (n x 9), in chunks.
+template <typename T>
+Eigen::MatrixXd predict_inverse(plexus::Network<T>& net, const Convention& c, const Eigen::MatrixXd& a) {
+  const plexus::Index n = a.rows(), chunk = 4096;
+  Eigen::MatrixXd out(n, 9);
+  plexus::Matrix<T> x, y;
+  for (plexus::Index r0 = 0; r0 < n; r0 += chunk) {
+    const plexus::Index m = std::min(chunk, n - r0);
+    x.resize(m, 9);
+    Eigen::VectorXd scale = Eigen::VectorXd::Ones(m);
+    for (plexus::Index i = 0; i < m; ++i) {
+      if (c.normalize) scale[i] = a.row(r0 + i).norm();
+      x.row(i) = (a.row(r0 + i) / scale[i]).template cast<T>();
+    }
+    y.resize(m, 9);
+    net.predict(x, y);
+    for (plexus::Index i = 0; i < m; ++i) out.row(r0 + i) = y.row(i).template cast<double>() * (c.output_scale / scale[i]);
+  }
+  return out;
+}
+
+}  // namespace mi
