@@ -42,7 +42,7 @@ function(plexus_add_docs)
     set(DOXYGEN_FILTER_PATTERNS "*.hpp=${PLEXUS_SED_EXECUTABLE} -f ${_plexus_docs_dir}/doxygen-filter.sed")
   endif()
   doxygen_add_docs(docs
-                   "${PROJECT_SOURCE_DIR}/README.md"
+                   "${PROJECT_SOURCE_DIR}/README.md" "${PROJECT_SOURCE_DIR}/docs/install.md"
                    "${PROJECT_SOURCE_DIR}/include/plexus"
                    WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}"
                    COMMENT "Doxygen: API reference into ${PROJECT_BINARY_DIR}/docs/html")
