@@ -1,0 +1,87 @@
+# Installs the configured Plexus build into PREFIX (component `plexus`) and
+# checks what lands there (cmake -P script, run by ctest; see CMakeLists.txt
+# here). Inputs (-D): BUILD_DIR, PREFIX, CONFIG, PLEXUS_SOURCE_DIR, VERSION,
+# OPENMP, INCLUDEDIR, CMAKEDIR, PKGCONFIGDIR.
+cmake_minimum_required(VERSION 3.16)
+
+function(fail)
+  message(FATAL_ERROR "install: " ${ARGN})
+endfunction()
+
+file(REMOVE_RECURSE "${PREFIX}")
+execute_process(COMMAND ${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${PREFIX}" --component plexus
+                        --config "${CONFIG}"
+                RESULT_VARIABLE rc COMMAND_ECHO STDOUT)
+if(NOT rc EQUAL 0)
+  fail("cmake --install failed (${rc})")
+endif()
+
+# Every public header, and nothing else under include/.
+file(GLOB_RECURSE want RELATIVE "${PLEXUS_SOURCE_DIR}/include" "${PLEXUS_SOURCE_DIR}/include/plexus/*.hpp")
+file(GLOB_RECURSE got RELATIVE "${PREFIX}/${INCLUDEDIR}" "${PREFIX}/${INCLUDEDIR}/*")
+list(SORT want)
+list(SORT got)
+if(NOT want STREQUAL got)
+  fail("installed headers differ from include/plexus:\n  want ${want}\n  got  ${got}")
+endif()
+
+set(cmakedir "${PREFIX}/${CMAKEDIR}")
+foreach(f plexusConfig.cmake plexusConfigVersion.cmake plexusTargets.cmake)
+  if(NOT EXISTS "${cmakedir}/${f}")
+    fail("missing ${cmakedir}/${f}")
+  endif()
+endforeach()
+set(pc "${PREFIX}/${PKGCONFIGDIR}/plexus.pc")
+if(NOT EXISTS "${pc}")
+  fail("missing ${pc}")
+endif()
+
+file(READ "${cmakedir}/plexusTargets.cmake" targets)
+if(NOT targets MATCHES "add_library\\(plexus::plexus INTERFACE IMPORTED\\)")
+  fail("plexusTargets.cmake does not define the INTERFACE target plexus::plexus")
+endif()
+if(targets MATCHES "plexus_dev_flags")
+  fail("plexus_dev_flags (flags for Plexus' own programs) leaked into plexusTargets.cmake")
+endif()
+file(READ "${cmakedir}/plexusConfig.cmake" config)
+if(NOT config MATCHES "find_dependency\\(Eigen3")
+  fail("plexusConfig.cmake does not find Eigen3")
+endif()
+if(NOT config MATCHES "set\\(plexus_USE_OPENMP ${OPENMP}\\)")
+  fail("plexusConfig.cmake does not record PLEXUS_USE_OPENMP=${OPENMP}")
+endif()
+
+# The version file: SameMajorVersion, and arch-independent (header-only).
+function(version_check request pointer_size expect)
+  string(REGEX MATCH "^[0-9]+" major "${request}")
+  set(PACKAGE_FIND_VERSION "${request}")
+  set(PACKAGE_FIND_VERSION_MAJOR "${major}")
+  set(CMAKE_SIZEOF_VOID_P ${pointer_size})
+  include("${cmakedir}/plexusConfigVersion.cmake")
+  if(PACKAGE_VERSION_UNSUITABLE)
+    set(PACKAGE_VERSION_COMPATIBLE FALSE)
+  endif()
+  if(NOT PACKAGE_VERSION STREQUAL VERSION)
+    fail("plexusConfigVersion.cmake says ${PACKAGE_VERSION}, the project is ${VERSION}")
+  endif()
+  if((expect AND NOT PACKAGE_VERSION_COMPATIBLE) OR (NOT expect AND PACKAGE_VERSION_COMPATIBLE))
+    fail("plexusConfigVersion.cmake: request ${request} with ${pointer_size}-byte pointers: "
+         "compatible=${PACKAGE_VERSION_COMPATIBLE}, expected ${expect}")
+  endif()
+endfunction()
+string(REGEX MATCH "^[0-9]+" major "${VERSION}")
+math(EXPR next_major "${major} + 1")
+version_check("${VERSION}" 8 TRUE)
+version_check("${major}" 8 TRUE)
+version_check("${VERSION}" 4 TRUE)
+version_check("${next_major}.0" 8 FALSE)
+version_check("${VERSION}.1000" 8 FALSE)
+
+file(READ "${pc}" pctext)
+if(NOT pctext MATCHES "\nRequires: eigen3")
+  fail("plexus.pc does not require eigen3")
+endif()
+if(OPENMP AND NOT pctext MATCHES "\nCflags:[^\n]*-fopenmp")
+  fail("plexus.pc lacks the OpenMP flags")
+endif()
+message(STATUS "install: ${PREFIX} holds the headers, ${CMAKEDIR}/plexus*.cmake and ${PKGCONFIGDIR}/plexus.pc")

@@ -1,0 +1,77 @@
+# Compiles and runs pkg-config/main.cpp against the installed Plexus with the
+# command in its opening comment, as docs/install.md shows it (cmake -P
+# script, run by ctest; see CMakeLists.txt here). Inputs (-D): PKG_CONFIG, PREFIX, PKGCONFIGDIR, CXX_COMPILER, SOURCE,
+# WORK_DIR, VERSION, OPENMP.
+cmake_minimum_required(VERSION 3.16)
+
+function(fail)
+  message(FATAL_ERROR "pkg-config: " ${ARGN})
+endfunction()
+
+if(DEFINED ENV{PKG_CONFIG_PATH} AND NOT "$ENV{PKG_CONFIG_PATH}" STREQUAL "")
+  set(ENV{PKG_CONFIG_PATH} "${PREFIX}/${PKGCONFIGDIR}:$ENV{PKG_CONFIG_PATH}")
+else()
+  set(ENV{PKG_CONFIG_PATH} "${PREFIX}/${PKGCONFIGDIR}")
+endif()
+
+function(pkg_config out)
+  execute_process(COMMAND "${PKG_CONFIG}" ${ARGN} plexus
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE text ERROR_VARIABLE err OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT rc EQUAL 0)
+    fail("pkg-config ${ARGN} plexus failed (${rc}): ${err}")
+  endif()
+  string(REPLACE ";" " " args "${ARGN}")
+  message(STATUS "pkg-config ${args} plexus: ${text}")
+  set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+pkg_config(modversion --modversion)
+if(NOT modversion STREQUAL VERSION)
+  fail("--modversion says ${modversion}, the project is ${VERSION}")
+endif()
+pkg_config(flags --cflags --libs)
+separate_arguments(flags UNIX_COMMAND "${flags}")
+get_filename_component(real_prefix "${PREFIX}" REALPATH)
+set(found_include FALSE)
+foreach(f IN LISTS flags)
+  if(f MATCHES "^-I(.+)")
+    get_filename_component(dir "${CMAKE_MATCH_1}" REALPATH)
+    string(FIND "${dir}" "${real_prefix}/" at)
+    if(at EQUAL 0 AND EXISTS "${dir}/plexus/plexus.hpp")
+      set(found_include TRUE)
+    endif()
+  endif()
+endforeach()
+if(NOT found_include)
+  fail("--cflags has no -I into ${PREFIX} that holds plexus/plexus.hpp: \"${flags}\"")
+endif()
+if(OPENMP AND NOT "-fopenmp" IN_LIST flags)
+  fail("--cflags --libs lacks -fopenmp: \"${flags}\"")
+endif()
+
+# The command is the one in the comment at the top of main.cpp (and in
+# docs/install.md), with this build's compiler and paths.
+file(STRINGS "${SOURCE}" command REGEX "^//   g\\+\\+ ")
+string(REGEX REPLACE "^//   g\\+\\+ " "" command "${command}")
+string(REPLACE " $(pkg-config --cflags --libs plexus)" "" rest "${command}")
+if(rest STREQUAL command OR NOT rest MATCHES " main\\.cpp -o app$")
+  fail("${SOURCE} has no line '//   g++ ... main.cpp -o app $(pkg-config --cflags --libs plexus)'")
+endif()
+string(REGEX REPLACE " main\\.cpp -o app$" "" options "${rest}")
+separate_arguments(options UNIX_COMMAND "${options}")
+
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}")
+string(TIMESTAMP t0 "%s")
+execute_process(COMMAND "${CXX_COMPILER}" ${options} "${SOURCE}" -o "${WORK_DIR}/app" ${flags}
+                RESULT_VARIABLE rc COMMAND_ECHO STDOUT)
+string(TIMESTAMP t1 "%s")
+math(EXPR dt "${t1} - ${t0}")
+message(STATUS "pkg-config: compile took ${dt} s")
+if(NOT rc EQUAL 0)
+  fail("compiling ${SOURCE} failed (${rc})")
+endif()
+execute_process(COMMAND "${WORK_DIR}/app" RESULT_VARIABLE rc COMMAND_ECHO STDOUT)
+if(NOT rc EQUAL 0)
+  fail("the program failed (${rc})")
+endif()
