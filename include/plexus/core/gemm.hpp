@@ -111,7 +111,10 @@ void gemm_impl(Index m, Index n, Index k, T alpha, const T* a, Index lda, const 
       // this time, so no later step finds a thread with a small one.
       const auto a_size = static_cast<std::size_t>(round_up(kc2 * t.mb, align) + align);
 #if defined(_OPENMP)
-      const int threads = static_cast<int>(std::min<Index>(num_threads(), tasks));
+      // Small products run on one thread: a fork/join costs more than they
+      // do. Which thread runs a task never changes its result.
+      const Index work_threads = std::max<Index>(1, (m * nc2 * kc2) / (Index(1) << 17));
+      const int threads = static_cast<int>(std::min<Index>({num_threads(), tasks, work_threads}));
       if (threads > 1 && !omp_in_parallel()) {
 #pragma omp parallel num_threads(threads)
         {
