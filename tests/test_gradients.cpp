@@ -148,3 +148,38 @@ TEST_CASE("float and double networks agree") {
   const Matrix<float> yf = nf.predict(x.cast<float>());
   CHECK((yd - yf.cast<double>()).cwiseAbs().maxCoeff() < 1e-4 * std::max(1.0, yd.cwiseAbs().maxCoeff()));
 }
+
+TEST_CASE("backward: add mode equals assign mode plus what dx held") {
+  auto check_modes = [](Layer<double>& layer, Index in) {
+    layer.build(in);
+    Vector<double> params(layer.parameter_count()), grads(layer.parameter_count());
+    Rng rng(3);
+    for (Index i = 0; i < params.size(); ++i) params[i] = rng.uniform(-0.5, 0.5);
+    layer.bind(params.data(), grads.data());
+    const auto x = random_matrix(7, in, 4);
+    Matrix<double> y(7, layer.output_width());
+    layer.forward(x, y);
+    const auto dy = random_matrix(7, layer.output_width(), 5), before = random_matrix(7, in, 6);
+    Matrix<double> dy1 = dy, dy2 = dy, dx_assign = before, dx_add = before;
+    layer.backward(x, y, dy1, dx_assign, GradientMode::assign);
+    const Vector<double> g_assign = grads;
+    layer.backward(x, y, dy2, dx_add, GradientMode::add);
+    INFO(layer.label());
+    CHECK((dx_add - before - dx_assign).cwiseAbs().maxCoeff() < 1e-12);
+    if (grads.size() > 0) CHECK((grads - g_assign).cwiseAbs().maxCoeff() == 0.0);
+  };
+  Dense<double> dense(4, Activation::tanh);
+  check_modes(dense, 3);
+  ActivationLayer<double> act(Activation::sigmoid);
+  check_modes(act, 3);
+  Concat<double> concat(Dense<double>(2, Activation::relu));
+  check_modes(concat, 3);
+  Residual<double> residual(Dense<double>(3, Activation::tanh));
+  check_modes(residual, 3);
+  Sequential<double> seq;
+  seq.add(Dense<double>(5, Activation::relu));
+  seq.add(Concat<double>(Dense<double>(2)));
+  seq.add(Concat<double>(Dense<double>(2)));
+  seq.add(Dense<double>(3));
+  check_modes(seq, 3);
+}

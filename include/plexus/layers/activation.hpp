@@ -93,14 +93,15 @@ class ActivationLayer : public Layer<T> {
     });
   }
 
-  void backward(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy,
-                MatrixRef<T> dx) override {
+  void backward(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy, MatrixRef<T> dx,
+                GradientMode mode = GradientMode::add) override {
     this->check_backward(x, y, dy, dx);
     const Index rows = x.rows();
     parallel_chunks(x.cols(), detail::column_chunk(rows), [&](Index c0, Index nc) {
       for (Index c = c0; c < c0 + nc; ++c) {
         act::apply_jacobian(a_, y.col(c).data(), dy.col(c).data(), rows);
-        dx.col(c) += dy.col(c);
+        if (mode == GradientMode::add) dx.col(c) += dy.col(c);
+        else dx.col(c) = dy.col(c);
       }
     });
   }

@@ -55,12 +55,19 @@ class Concat : public Layer<T> {
     f_->forward(x, y.rightCols(y.cols() - w));
   }
 
-  void backward(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy,
-                MatrixRef<T> dx) override {
+  void backward(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy, MatrixRef<T> dx,
+                GradientMode mode = GradientMode::add) override {
     this->check_backward(x, y, dy, dx);
     const Index w = x.cols(), g = y.cols() - w;
-    if (!aliased(dx.data(), dx.outerStride(), dy.data(), dy.outerStride())) dx += dy.leftCols(w);
-    f_->backward(x, y.rightCols(g), dy.rightCols(g), dx);
+    if (aliased(dx.data(), dx.outerStride(), dy.data(), dy.outerStride())) {
+      if (mode != GradientMode::add)
+        throw error(this->label() + ": an input gradient stored inside the output gradient must be accumulated");
+    } else if (mode == GradientMode::add) {
+      dx += dy.leftCols(w);
+    } else {
+      dx = dy.leftCols(w);
+    }
+    f_->backward(x, y.rightCols(g), dy.rightCols(g), dx, GradientMode::add);
   }
 
  protected:

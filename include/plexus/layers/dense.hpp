@@ -123,8 +123,8 @@ class Dense : public Layer<T> {
             });
   }
 
-  void backward(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy,
-                MatrixRef<T> dx) override {
+  void backward(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy, MatrixRef<T> dx,
+                GradientMode mode = GradientMode::add) override {
     this->check_backward(x, y, dy, dx);
     const Index rows = x.rows(), in = this->input_width();
     const Activation a = opt_.activation;
@@ -139,9 +139,9 @@ class Dense : public Layer<T> {
     // dW = x^T dZ
     gemm<T>(true, false, in, units_, rows, T(1), x.data(), x.outerStride(), dy.data(), dy.outerStride(), T(0),
             dw_.data(), in);
-    // dx += dZ W^T
-    gemm<T>(false, true, rows, in, units_, T(1), dy.data(), dy.outerStride(), w_.data(), in, T(1), dx.data(),
-            dx.outerStride());
+    // dx (+)= dZ W^T
+    gemm<T>(false, true, rows, in, units_, T(1), dy.data(), dy.outerStride(), w_.data(), in,
+            mode == GradientMode::add ? T(1) : T(0), dx.data(), dx.outerStride());
   }
 
  protected:

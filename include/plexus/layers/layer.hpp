@@ -5,9 +5,11 @@
 //  - forward(x, y) writes the output for the batch x (rows = samples) into y,
 //    which the caller sized rows x output_width(). The caller keeps x and y
 //    unchanged until backward.
-//  - backward(x, y, dy, dx) ADDS the gradient with respect to x into dx (so
-//    skips and concats compose without special cases) and WRITES the
-//    gradients of the layer's own parameters. It may overwrite dy.
+//  - backward(x, y, dy, dx, mode) ADDS the gradient with respect to x into
+//    dx when mode is add (so skips and concats compose without special
+//    cases) and assigns it when mode is assign (which saves zeroing dx
+//    first); it WRITES the gradients of the layer's own parameters. It may
+//    overwrite dy.
 //  - Parameters live in one flat buffer owned by the Network; bind() hands a
 //    layer its slice, in forward order.
 #pragma once
@@ -31,6 +33,9 @@ struct LayerSpec {
   std::vector<long long> ints;
   std::vector<LayerSpec> children;
 };
+
+// Whether backward adds the input gradient into dx or overwrites dx.
+enum class GradientMode { assign, add };
 
 template <typename T>
 class Layer {
@@ -74,8 +79,8 @@ class Layer {
   virtual void initialize(Rng& /*rng*/) {}
 
   virtual void forward(const ConstMatrixRef<T>& x, MatrixRef<T> y) = 0;
-  virtual void backward(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy,
-                        MatrixRef<T> dx) = 0;
+  virtual void backward(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy, MatrixRef<T> dx,
+                        GradientMode mode = GradientMode::add) = 0;
 
   // True when the output's leading columns are the input itself (Concat).
   // A container may then place the input inside the output's buffer and the

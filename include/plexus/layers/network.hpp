@@ -84,9 +84,9 @@ class Network {
   void backward() {
     if (batch_ == 0 || x_ == nullptr) throw error("Network::backward: no forward pass to go back through");
     auto dx = dx_.view(batch_, input_width());
-    dx.setZero();
     StridedMap<T> x(const_cast<T*>(x_), batch_, input_width(), Eigen::OuterStride<>(x_ld_));
-    root_.backward(x, MatrixMap<T>(out_.data(), batch_, output_width()), output_gradient(), dx);
+    root_.backward(x, MatrixMap<T>(out_.data(), batch_, output_width()), output_gradient(), dx,
+                   GradientMode::assign);
   }
   // Same, from a given d(loss)/d(output).
   void backward(const ConstMatrixRef<T>& dy) {

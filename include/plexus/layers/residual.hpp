@@ -53,14 +53,18 @@ class Residual : public Layer<T> {
     });
   }
 
-  void backward(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy,
-                MatrixRef<T> dx) override {
+  void backward(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy, MatrixRef<T> dx,
+                GradientMode mode = GradientMode::add) override {
     this->check_backward(x, y, dy, dx);
     const Index b = x.rows(), w = x.cols();
     if (static_cast<std::size_t>(b * w) > fx_.capacity())
       throw shape_error(detail::concat(this->label(), ": backward on a batch of ", b, " rows without a forward pass"));
-    parallel_chunks(w, detail::column_chunk(b), [&](Index c0, Index nc) { dx.middleCols(c0, nc) += dy.middleCols(c0, nc); });
-    f_->backward(x, MatrixMap<T>(fx_.data(), b, w), dy, dx);  // f may overwrite dy: it is used up above
+    parallel_chunks(w, detail::column_chunk(b), [&](Index c0, Index nc) {
+      if (mode == GradientMode::add) dx.middleCols(c0, nc) += dy.middleCols(c0, nc);
+      else dx.middleCols(c0, nc) = dy.middleCols(c0, nc);
+    });
+    // f may overwrite dy: it is used up above
+    f_->backward(x, MatrixMap<T>(fx_.data(), b, w), dy, dx, GradientMode::add);
   }
 
  protected:

@@ -90,12 +90,13 @@ class Sequential : public Layer<T> {
     batch_ = b;
   }
 
-  void backward(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy,
-                MatrixRef<T> dx) override {
+  void backward(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy, MatrixRef<T> dx,
+                GradientMode mode = GradientMode::add) override {
     this->check_backward(x, y, dy, dx);
     const Index b = x.rows(), n = static_cast<Index>(layers_.size());
     if (n == 0) {
-      dx += dy;
+      if (mode == GradientMode::add) dx += dy;
+      else dx = dy;
       return;
     }
     if (b != batch_)
@@ -104,8 +105,10 @@ class Sequential : public Layer<T> {
     for (Index i = n - 1; i >= 0; --i) {
       auto g_in = i == 0 ? StridedMap<T>(dx.data(), b, dx.cols(), Eigen::OuterStride<>(dx.outerStride()))
                          : gradient(i, dy);
-      if (i > 0 && !plan_[i].in_next) g_in.setZero();
-      layers_[i]->backward(activation(i, x, y), activation(i + 1, x, y), gradient(i + 1, dy), g_in);
+      // An activation stored inside the next one already holds the identity
+      // part of its gradient: accumulate there; elsewhere overwrite.
+      const GradientMode m = i == 0 ? mode : plan_[i].in_next ? GradientMode::add : GradientMode::assign;
+      layers_[i]->backward(activation(i, x, y), activation(i + 1, x, y), gradient(i + 1, dy), g_in, m);
     }
   }
 
