@@ -193,62 +193,44 @@ int run_online(const Config& c) {
 
   const Eigen::MatrixXd eval_a = held_out_matrices(c.seed, 10000, InverseDistribution::answer);
   const Eigen::MatrixXd curve_a = eval_a.topRows(2000);
-  Matrix<T> x(c.batch, 9), y(c.batch, 9);
-  SampleStream<T> stream(source);
+  OnlineOptions oo;
+  oo.batch = c.batch, oo.max_samples = c.samples, oo.max_seconds = c.seconds;
+  oo.lr = c.lr, oo.cosine = c.cosine, oo.lr_min = c.lr_min, oo.warmup = c.warmup;
+  OnlineTrainer<T> trainer(net, loss, adam, source, oo);
   Progress progress(c.log_every);
   std::vector<CurveRow> curve;
   const auto t0 = Clock::now();
-  double train_seconds = 0, loss_sum = 0, last_loss = 0;
-  long long loss_count = 0, step = 0;
-  std::uint64_t samples = 0;
-  double next_eval = 0;
+  double loss_sum = 0, last_loss = 0;
+  long long loss_count = 0;
   const double eval_every = c.eval_every > 0 ? c.eval_every : (c.seconds > 0 ? c.seconds / 20 : 15.0);
-  auto budget_fraction = [&] {
-    double f = 0;
-    if (c.samples) f = std::max(f, static_cast<double>(samples) / static_cast<double>(c.samples));
-    if (c.seconds > 0) f = std::max(f, seconds_since(t0) / c.seconds);
-    return std::min(f, 1.0);
-  };
-  auto evaluate_curve = [&](double lr) {
+  double next_eval = 0;
+  auto evaluate_curve = [&] {
     const auto m = inverse_metrics(curve_a, predict_inverse(net, conv, curve_a));
     CurveRow r;
-    r.step = step, r.samples = static_cast<long long>(samples), r.seconds = seconds_since(t0), r.lr = lr;
+    r.step = trainer.steps(), r.samples = static_cast<long long>(trainer.samples()), r.seconds = trainer.seconds();
+    r.lr = adam.learning_rate();
     r.train_loss = loss_count ? loss_sum / static_cast<double>(loss_count) : std::nan("");
     r.median_r = m.median_r, r.share_005 = m.share_below_005, r.rmse_div5 = m.rmse_div5;
     curve.push_back(r);
     loss_sum = 0, loss_count = 0;
   };
-  double lr = c.lr;
-  for (;;) {
-    const double f = budget_fraction();
-    if (f >= 1.0) break;
-    if (seconds_since(t0) >= next_eval) {
-      evaluate_curve(lr);
-      next_eval = seconds_since(t0) + eval_every;
+  auto rate = [&] { return trainer.seconds() > 0 ? static_cast<double>(trainer.samples()) / trainer.seconds() : 0.0; };
+  while (!trainer.done()) {
+    if (trainer.seconds() >= next_eval) {
+      evaluate_curve();
+      next_eval = trainer.seconds() + eval_every;
     }
-    lr = c.cosine ? cosine_lr(c.lr, f, c.lr_min, c.warmup) : (c.warmup > 0 && f < c.warmup ? c.lr * f / c.warmup : c.lr);
-    adam.set_learning_rate(lr);
-    Index b = c.batch;
-    if (c.samples) b = static_cast<Index>(std::min<std::uint64_t>(static_cast<std::uint64_t>(b), c.samples - samples));
-    auto xb = x.topRows(b);
-    auto yb = y.topRows(b);
-    const auto ts = Clock::now();
-    stream.next(xb, yb);
-    last_loss = train_step(net, loss, adam, xb, yb);
-    train_seconds += seconds_since(ts);
-    samples += static_cast<std::uint64_t>(b);
-    ++step;
+    last_loss = trainer.step();
     loss_sum += last_loss, ++loss_count;
-    progress.update(c.recipe, static_cast<long long>(samples), static_cast<double>(samples) / train_seconds, last_loss,
-                    budget_fraction());
+    progress.update(c.recipe, static_cast<long long>(trainer.samples()), rate(), last_loss, trainer.progress());
   }
-  evaluate_curve(lr);
-  progress.update(c.recipe, static_cast<long long>(samples), static_cast<double>(samples) / train_seconds, last_loss, 1.0,
-                  true);
+  evaluate_curve();
+  progress.update(c.recipe, static_cast<long long>(trainer.samples()), rate(), last_loss, 1.0, true);
   progress.finish();
-  const double wall = seconds_since(t0);
-  std::printf("trained %llu samples in %lld steps, %.1f s (%.0f samples/s in training steps)\n",
-              static_cast<unsigned long long>(samples), step, wall, static_cast<double>(samples) / train_seconds);
+  const std::uint64_t samples = trainer.samples();
+  std::printf("trained %llu samples in %lld steps: %.1f s in training steps (%.0f samples/s), %.1f s wall\n",
+              static_cast<unsigned long long>(samples), static_cast<long long>(trainer.steps()), trainer.seconds(),
+              rate(), seconds_since(t0));
 
   const Eigen::MatrixXd eval_x = predict_inverse(net, conv, eval_a);
   const auto m = inverse_metrics(eval_a, eval_x);

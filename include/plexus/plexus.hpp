@@ -32,3 +32,4 @@
 
 #include "data/matrix_inverse.hpp"
 #include "data/source.hpp"
+#include "train/online.hpp"

@@ -7,12 +7,16 @@
 #include "../optim/optimizer.hpp"
 
 #include <cmath>
+#include <functional>
 
 namespace plexus {
 
 struct StepOptions {
   // Stop with divergence_error when the loss or any gradient is not finite.
   bool check_finite = true;
+  // Called after backward, before the checks and the update, with the batch
+  // loss: data-parallel training averages gradients (and the loss) here.
+  const std::function<void(double& loss)>* before_update = nullptr;
 };
 
 // Runs one step on the batch (x, target) and returns the batch loss (before
@@ -25,12 +29,13 @@ double train_step(Network<T>& net, const Loss<T>& loss, Optimizer<T>& opt,
   if (loss.needs_target() && target.rows() != x.rows())
     throw shape_error(detail::concat("train_step: input has ", x.rows(), " rows but the target has ", target.rows()));
   auto y = net.forward(x);
-  const double value = loss.value_and_gradient(y, target, x, net.output_gradient());
+  double value = loss.value_and_gradient(y, target, x, net.output_gradient());
   const std::int64_t step = opt.steps() + 1;
+  net.backward();
+  if (options.before_update && *options.before_update) (*options.before_update)(value);
   if (options.check_finite && !std::isfinite(value))
     throw divergence_error(detail::concat("training diverged at step ", step, ": the loss is ", value,
                                           " (lower the learning rate or check the data)"));
-  net.backward();
   if (options.check_finite && !net.gradients().allFinite()) {
     Index bad = 0;
     const auto& g = net.gradients();
