@@ -62,11 +62,10 @@ std::vector<std::uint8_t> encode_checkpoint(const Network<T>& net, Optimizer<T>&
 template <typename T>
 void decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const std::string& where, Network<T>& net,
                        Optimizer<T>& opt, TrainingState& out) {
-  const auto f = detail::parse_model_file(bytes, size, where);
+  const auto f = detail::parse_model_file_as<T>(bytes, size, where, "load_checkpoint");
   if (f.kind != FileKind::checkpoint)
     throw io_error(detail::concat(where, ": is a model file, not a checkpoint (it holds no optimizer state); load it "
                                          "with load_model"));
-  detail::require_scalar<T>(f, "load_checkpoint");
   const std::string diff = detail::architecture_difference(f, net);
   if (!diff.empty())
     throw io_error(detail::concat(where, ": architecture mismatch: the checkpoint's network differs from the given one: ",
@@ -120,10 +119,9 @@ void load_checkpoint(const std::string& path, Network<T>& net, Optimizer<T>& opt
 template <typename T>
 Network<T> load_checkpoint_model(const std::string& path, TrainingState* state = nullptr) {
   const auto bytes = read_file(path, kMaxModelFileBytes);
-  const auto f = detail::parse_model_file(bytes.data(), bytes.size(), "'" + path + "'");
+  const auto f = detail::parse_model_file_as<T>(bytes.data(), bytes.size(), "'" + path + "'", "load_checkpoint_model");
   if (f.kind != FileKind::checkpoint)
     throw io_error(detail::concat(f.where, ": is a model file, not a checkpoint; load it with load_model"));
-  detail::require_scalar<T>(f, "load_checkpoint_model");
   Network<T> net = detail::build_network<T>(f);
   if (state) {
     state->step = f.step;

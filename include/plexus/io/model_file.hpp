@@ -178,8 +178,19 @@ void write_model_sections(ByteWriter& w, const Network<T>& net, const std::map<s
   w.put_raw(p.data(), static_cast<std::size_t>(p.size()) * sizeof(T));
 }
 
-// Checks the header, lengths and checksum, then parses every section.
-inline ParsedModelFile parse_model_file(const std::uint8_t* bytes, std::size_t size, const std::string& where) {
+inline void require_scalar(const ParsedModelFile& f, ScalarType want, const char* asked_by) {
+  if (f.scalar != want)
+    throw io_error(concat(f.where, ": scalar type mismatch: the file holds ", to_string(f.scalar), " parameters but ",
+                          asked_by, "<", want == ScalarType::float32 ? "float" : "double", "> asks for ",
+                          to_string(want), " (peek_model tells the type; load it as ",
+                          f.scalar == ScalarType::float32 ? "float" : "double", ")"));
+}
+
+// Checks the header, lengths and checksum, then (when `want` is given) that
+// the scalar type is `want`, then parses every section. `asked_by` names
+// the caller in a scalar type mismatch.
+inline ParsedModelFile parse_model_file(const std::uint8_t* bytes, std::size_t size, const std::string& where,
+                                        const ScalarType* want = nullptr, const char* asked_by = "") {
   ParsedModelFile f;
   f.where = where;
   f.file_bytes = size;
@@ -224,6 +235,7 @@ inline ParsedModelFile parse_model_file(const std::uint8_t* bytes, std::size_t s
   if (stored != computed)
     throw io_error(concat(where, ": checksum mismatch (stored CRC-64 ", hex64(stored), ", computed ", hex64(computed),
                           "): the file is damaged"));
+  if (want) require_scalar(f, *want, asked_by);
 
   ByteReader r(bytes + kModelHeaderBytes, static_cast<std::size_t>(payload), where + ": malformed metadata: ",
                kModelHeaderBytes);
@@ -282,13 +294,12 @@ inline ParsedModelFile parse_model_file(const std::uint8_t* bytes, std::size_t s
   return f;
 }
 
+// parse_model_file for callers that need scalars of type T.
 template <typename T>
-void require_scalar(const ParsedModelFile& f, const char* asked_by) {
-  if (f.scalar != scalar_type_of_v<T>)
-    throw io_error(concat(f.where, ": scalar type mismatch: the file holds ", to_string(f.scalar), " parameters but ",
-                          asked_by, "<", std::is_same_v<T, float> ? "float" : "double", "> asks for ",
-                          to_string(scalar_type_of_v<T>), " (peek_model tells the type; load it as ",
-                          f.scalar == ScalarType::float32 ? "float" : "double", ")"));
+ParsedModelFile parse_model_file_as(const std::uint8_t* bytes, std::size_t size, const std::string& where,
+                                    const char* asked_by) {
+  static constexpr ScalarType want = scalar_type_of_v<T>;
+  return parse_model_file(bytes, size, where, &want, asked_by);
 }
 
 template <typename T>
@@ -365,8 +376,7 @@ std::vector<std::uint8_t> encode_model(const Network<T>& net, const std::map<std
 template <typename T>
 Network<T> decode_model(const std::uint8_t* bytes, std::size_t size, const std::string& where = "<memory>",
                         std::map<std::string, std::string>* metadata = nullptr) {
-  const auto f = detail::parse_model_file(bytes, size, where);
-  detail::require_scalar<T>(f, "load_model");
+  const auto f = detail::parse_model_file_as<T>(bytes, size, where, "load_model");
   Network<T> net = detail::build_network<T>(f);
   if (metadata) *metadata = f.metadata;
   return net;
@@ -402,8 +412,7 @@ Network<T> load_model(const std::string& path, std::map<std::string, std::string
 template <typename T>
 void load_model_into(const std::string& path, Network<T>& net, std::map<std::string, std::string>* metadata = nullptr) {
   const auto bytes = read_file(path, kMaxModelFileBytes);
-  const auto f = detail::parse_model_file(bytes.data(), bytes.size(), "'" + path + "'");
-  detail::require_scalar<T>(f, "load_model_into");
+  const auto f = detail::parse_model_file_as<T>(bytes.data(), bytes.size(), "'" + path + "'", "load_model_into");
   const std::string diff = detail::architecture_difference(f, net);
   if (!diff.empty())
     throw io_error(detail::concat(f.where, ": shape mismatch: the file's architecture differs from the network's: ",
