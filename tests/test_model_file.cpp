@@ -322,3 +322,36 @@ TEST_CASE("model files: system errors name the path and the reason") {
   CHECK(has(message_of([&] { save_model(unbuilt, dir.file("u.plx")); }), "not built"));
   CHECK(dir.files().empty());
 }
+
+TEST_CASE("fuzz seeds: the valid model files load, each damaged one is refused for its own reason") {
+  const std::string dir = std::string(PLEXUS_FUZZ_CORPUS_DIR) + "/model/";
+  const std::map<std::string, std::string> expected = {
+      {"absurd_units.plx", "units, outside [1, 16777216]"},
+      {"bad_checksum.plx", "checksum mismatch"},
+      {"bad_magic.plx", "not a Plexus model file"},
+      {"deep_nesting.plx", "nested more than 64 deep"},
+      {"future_version.plx", "unsupported format version 2"},
+      {"lying_parameter_count.plx", "parameter count mismatch"},
+      {"lying_payload_length.plx", "truncated: the header announces"},
+      {"lying_scalar_type.plx", "malformed parameters"},
+      {"lying_string_length.plx", "malformed architecture: a layer kind is 2147483647 bytes long"},
+      {"trailing_garbage.plx", "trailing garbage: 1 bytes"},
+      {"truncated_header.plx", "shorter than the 32-byte header"},
+      {"truncated_payload.plx", "truncated: the header announces"},
+  };
+  std::size_t valid = 0;
+  for (const auto& [name, part] : expected) {
+    const auto msg = message_of([&] { peek_model(dir + name); });
+    INFO(name << ": " << msg);
+    CHECK(has(msg, part));
+  }
+  for (const char* name : {"valid_model_f32.plx", "valid_model_single_dense.plx", "valid_checkpoint_adam_f32.plx"}) {
+    CHECK(load_model<float>(dir + name).parameter_count() > 0);
+    ++valid;
+  }
+  for (const char* name : {"valid_model_f64.plx", "valid_checkpoint_sgd_f64.plx"}) {
+    CHECK(load_model<double>(dir + name).parameter_count() > 0);
+    ++valid;
+  }
+  CHECK(valid + expected.size() == 17);  // every file of the seed corpus is covered here
+}

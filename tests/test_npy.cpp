@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -349,4 +350,32 @@ TEST_CASE("npz: damaged or lying archives are refused") {
     CAPTURE(len);
     CHECK_THROWS_AS(decode_npz<double>(good.data(), len, "y", "<prefix>"), io_error);
   }
+}
+
+TEST_CASE("fuzz seeds: valid .npy/.npz seeds read, damaged ones are refused") {
+  const std::string dir = std::string(PLEXUS_FUZZ_CORPUS_DIR) + "/npy/";
+  const std::map<std::string, std::string> refused = {
+      {"absurd_header_length.npy", "absurd .npy header length"},
+      {"bad_header_syntax.npy", "expected ',' or '}'"},
+      {"big_endian.npy", "big-endian dtype '>f8'"},
+      {"int_dtype.npy", "dtype '<i4' is not supported"},
+      {"lying_shape.npy", "needs 1000000 x 8 bytes but only 16"},
+      {"negative_dim.npy", "negative dimension"},
+      {"overflowing_shape.npy", "overflows 64 bits"},
+      {"truncated_data.npy", "truncated .npy data"},
+      {"truncated_preamble.npy", "shorter than the 10-byte preamble"},
+  };
+  for (const auto& [name, part] : refused) {
+    const auto msg = message_of([&] { read_npy<double>(dir + name); });
+    INFO(name << ": " << msg);
+    CHECK(has(msg, part));
+  }
+  for (const char* name : {"valid_empty.npy", "valid_f4_1d.npy", "valid_f4_2d.npy", "valid_f8_2d.npy", "valid_f8_3d.npy",
+                           "valid_fortran_f4_2d.npy", "valid_fortran_f8_3d.npy", "valid_scalar.npy", "valid_v2.npy",
+                           "valid_v3.npy"})
+    CHECK_NOTHROW(read_npy<float>(dir + name));
+  CHECK(read_npz_all<double>(dir + "valid_archive.npz").size() == 3);
+  CHECK(has(message_of([&] { read_npz<double>(dir + "bad_crc.npz", "x"); }), "CRC-32 mismatch"));
+  CHECK(has(message_of([&] { list_npz(dir + "truncated_archive.npz"); }), "no end-of-central-directory"));
+  CHECK(has(message_of([&] { list_npz(dir + "zip64_marker_without_records.npz"); }), "no zip64 locator"));
 }
