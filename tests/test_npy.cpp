@@ -243,6 +243,25 @@ TEST_CASE("npy: lying or malformed headers are refused, never over-read or over-
   }
 }
 
+TEST_CASE("npy: empty arrays with a huge other dimension (found by fuzz_npy_reader: a hang)") {
+  // Shape (0, 2^62) holds no element and is valid; Eigen used to walk its
+  // 2^62 empty columns when the helpers copied it into a matrix.
+  const auto a =
+      decode<double>(raw_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (0, 4611686018427387904), }", {}));
+  CHECK(a.data.empty());
+  const Matrix<double> m = npy_to_matrix(a);
+  CHECK(m.rows() == 0);
+  CHECK(m.cols() == Index(1) << 62);
+  CHECK(npy_to_matrix(a, Index(1) << 62, 0).size() == 0);
+  CHECK_THROWS_AS(npy_to_matrix(a, Index(1) << 32, Index(1) << 32), shape_error);  // 2^64 wraps to 0: refused
+  const auto b =
+      decode<double>(raw_npy("{'descr': '<f8', 'fortran_order': True, 'shape': (1, 0, 4611686018427387904), }", {}));
+  CHECK(npy_sample(b, 0).cols() == Index(1) << 62);
+  NpyArray<double> lie;
+  lie.shape = {Index(1) << 62, 4};
+  CHECK_THROWS_AS(lie.size(), value_error);
+}
+
 TEST_CASE("npy: Eigen helpers") {
   NpyArray<double> a = read_npy<double>(kNumpyDir + "c_f8_3d.npy");  // (2, 3, 4)
   const Matrix<double> m = npy_to_matrix(a);
@@ -365,6 +384,7 @@ TEST_CASE("fuzz seeds: valid .npy/.npz seeds read, damaged ones are refused") {
       {"truncated_data.npy", "truncated .npy data"},
       {"truncated_preamble.npy", "shorter than the 10-byte preamble"},
   };
+  CHECK(npy_to_matrix(read_npy<double>(dir + "regression_hang_empty_huge_dim.npy")).rows() == 0);
   for (const auto& [name, part] : refused) {
     const auto msg = message_of([&] { read_npy<double>(dir + name); });
     INFO(name << ": " << msg);

@@ -157,6 +157,9 @@ void npys() {
   put(d, "valid_fortran_f8_3d.npy", raw("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3, 2), }\n", 96));
   put(d, "valid_fortran_f4_2d.npy", raw("{'descr': '<f4', 'fortran_order': True, 'shape': (3, 2), }\n", 24));
   put(d, "valid_v2.npy", raw("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }\n", 16, 2));
+  // Found by fuzz_npy_reader: converting this empty array to a matrix hung.
+  put(d, "regression_hang_empty_huge_dim.npy",
+      raw("{'descr': '<f8', 'fortran_order': False, 'shape': (0, 4611686018427387904), }\n", 0));
   put(d, "valid_v3.npy", raw("{'descr': '=f4', 'fortran_order': False, 'shape': (2,), }\n", 8, 3));
   put(d, "lying_shape.npy", raw("{'descr': '<f8', 'fortran_order': False, 'shape': (1000, 1000), }\n", 16));
   put(d, "overflowing_shape.npy",

@@ -28,33 +28,7 @@ enum class NpyType { float32, float64 };
 template <typename T>
 inline constexpr NpyType npy_type_of_v = std::is_same_v<T, float> ? NpyType::float32 : NpyType::float64;
 
-// An n-dimensional array as read from or written to a .npy file. `data`
-// always holds the elements in C (row-major) order, whatever order the file
-// used; the file's element type is converted to T.
-template <typename T = double>
-struct NpyArray {
-  static_assert(is_supported_scalar_v<T>, "NpyArray holds float or double");
-  std::vector<std::int64_t> shape;
-  std::vector<T> data;
-  std::string dtype;           // as the file spelled it, e.g. "<f4"; empty for arrays made in memory
-  bool fortran_order = false;  // how the file stored the elements (data is C order regardless)
-
-  std::int64_t size() const {
-    std::int64_t n = 1;
-    for (auto d : shape) n *= d;
-    return n;
-  }
-};
-
-// Limits for reading. A header of a real .npy file is at most a few hundred
-// bytes; NumPy itself refuses more than 64 dimensions.
-inline constexpr std::size_t kMaxNpyHeaderBytes = std::size_t(1) << 20;
-inline constexpr std::size_t kMaxNpyDims = 64;
-inline constexpr std::size_t kMaxNpyFileBytes = std::size_t(1) << 36;  // 64 GiB
-
 namespace detail {
-
-inline constexpr char kNpyMagic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
 
 inline std::string shape_text(const std::vector<std::int64_t>& shape) {
   std::string s = "(";
@@ -81,6 +55,36 @@ std::int64_t checked_element_count(const std::vector<std::int64_t>& shape, Fail&
   }
   return any_zero ? 0 : nonzero;
 }
+
+}  // namespace detail
+
+// An n-dimensional array as read from or written to a .npy file. `data`
+// always holds the elements in C (row-major) order, whatever order the file
+// used; the file's element type is converted to T.
+template <typename T = double>
+struct NpyArray {
+  static_assert(is_supported_scalar_v<T>, "NpyArray holds float or double");
+  std::vector<std::int64_t> shape;
+  std::vector<T> data;
+  std::string dtype;           // as the file spelled it, e.g. "<f4"; empty for arrays made in memory
+  bool fortran_order = false;  // how the file stored the elements (data is C order regardless)
+
+  // The element count the shape implies; value_error for a negative
+  // dimension or a product that overflows.
+  std::int64_t size() const {
+    return detail::checked_element_count(shape, [](const std::string& what) { throw value_error("NpyArray: " + what); });
+  }
+};
+
+// Limits for reading. A header of a real .npy file is at most a few hundred
+// bytes; NumPy itself refuses more than 64 dimensions.
+inline constexpr std::size_t kMaxNpyHeaderBytes = std::size_t(1) << 20;
+inline constexpr std::size_t kMaxNpyDims = 64;
+inline constexpr std::size_t kMaxNpyFileBytes = std::size_t(1) << 36;  // 64 GiB
+
+namespace detail {
+
+inline constexpr char kNpyMagic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
 
 // The header is a Python dict literal, e.g.
 // {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
@@ -398,6 +402,18 @@ void write_npy(const std::string& path, const NpyArray<T>& a, NpyType type = npy
 
 // ---- Eigen helpers -------------------------------------------------------
 
+namespace detail {
+// A rows x cols matrix from row-major data. An empty result is made
+// directly: assigning from an empty Map would still walk the other, possibly
+// huge, dimension (shape (0, 2^62) is a valid .npy file).
+template <typename T>
+Matrix<T> from_row_major(const T* data, Index rows, Index cols) {
+  if (rows == 0 || cols == 0) return Matrix<T>(rows, cols);
+  using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  return Eigen::Map<const RowMajor>(data, rows, cols);
+}
+}  // namespace detail
+
 // An (n, a, b, ...) array as an n x (a*b*...) matrix, one sample per row,
 // each sample flattened in C order (so a 3x3 matrix sample becomes the row
 // [m00 m01 m02 m10 ...]). A 1-d array becomes a column, a 0-d array 1 x 1.
@@ -412,19 +428,19 @@ Matrix<T> npy_to_matrix(const NpyArray<T>& a) {
   if (a.shape.size() >= 2)
     cols = static_cast<Index>(
         detail::checked_element_count(std::vector<std::int64_t>(a.shape.begin() + 1, a.shape.end()), fail));
-  using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  return Eigen::Map<const RowMajor>(a.data.data(), rows, cols);
+  return detail::from_row_major(a.data.data(), rows, cols);
 }
 
 // The array's elements, in C order, as a rows x cols matrix (rows * cols
 // must equal the element count).
 template <typename T>
 Matrix<T> npy_to_matrix(const NpyArray<T>& a, Index rows, Index cols) {
-  if (rows < 0 || cols < 0 || static_cast<std::uint64_t>(rows) * static_cast<std::uint64_t>(cols) != a.data.size())
+  const auto n = static_cast<std::uint64_t>(a.data.size());
+  if (rows < 0 || cols < 0 || (cols != 0 && static_cast<std::uint64_t>(rows) > n / static_cast<std::uint64_t>(cols)) ||
+      static_cast<std::uint64_t>(rows) * static_cast<std::uint64_t>(cols) != n)
     throw shape_error(detail::concat("npy_to_matrix: cannot view shape ", detail::shape_text(a.shape), " (",
                                      a.data.size(), " elements) as ", shape_str(rows, cols)));
-  using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  return Eigen::Map<const RowMajor>(a.data.data(), rows, cols);
+  return detail::from_row_major(a.data.data(), rows, cols);
 }
 
 // Sample i of an (n, a, b) array as an a x b matrix.
@@ -435,9 +451,13 @@ Matrix<T> npy_sample(const NpyArray<T>& a, Index i) {
                                      detail::shape_text(a.shape)));
   if (i < 0 || i >= a.shape[0])
     throw shape_error(detail::concat("npy_sample: sample ", i, " of shape ", detail::shape_text(a.shape)));
+  const auto fail = [](const std::string& what) { throw shape_error("npy_sample: " + what); };
+  if (static_cast<std::uint64_t>(detail::checked_element_count(a.shape, fail)) != a.data.size())
+    throw shape_error(detail::concat("npy_sample: shape ", detail::shape_text(a.shape), " does not match the ",
+                                     a.data.size(), " elements"));
   const Index r = static_cast<Index>(a.shape[1]), c = static_cast<Index>(a.shape[2]);
-  using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  return Eigen::Map<const RowMajor>(a.data.data() + i * r * c, r, c);
+  if (r == 0 || c == 0) return Matrix<T>(r, c);
+  return detail::from_row_major(a.data.data() + i * r * c, r, c);
 }
 
 // A matrix as an array: shape (rows, cols) by default, or any shape whose
@@ -448,8 +468,9 @@ NpyArray<typename Derived::Scalar> matrix_to_npy(const Eigen::MatrixBase<Derived
                                                  std::vector<std::int64_t> shape = {}) {
   using T = typename Derived::Scalar;
   if (shape.empty()) shape = {static_cast<std::int64_t>(m.rows()), static_cast<std::int64_t>(m.cols())};
-  std::int64_t rest = 1;
-  for (std::size_t k = 1; k < shape.size(); ++k) rest *= shape[k];
+  const auto fail = [](const std::string& what) { throw shape_error("matrix_to_npy: " + what); };
+  detail::checked_element_count(shape, fail);
+  const std::int64_t rest = detail::checked_element_count(std::vector<std::int64_t>(shape.begin() + 1, shape.end()), fail);
   if (shape[0] != m.rows() || rest != m.cols())
     throw shape_error(detail::concat("matrix_to_npy: a ", shape_str(m.rows(), m.cols()), " matrix cannot have shape ",
                                      detail::shape_text(shape)));
