@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <map>
 #include <set>
 #include <string>
@@ -97,27 +98,51 @@ TEST_CASE("atomic writes: a saver killed at random moments leaves the old or the
   const Vector<float> original = net.parameters();
   save_model(net, path, {{"version", "0"}});
 
+  // Kill times are drawn from [0, 2 x the time one save takes here), so that
+  // they land before, during and after writes whatever the build's speed
+  // (sanitizers make saving several times slower).
+  const auto t0 = std::chrono::steady_clock::now();
+  save_model(net, dir.file("timing.plx"));
+  const double save_us =
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  std::remove(dir.file("timing.plx").c_str());
+
   Rng rng(2024);
   std::set<long> versions;
   int stale = 0;
   for (int round = 0; round < 20; ++round) {
+    int progress[2];
+    REQUIRE(::pipe(progress) == 0);
     const pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
-      // The child saves new versions until it is killed; it never returns to the test.
+      // The child saves new versions until it is killed, reporting each
+      // completed save on the pipe; it never returns to the test.
+      ::close(progress[0]);
       try {
         for (long v = 1;; ++v) {
           net.parameters().setConstant(static_cast<float>(v));
           save_model(net, path, {{"version", std::to_string(v)}});
+          const char done = 1;
+          if (::write(progress[1], &done, 1) != 1) ::_exit(4);
         }
       } catch (...) {
         ::_exit(3);
       }
     }
-    ::usleep(static_cast<useconds_t>(rng.uniform(0.0, 30000.0)));
+    ::close(progress[1]);
+    // Every other round waits for a completed save first, so new versions
+    // are certain to replace old ones; the kill then lands at a random point
+    // of a later save.
+    if (round % 2 == 1) {
+      char done = 0;
+      REQUIRE(::read(progress[0], &done, 1) == 1);
+    }
+    ::usleep(static_cast<useconds_t>(rng.uniform(0.0, 2.0 * save_us)));
     ::kill(pid, SIGKILL);
     int status = 0;
     REQUIRE(::waitpid(pid, &status, 0) == pid);
+    ::close(progress[0]);
     CHECK(WIFSIGNALED(status));  // killed, not failed
 
     std::map<std::string, std::string> meta;
@@ -140,6 +165,7 @@ TEST_CASE("atomic writes: a saver killed at random moments leaves the old or the
       ++stale;
     }
   }
-  MESSAGE("versions seen: " << versions.size() << ", stale temporary files from killed writers: " << stale);
+  MESSAGE("one save takes ~" << save_us << " us; versions seen: " << versions.size()
+                             << ", stale temporary files from killed writers: " << stale);
   CHECK(versions.size() > 1);  // the children did replace the file
 }
