@@ -14,6 +14,7 @@
 #include "layers/activation.hpp"
 #include "layers/concat.hpp"
 #include "layers/dense.hpp"
+#include "layers/factory.hpp"
 #include "layers/layer.hpp"
 #include "layers/network.hpp"
 #include "layers/residual.hpp"
@@ -27,6 +28,12 @@
 #include "optim/optimizer.hpp"
 #include "optim/schedule.hpp"
 #include "optim/sgd.hpp"
+
+#include "io/atomic_file.hpp"
+#include "io/bytes.hpp"
+#include "io/checkpoint.hpp"
+#include "io/model_file.hpp"
+#include "io/npy.hpp"
 
 #include "train/step.hpp"
 

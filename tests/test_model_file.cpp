@@ -1,0 +1,357 @@
+// Model files: bit-identical round trips, peek_model, and every kind of
+// damaged or mismatched file refused with its own message naming the path.
+#include "gradcheck.hpp"
+#include "io_util.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <limits>
+#include <map>
+#include <string>
+
+using namespace plexus;
+using plexus_test::has;
+using plexus_test::message_of;
+using plexus_test::peek;
+using plexus_test::poke;
+using plexus_test::reseal;
+using plexus_test::ScratchDir;
+using plexus_test::slurp;
+using plexus_test::spit;
+
+namespace {
+
+template <typename T>
+bool same_bits(const Matrix<T>& a, const Matrix<T>& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() &&
+         std::memcmp(a.data(), b.data(), sizeof(T) * static_cast<std::size_t>(a.size())) == 0;
+}
+template <typename T>
+bool same_bits(const Vector<T>& a, const Vector<T>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(T) * static_cast<std::size_t>(a.size())) == 0;
+}
+
+// Offset of the parameter count field in a model file (kind 1) of a float net.
+std::size_t parameter_count_offset(const std::vector<std::uint8_t>& file, std::size_t params, std::size_t item) {
+  return file.size() - 8 - params * item - 8;
+}
+
+std::size_t find(const std::vector<std::uint8_t>& b, const std::string& s) {
+  for (std::size_t i = 0; i + s.size() <= b.size(); ++i)
+    if (std::memcmp(b.data() + i, s.data(), s.size()) == 0) return i;
+  FAIL("not found: " << s);
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("model files: save -> load is bit-identical, every layer kind", T, float, double) {
+  ScratchDir dir;
+  const std::string path = dir.file("net.plx");
+  auto net = plexus_test::every_kind_net_built<T>(11);
+  const std::map<std::string, std::string> meta{{"name", "every kind"}, {"empty", ""}, {"utf8", "\xc3\xa9t\xc3\xa9"}};
+  save_model(net, path, meta);
+
+  std::map<std::string, std::string> meta_in;
+  auto loaded = load_model<T>(path, &meta_in);
+  CHECK(meta_in == meta);
+  CHECK(loaded.input_width() == net.input_width());
+  CHECK(loaded.output_width() == net.output_width());
+  CHECK(spec_difference(loaded.layers().spec(), net.layers().spec()).empty());
+  CHECK(same_bits(loaded.parameters(), net.parameters()));
+  const Matrix<T> x = plexus_test::random_matrix(40, net.input_width(), 5).template cast<T>();
+  CHECK(same_bits(Matrix<T>(net.predict(x)), Matrix<T>(loaded.predict(x))));
+
+  // Saving the loaded network gives the same bytes: the format has no hidden state.
+  CHECK(encode_model(loaded, meta) == slurp(path));
+  // The loaded network trains like any other.
+  Adam<T> adam(loaded);
+  MSE<T> mse;
+  const Matrix<T> t = Matrix<T>::Zero(40, loaded.output_width());
+  CHECK(std::isfinite(train_step(loaded, mse, adam, x, t)));
+}
+
+TEST_CASE("model files: special values survive bit for bit") {
+  ScratchDir dir;
+  Network<double> net;
+  net.add(Dense<double>(4));
+  net.build(2);
+  auto& p = net.parameters();
+  p[0] = std::numeric_limits<double>::quiet_NaN();
+  p[1] = -0.0;
+  p[2] = std::numeric_limits<double>::infinity();
+  p[3] = std::numeric_limits<double>::denorm_min();
+  p[4] = -std::numeric_limits<double>::max();
+  save_model(net, dir.file("special.plx"));
+  auto back = load_model<double>(dir.file("special.plx"));
+  CHECK(same_bits(back.parameters(), net.parameters()));
+}
+
+TEST_CASE("model files: peek_model reports type, metadata and architecture without building") {
+  ScratchDir dir;
+  auto net = plexus_test::every_kind_net_built<float>();
+  save_model(net, dir.file("m.plx"), {{"trained_on", "3x3 inverses"}});
+  const ModelInfo info = peek_model(dir.file("m.plx"));
+  CHECK(info.kind == FileKind::model);
+  CHECK(info.scalar == ScalarType::float32);
+  CHECK(info.format_version == 1);
+  CHECK(info.input_width == net.input_width());
+  CHECK(info.output_width == net.output_width());
+  CHECK(info.parameter_count == net.parameter_count());
+  CHECK(info.metadata.at("trained_on") == "3x3 inverses");
+  CHECK(info.file_bytes == slurp(dir.file("m.plx")).size());
+  CHECK(spec_difference(info.architecture, net.layers().spec()).empty());
+  INFO(info.description);
+  CHECK(has(info.description, "float32"));
+  CHECK(has(info.description, "Residual"));
+  CHECK(has(info.description, "trained_on = 3x3 inverses"));
+  // A program picks the type from the file.
+  if (info.scalar == ScalarType::float32) CHECK(load_model<float>(dir.file("m.plx")).parameter_count() > 0);
+}
+
+TEST_CASE("model files: loading float32 as double (and back) is a scalar type mismatch") {
+  ScratchDir dir;
+  save_model(plexus_test::every_kind_net_built<float>(), dir.file("f.plx"));
+  save_model(plexus_test::every_kind_net_built<double>(), dir.file("d.plx"));
+  const auto m1 = message_of([&] { load_model<double>(dir.file("f.plx")); });
+  INFO(m1);
+  CHECK(has(m1, "scalar type mismatch"));
+  CHECK(has(m1, "holds float32"));
+  CHECK(has(m1, "asks for float64"));
+  CHECK(has(m1, dir.file("f.plx")));
+  const auto m2 = message_of([&] { load_model<float>(dir.file("d.plx")); });
+  INFO(m2);
+  CHECK(has(m2, "holds float64"));
+  CHECK(has(m2, "asks for float32"));
+  CHECK_THROWS_AS(load_model<float>(dir.file("d.plx")), io_error);
+}
+
+TEST_CASE("model files: damaged files are refused, each with its own message and the path") {
+  ScratchDir dir;
+  auto net = plexus_test::every_kind_net_built<float>();
+  const auto good = encode_model(net, {{"k", "v"}});
+  const std::size_t params = static_cast<std::size_t>(net.parameter_count());
+  const std::string path = dir.file("damaged.plx");
+
+  auto refused = [&](const std::vector<std::uint8_t>& bytes, const std::string& part) {
+    spit(path, bytes);
+    const auto msg = message_of([&] { load_model<float>(path); });
+    INFO("expected '" << part << "' in: " << msg);
+    CHECK(has(msg, part));
+    CHECK(has(msg, "'" + path + "'"));
+    CHECK_THROWS_AS(load_model<float>(path), io_error);
+    CHECK_THROWS_AS(peek_model(path), io_error);
+  };
+
+  spit(path, good);
+  CHECK_NOTHROW(load_model<float>(path));
+
+  auto b = good;
+  b[1] = 'Q';
+  refused(b, "not a Plexus model file");
+  refused(std::vector<std::uint8_t>{'h', 'e', 'l', 'l', 'o'}, "not a Plexus model file");
+
+  b = good;
+  poke<std::uint32_t>(b, 8, 2);
+  refused(b, "unsupported format version 2");
+
+  b = good;
+  poke<std::uint32_t>(b, 12, 3);
+  refused(b, "unknown file kind 3");
+
+  b = good;
+  b[16] = 7;
+  refused(b, "unknown scalar type code 7");
+
+  b = good;
+  b[16] = 2;  // claims float64 without resealing: the checksum catches it
+  refused(b, "checksum mismatch");
+  reseal(b);  // the same edit with a valid checksum: now the type is believed
+  refused(b, "scalar type mismatch");
+  spit(path, b);
+  const auto as_double = message_of([&] { load_model<double>(path); });
+  INFO(as_double);
+  CHECK(has(as_double, "malformed parameters"));  // float32 data is half the bytes float64 needs
+
+  b = good;
+  b[20] = 1;
+  refused(b, "reserved byte 20 is not 0");
+
+  for (std::size_t len : {std::size_t(0), std::size_t(1), std::size_t(5), std::size_t(8), std::size_t(12),
+                          std::size_t(20), std::size_t(31), std::size_t(32), std::size_t(33), good.size() / 2,
+                          good.size() - 9, good.size() - 8, good.size() - 1}) {
+    CAPTURE(len);
+    refused(std::vector<std::uint8_t>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(len)), "truncated");
+  }
+  refused({}, "empty");
+
+  b = good;
+  b.push_back(0);
+  b.push_back(42);
+  refused(b, "trailing garbage: 2 bytes");
+
+  b = good;
+  b[good.size() / 2] ^= 0x10;
+  refused(b, "checksum mismatch");
+  b = good;
+  b[good.size() - 3] ^= 1;  // in the stored checksum itself
+  refused(b, "checksum mismatch");
+
+  // Lying payload lengths: longer than the file, absurdly long, shorter.
+  b = good;
+  poke<std::uint64_t>(b, 24, peek<std::uint64_t>(b, 24) + 1);
+  refused(b, "truncated: the header announces a payload of");
+  poke<std::uint64_t>(b, 24, std::numeric_limits<std::uint64_t>::max());
+  refused(b, "truncated");
+  poke<std::uint64_t>(b, 24, peek<std::uint64_t>(good, 24) - 16);
+  refused(b, "trailing garbage: 16 bytes");
+
+  // Damage behind a valid checksum, so the parser itself must refuse it.
+  const std::size_t count_at = parameter_count_offset(good, params, 4);
+  REQUIRE(peek<std::uint64_t>(good, count_at) == params);
+  for (std::uint64_t lie : {std::uint64_t(params - 1), std::uint64_t(params + 1), std::uint64_t(1) << 62,
+                            std::numeric_limits<std::uint64_t>::max()}) {
+    CAPTURE(lie);
+    b = good;
+    poke<std::uint64_t>(b, count_at, lie);
+    reseal(b);
+    refused(b, "parameter count mismatch: the architecture has " + std::to_string(params));
+  }
+
+  b = good;
+  const std::size_t dense_at = find(b, "Dense");
+  b[dense_at + 1] = 'x';
+  reseal(b);
+  refused(b, "malformed architecture");
+  refused(b, "unknown layer kind 'Dxnse'");
+
+  b = good;
+  poke<std::uint32_t>(b, dense_at - 4, 0x7FFFFFFF);  // the kind's length
+  reseal(b);
+  refused(b, "malformed architecture: a layer kind is 2147483647 bytes long");
+
+  b = good;
+  poke<std::uint64_t>(b, dense_at + 5 + 4, 999);  // the first Dense's recorded input width
+  reseal(b);
+  refused(b, "records input width 999");
+
+  b = good;
+  poke<std::uint32_t>(b, 32 + 4, 0xFFFFFFF0);  // the metadata key's length
+  reseal(b);
+  refused(b, "malformed metadata");
+
+  b = good;
+  poke<std::uint32_t>(b, 32, 0x40000000);  // the metadata entry count
+  reseal(b);
+  refused(b, "malformed metadata: the map claims 1073741824 items");
+
+  b = good;
+  poke<std::uint64_t>(b, 32 + 4 + 4 + 1 + 4 + 1, 0);  // input width after the {"k": "v"} map
+  reseal(b);
+  refused(b, "input width 0");
+
+  // A valid file with bytes after the last section, announced by the header.
+  b = good;
+  b.insert(b.end() - 8, {1, 2, 3});
+  poke<std::uint64_t>(b, 24, peek<std::uint64_t>(good, 24) + 3);
+  reseal(b);
+  refused(b, "3 unexpected bytes after the last section");
+}
+
+TEST_CASE("model files: every prefix of a file is refused as truncated") {
+  Network<float> net;
+  net.add(Dense<float>(2, Activation::relu));
+  net.add(Residual<float>(Dense<float>(2)));
+  net.build(3);
+  const auto good = encode_model(net, {{"a", "b"}});
+  for (std::size_t len = 0; len < good.size(); ++len) {
+    const auto msg = message_of([&] { decode_model<float>(good.data(), len, "<prefix>"); });
+    if (!has(msg, "truncated")) {
+      INFO(len << ": " << msg);
+      CHECK(has(msg, "truncated"));
+    }
+  }
+  CHECK_NOTHROW(decode_model<float>(good.data(), good.size()));
+}
+
+TEST_CASE("model files: load_model_into checks the architecture and changes nothing on refusal") {
+  ScratchDir dir;
+  auto net = plexus_test::every_kind_net_built<double>(1);
+  save_model(net, dir.file("a.plx"), {{"x", "y"}});
+
+  auto same = plexus_test::every_kind_net_built<double>(2);
+  std::map<std::string, std::string> meta;
+  load_model_into(dir.file("a.plx"), same, &meta);
+  CHECK(same.parameters() == net.parameters());
+  CHECK(meta.at("x") == "y");
+
+  auto wider = plexus_test::every_kind_net<double>(13);
+  wider.build(net.input_width(), 3);
+  const Vector<double> before = wider.parameters();
+  const auto msg = message_of([&] { load_model_into(dir.file("a.plx"), wider); });
+  INFO(msg);
+  CHECK(has(msg, "shape mismatch"));
+  CHECK(has(msg, "at layer 0"));
+  CHECK(has(msg, dir.file("a.plx")));
+  CHECK(wider.parameters() == before);
+
+  auto other_input = plexus_test::every_kind_net<double>();
+  other_input.build(net.input_width() + 1, 3);
+  CHECK(has(message_of([&] { load_model_into(dir.file("a.plx"), other_input); }), "takes 6 inputs, the given one 7"));
+
+  Network<double> unbuilt = plexus_test::every_kind_net<double>();
+  CHECK(has(message_of([&] { load_model_into(dir.file("a.plx"), unbuilt); }), "not built"));
+}
+
+TEST_CASE("model files: system errors name the path and the reason") {
+  ScratchDir dir;
+  const auto missing = message_of([&] { load_model<float>(dir.file("nope.plx")); });
+  INFO(missing);
+  CHECK(has(missing, dir.file("nope.plx")));
+  CHECK(has(missing, "No such file or directory"));
+  CHECK(has(message_of([&] { load_model<float>(dir.path()); }), "is a directory"));
+
+  auto net = plexus_test::every_kind_net_built<float>();
+  const auto no_dir = message_of([&] { save_model(net, dir.file("no/such/dir/m.plx")); });
+  INFO(no_dir);
+  CHECK(has(no_dir, "no/such/dir/m.plx"));
+  CHECK(has(no_dir, "No such file or directory"));
+
+  Network<float> unbuilt = plexus_test::every_kind_net<float>();
+  CHECK(has(message_of([&] { save_model(unbuilt, dir.file("u.plx")); }), "not built"));
+  CHECK(dir.files().empty());
+}
+
+TEST_CASE("fuzz seeds: the valid model files load, each damaged one is refused for its own reason") {
+  const std::string dir = std::string(PLEXUS_FUZZ_CORPUS_DIR) + "/model/";
+  const std::map<std::string, std::string> expected = {
+      {"absurd_units.plx", "units, outside [1, 16777216]"},
+      {"bad_checksum.plx", "checksum mismatch"},
+      {"bad_magic.plx", "not a Plexus model file"},
+      {"deep_nesting.plx", "nested more than 64 deep"},
+      {"future_version.plx", "unsupported format version 2"},
+      {"lying_parameter_count.plx", "parameter count mismatch"},
+      {"lying_payload_length.plx", "truncated: the header announces"},
+      {"lying_scalar_type.plx", "malformed parameters"},
+      {"lying_string_length.plx", "malformed architecture: a layer kind is 2147483647 bytes long"},
+      {"trailing_garbage.plx", "trailing garbage: 1 bytes"},
+      {"truncated_header.plx", "shorter than the 32-byte header"},
+      {"truncated_payload.plx", "truncated: the header announces"},
+  };
+  std::size_t valid = 0;
+  for (const auto& [name, part] : expected) {
+    const auto msg = message_of([&] { peek_model(dir + name); });
+    INFO(name << ": " << msg);
+    CHECK(has(msg, part));
+  }
+  for (const char* name : {"valid_model_f32.plx", "valid_model_single_dense.plx", "valid_checkpoint_adam_f32.plx"}) {
+    CHECK(load_model<float>(dir + name).parameter_count() > 0);
+    ++valid;
+  }
+  for (const char* name : {"valid_model_f64.plx", "valid_checkpoint_sgd_f64.plx"}) {
+    CHECK(load_model<double>(dir + name).parameter_count() > 0);
+    ++valid;
+  }
+  CHECK(valid + expected.size() == 17);  // every file of the seed corpus is covered here
+}
