@@ -136,6 +136,27 @@ TEST_CASE("gradients: inverse residual loss, raw and scaled predictions") {
   }
 }
 
+TEST_CASE("gradients: inverse residual loss with a power below 2") {
+  for (double power : {1.0, 0.5, 1.5, 0.0}) {
+    InverseResidualLoss<double> loss(3, 2.0, power);
+    const auto p = random_matrix(6, 9, 14), x = random_matrix(6, 9, 15, -2, 2);
+    const plexus_test::MatD none(6, 0);
+    INFO("power " << power);
+    CHECK(plexus_test::check_loss_gradient(loss, p, none, x) < kTol);
+    double expect = 0;
+    for (Index s = 0; s < 6; ++s) {
+      Eigen::Matrix3d a, xm;
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j) a(i, j) = x(s, 3 * i + j), xm(i, j) = 2.0 * p(s, 3 * i + j);
+      const double r2 = (a * xm - Eigen::Matrix3d::Identity()).squaredNorm() + 1e-8;
+      expect += power == 0.0 ? 0.5 * std::log(r2) : std::pow(r2, power / 2);
+    }
+    CHECK(loss.value(p, none, x) == doctest::Approx(expect / 6).epsilon(1e-13));
+  }
+  CHECK_THROWS_AS(InverseResidualLoss<double>(3, 1.0, 3.0), value_error);
+  CHECK_THROWS_AS(InverseResidualLoss<double>(3, 1.0, -1.0), value_error);
+}
+
 TEST_CASE("float and double networks agree") {
   auto nd = plexus_test::answer_like<double>(16, 8, 2, 2, 9, Init::glorot_uniform);
   auto nf = plexus_test::answer_like<float>(16, 8, 2, 2, 9, Init::glorot_uniform);

@@ -81,6 +81,11 @@ class Args {
     return static_cast<std::int64_t>(v);
   }
   const std::string& command() const { return command_; }
+  std::vector<std::string> given() const {
+    std::vector<std::string> names;
+    for (const auto& kv : values_) names.push_back(kv.first);
+    return names;
+  }
 
  private:
   static std::string fmt(double v) {

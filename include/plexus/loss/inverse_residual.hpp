@@ -1,7 +1,13 @@
 // Residual loss for learning matrix inverses: with A the n x n matrix whose
 // row-major entries are the input row and X = s * P the predicted inverse
-// (P the prediction row, row-major, s a fixed scale),
-//   L = 1/b sum_samples ||A X - I||_F^2,   dL/dP = 2 s / b * A^T (A X - I).
+// (P the prediction row, row-major, s a fixed scale) and R = A X - I,
+//   L = 1/b sum_samples ||R||_F^2,   dL/dP = 2 s / b * A^T R        (power 2)
+//   L = 1/b sum_samples (||R||_F^2 + eps)^(p/2)                     (power p)
+//   L = 1/b sum_samples log(||R||_F^2 + eps) / 2                     (power 0)
+// whose gradient is dL/dP = 2 w s / b * A^T R with w = d(term)/d(||R||^2):
+// 1, (p/2) (||R||^2 + eps)^(p/2 - 1), or 1 / (2 (||R||^2 + eps)). A power below 2
+// weighs the many well-conditioned matrices more against the few nearly
+// singular ones, whose residuals dominate the squared loss.
 // It needs the input, not a target: the target may have any width.
 #pragma once
 
@@ -14,7 +20,12 @@ namespace plexus {
 template <typename T>
 class InverseResidualLoss : public Loss<T> {
  public:
-  explicit InverseResidualLoss(Index n = 3, double scale = 1.0) : n_(n), scale_(scale) {
+  explicit InverseResidualLoss(Index n = 3, double scale = 1.0, double power = 2.0, double eps = 1e-8)
+      : n_(n), scale_(scale), power_(power), eps_(eps) {
+    if (!(power >= 0.0 && power <= 2.0))
+      throw value_error(detail::concat("InverseResidualLoss: power must be in [0, 2], got ", power));
+    if (!(eps > 0.0) || !std::isfinite(eps))
+      throw value_error(detail::concat("InverseResidualLoss: eps must be positive, got ", eps));
     if (n <= 0 || n > kMaxN)
       throw value_error(detail::concat("InverseResidualLoss: matrix size must be in 1..", kMaxN, ", got ", n));
     if (!std::isfinite(scale) || scale == 0.0)
@@ -24,6 +35,7 @@ class InverseResidualLoss : public Loss<T> {
   bool needs_target() const override { return false; }
   Index n() const { return n_; }
   double scale() const { return scale_; }
+  double power() const { return power_; }
 
   double evaluate(const ConstMatrixRef<T>& p, const ConstMatrixRef<T>& t, const ConstMatrixRef<T>& input,
                   MatrixRef<T>* grad) const override {
@@ -45,9 +57,20 @@ class InverseResidualLoss : public Loss<T> {
         }
       r.noalias() = a * x;
       r.diagonal().array() -= 1.0;
-      sum += r.squaredNorm();
+      const double r2 = r.squaredNorm();
+      double w = 1.0;  // d(loss term)/d(||R||^2), times 1 for the squared loss
+      if (power_ == 2.0) {
+        sum += r2;
+      } else if (power_ == 0.0) {
+        sum += 0.5 * std::log(r2 + eps_);
+        w = 0.5 / (r2 + eps_);
+      } else {
+        const double base = r2 + eps_;
+        sum += std::pow(base, 0.5 * power_);
+        w = 0.5 * power_ * std::pow(base, 0.5 * power_ - 1.0);
+      }
       if (grad) {
-        g.noalias() = g_scale * (a.transpose() * r);
+        g.noalias() = (w * g_scale) * (a.transpose() * r);
         for (Index i = 0; i < n_; ++i)
           for (Index j = 0; j < n_; ++j) (*grad)(s, i * n_ + j) = static_cast<T>(g(i, j));
       }
@@ -60,7 +83,7 @@ class InverseResidualLoss : public Loss<T> {
   // Fixed capacity: no heap allocation per call.
   using Small = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, 0, kMaxN, kMaxN>;
   Index n_;
-  double scale_;
+  double scale_, power_, eps_;
 };
 
 }  // namespace plexus

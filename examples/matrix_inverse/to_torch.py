@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Load a model exported by `matrix_inverse export` into the equivalent
+torch.nn module and, optionally, check it against `matrix_inverse predict`.
+
+    to_torch.py MODEL.npz [--input IN.npy --expect OUT.npy] [--rtol 1e-5]
+
+MODEL.npz holds dense{i}.weight (PyTorch's (out, in) layout), dense{i}.bias
+in forward order, and config = [kind, width, growth, blocks, layers,
+normalize, output_scale] (kind 0: the question's MLP, 1: concat-ResNet).
+With --input/--expect it predicts the inverses of IN.npy the way `predict`
+does and exits 1 unless every predicted matrix matches OUT.npy to the
+relative tolerance (||X_torch - X_predict||_F / ||X_predict||_F).
+Needs NumPy and PyTorch (Debian: python3-numpy, python3-torch).
+"""
+import argparse
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class ConcatResNet(nn.Module):
+    """Dense(width, relu); blocks x [4 x x = cat(x, relu(Dense(growth)(x))); x = skip + Dense(width)(x)]; Dense(9)."""
+
+    def __init__(self, width, growth, blocks, layers):
+        super().__init__()
+        self.stem = nn.Linear(9, width)
+        self.blocks = nn.ModuleList()
+        for _ in range(blocks):
+            grow = nn.ModuleList(nn.Linear(width + i * growth, growth) for i in range(layers))
+            self.blocks.append(nn.ModuleDict({"grow": grow, "out": nn.Linear(width + layers * growth, width)}))
+        self.head = nn.Linear(width, 9)
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x))
+        for block in self.blocks:
+            skip = x
+            for dense in block["grow"]:
+                x = torch.cat([x, torch.relu(dense(x))], dim=1)
+            x = skip + block["out"](x)
+        return self.head(x)
+
+    def dense_layers(self):
+        yield self.stem
+        for block in self.blocks:
+            yield from block["grow"]
+            yield block["out"]
+        yield self.head
+
+
+class QuestionMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1, self.l2, self.l3 = nn.Linear(9, 9), nn.Linear(9, 9), nn.Linear(9, 9)
+
+    def forward(self, x):
+        return self.l3(torch.relu(self.l2(torch.relu(self.l1(x)))))
+
+    def dense_layers(self):
+        yield from (self.l1, self.l2, self.l3)
+
+
+def load(path):
+    data = np.load(path)
+    kind, width, growth, blocks, layers, normalize, scale = data["config"].tolist()
+    model = QuestionMLP() if kind == 0 else ConcatResNet(int(width), int(growth), int(blocks), int(layers))
+    dense = list(model.dense_layers())
+    names = sorted({k.split(".")[0] for k in data.files if k.startswith("dense")}, key=lambda n: int(n[5:]))
+    if len(names) != len(dense):
+        raise SystemExit(f"{path}: {len(names)} dense layers in the file, {len(dense)} in the model")
+    dtype = torch.float64 if data["dense0.weight"].dtype == np.float64 else torch.float32
+    model = model.to(dtype)
+    with torch.no_grad():
+        for layer, name in zip(dense, names):
+            w, b = data[name + ".weight"], data[name + ".bias"]
+            if tuple(layer.weight.shape) != w.shape or tuple(layer.bias.shape) != b.shape:
+                raise SystemExit(f"{path}: {name} has shape {w.shape}, the model expects {tuple(layer.weight.shape)}")
+            layer.weight.copy_(torch.from_numpy(w))
+            layer.bias.copy_(torch.from_numpy(b))
+    return model.eval(), bool(normalize), float(scale), dtype
+
+
+def predict(model, normalize, scale, dtype, matrices):
+    a = matrices.reshape(len(matrices), 9).astype(np.float64)
+    norm = np.linalg.norm(a, axis=1, keepdims=True) if normalize else np.ones((len(a), 1))
+    with torch.no_grad():
+        out = model(torch.from_numpy(a / norm).to(dtype)).double().numpy()
+    return (out * scale / norm).reshape(matrices.shape)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("npz")
+    p.add_argument("--input")
+    p.add_argument("--expect")
+    p.add_argument("--rtol", type=float, default=1e-5)
+    args = p.parse_args()
+    model, normalize, scale, dtype = load(args.npz)
+    print(f"loaded {args.npz}: {sum(t.numel() for t in model.parameters())} parameters, {dtype}")
+    if args.input is None:
+        return 0
+    if args.expect is None:
+        raise SystemExit("--input needs --expect")
+    got = predict(model, normalize, scale, dtype, np.load(args.input))
+    expect = np.load(args.expect)
+    if got.shape != expect.shape:
+        raise SystemExit(f"shape {got.shape} against {expect.shape}")
+    # per matrix: ||X_torch - X_predict||_F / ||X_predict||_F
+    n = len(expect)
+    diff = np.linalg.norm((got - expect).reshape(n, -1), axis=1)
+    rel = np.max(diff / np.linalg.norm(expect.reshape(n, -1), axis=1))
+    print(f"largest relative difference (Frobenius, per matrix) torch vs predict: {rel:.3g} (tolerance {args.rtol:g})")
+    return 0 if rel <= args.rtol else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
