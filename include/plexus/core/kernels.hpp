@@ -6,6 +6,7 @@
 #include "parallel.hpp"
 #include "types.hpp"
 
+#include <atomic>
 #include <cmath>
 
 namespace plexus {
@@ -36,6 +37,18 @@ inline Index column_chunk(Index rows) { return std::max<Index>(1, (Index(1) << 1
 template <typename Derived>
 bool all_finite(const Eigen::MatrixBase<Derived>& m) {
   return m.allFinite();
+}
+
+// true when all n values are finite; the scan is split over the threads
+// (it runs on every training step, over every gradient).
+template <typename T>
+bool all_finite(const T* p, Index n) {
+  std::atomic<bool> ok{true};
+  parallel_chunks(n, Index(1) << 16, [&](Index i0, Index m) {
+    if (ok.load(std::memory_order_relaxed) && !Eigen::Map<const Vector<T>>(p + i0, m).allFinite())
+      ok.store(false, std::memory_order_relaxed);
+  });
+  return ok.load();
 }
 
 }  // namespace plexus

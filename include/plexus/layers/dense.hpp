@@ -103,10 +103,22 @@ class Dense : public Layer<T> {
     this->check_forward(x, y);
     const Index rows = x.rows(), in = this->input_width();
     const Activation a = opt_.activation;
-    if (rows == 1) {  // one sample: a matrix-vector product, no packing of W
-      y.noalias() = x * w_;
-      y.row(0) += b_.transpose();
-      for (Index j = 0; j < units_; ++j) act::apply(a, &y(0, j), 1);
+    if (rows == 1) {  // one sample: matrix-vector products over column blocks of W, no packing
+      const T* xp = x.data();
+      if (x.outerStride() != 1) {  // a row of a taller matrix: gather it
+        xrow_.reserve(static_cast<std::size_t>(in));
+        for (Index i = 0; i < in; ++i) xrow_.data()[i] = x(0, i);
+        xp = xrow_.data();
+      }
+      const Eigen::Map<const Vector<T>> xv(xp, in);
+      const Index block = in * units_ >= (Index(1) << 16) ? 64 : units_;
+      parallel_chunks(units_, block, [&](Index j0, Index nj) {
+        for (Index j = j0; j < j0 + nj; ++j) {
+          T v = w_.col(j).dot(xv) + b_[j];
+          act::apply(a, &v, 1);
+          y(0, j) = v;
+        }
+      });
       return;
     }
     T* yd = y.data();
@@ -183,6 +195,7 @@ class Dense : public Layer<T> {
   VectorMap<T> b_{nullptr, 0};
   MatrixMap<T> dw_{nullptr, 0, 0};
   VectorMap<T> db_{nullptr, 0};
+  Buffer<T> xrow_;
 };
 
 }  // namespace plexus

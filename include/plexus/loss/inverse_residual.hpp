@@ -45,10 +45,21 @@ class InverseResidualLoss : public Loss<T> {
       throw shape_error(detail::concat(name(), ": needs input and prediction of ", nn, " columns (", n_, "x", n_,
                                        " matrices, row-major); got input ", shape_str(input.rows(), input.cols()),
                                        " and prediction ", shape_str(p.rows(), p.cols())));
+    // 3 x 3 (the common case) with fixed-size matrices; others up to 16 x 16.
+    return n_ == 3 ? accumulate<Eigen::Matrix3d>(p, input, grad) : accumulate<Small>(p, input, grad);
+  }
+
+ private:
+  static constexpr Index kMaxN = 16;
+  // Fixed capacity: no heap allocation per call.
+  using Small = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, 0, kMaxN, kMaxN>;
+
+  template <typename Mat>
+  double accumulate(const ConstMatrixRef<T>& p, const ConstMatrixRef<T>& input, MatrixRef<T>* grad) const {
     const Index b = p.rows();
     const double g_scale = 2.0 * scale_ / static_cast<double>(b);
     double sum = 0.0;
-    Small a(n_, n_), x(n_, n_), r(n_, n_), g(n_, n_);
+    Mat a(n_, n_), x(n_, n_), r(n_, n_), g(n_, n_);
     for (Index s = 0; s < b; ++s) {
       for (Index i = 0; i < n_; ++i)
         for (Index j = 0; j < n_; ++j) {
@@ -58,7 +69,7 @@ class InverseResidualLoss : public Loss<T> {
       r.noalias() = a * x;
       r.diagonal().array() -= 1.0;
       const double r2 = r.squaredNorm();
-      double w = 1.0;  // d(loss term)/d(||R||^2), times 1 for the squared loss
+      double w = 1.0;  // d(loss term)/d(||R||^2)
       if (power_ == 2.0) {
         sum += r2;
       } else if (power_ == 0.0) {
@@ -78,10 +89,6 @@ class InverseResidualLoss : public Loss<T> {
     return sum / static_cast<double>(b);
   }
 
- private:
-  static constexpr Index kMaxN = 16;
-  // Fixed capacity: no heap allocation per call.
-  using Small = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, 0, kMaxN, kMaxN>;
   Index n_;
   double scale_, power_, eps_;
 };

@@ -51,11 +51,15 @@ class Adam : public Optimizer<T> {
     T* m = m_.data();
     T* v = v_.data();
     parallel_chunks(params.size(), this->kChunk, [&](Index i0, Index n) {
-      for (Index i = i0; i < i0 + n; ++i) {
-        const T gi = wd != T(0) ? g[i] + wd * p[i] : g[i];
+      auto update = [&](Index i, T gi) {
         m[i] = b1 * m[i] + one_b1 * gi;
         v[i] = b2 * v[i] + one_b2 * gi * gi;
         p[i] -= step_size * (m[i] / (std::sqrt(v[i]) / bc2s + eps));
+      };
+      if (wd == T(0)) {  // two loops, so the common one vectorises without a blend
+        for (Index i = i0; i < i0 + n; ++i) update(i, g[i]);
+      } else {
+        for (Index i = i0; i < i0 + n; ++i) update(i, g[i] + wd * p[i]);
       }
     });
   }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "../core/error.hpp"
+#include "../core/kernels.hpp"
 #include "../layers/network.hpp"
 #include "../loss/loss.hpp"
 #include "../optim/optimizer.hpp"
@@ -36,7 +37,7 @@ double train_step(Network<T>& net, const Loss<T>& loss, Optimizer<T>& opt,
   if (options.check_finite && !std::isfinite(value))
     throw divergence_error(detail::concat("training diverged at step ", step, ": the loss is ", value,
                                           " (lower the learning rate or check the data)"));
-  if (options.check_finite && !net.gradients().allFinite()) {
+  if (options.check_finite && !all_finite(net.gradients().data(), net.gradients().size())) {
     Index bad = 0;
     const auto& g = net.gradients();
     while (bad < g.size() && std::isfinite(static_cast<double>(g[bad]))) ++bad;
