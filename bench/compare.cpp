@@ -1,0 +1,146 @@
+// The Plexus half of bench/compare_torch.sh: trains the answer's network
+// (float32, MSE on inverse/5, Adam, online samples) for a number of steps,
+// times batch-1 predictions and a square sgemm, and prints key=value lines.
+//
+//   plexus_compare [--threads T] [--steps N] [--batch B] [--predict-calls N]
+//                  [--width W --growth G --blocks K --layers L] [--gemm N]
+#include <plexus/plexus.hpp>
+
+#include "recipes.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using T = float;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;  // KiB on Linux
+}
+
+long parse(const char* flag, const char* v, long lo, long hi) {
+  char* end = nullptr;
+  const long x = std::strtol(v, &end, 10);
+  if (end == v || *end != '\0' || x < lo || x > hi) {
+    std::fprintf(stderr, "plexus_compare: %s needs an integer in [%ld, %ld], got '%s'\n", flag, lo, hi, v);
+    std::exit(2);
+  }
+  return x;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  long threads = 0, steps = 30, warmup = 3, batch = 1024, calls = 300, gemm_n = 2048;
+  mi::Arch arch;  // the answer's 128 / 256 / 7 / 4
+  for (int i = 1; i < argc; ++i) {
+    const std::string f = argv[i];
+    if (f == "--help") {
+      std::printf("usage: plexus_compare [--threads T] [--steps N] [--warmup N] [--batch B] [--predict-calls N]\n"
+                  "                      [--width W] [--growth G] [--blocks K] [--layers L] [--gemm N]\n");
+      return 0;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "plexus_compare: %s needs a value (see --help)\n", f.c_str());
+      return 2;
+    }
+    const char* v = argv[++i];
+    if (f == "--threads") threads = parse("--threads", v, 0, 1024);
+    else if (f == "--steps") steps = parse("--steps", v, 1, 1000000);
+    else if (f == "--warmup") warmup = parse("--warmup", v, 0, 1000000);
+    else if (f == "--batch") batch = parse("--batch", v, 1, 1 << 20);
+    else if (f == "--predict-calls") calls = parse("--predict-calls", v, 1, 100000000);
+    else if (f == "--width") arch.width = static_cast<int>(parse("--width", v, 1, 1 << 16));
+    else if (f == "--growth") arch.growth = static_cast<int>(parse("--growth", v, 1, 1 << 16));
+    else if (f == "--blocks") arch.blocks = static_cast<int>(parse("--blocks", v, 0, 1000));
+    else if (f == "--layers") arch.layers = static_cast<int>(parse("--layers", v, 0, 1000));
+    else if (f == "--gemm") gemm_n = parse("--gemm", v, 0, 1 << 14);
+    else {
+      std::fprintf(stderr, "plexus_compare: unknown flag %s (see --help)\n", f.c_str());
+      return 2;
+    }
+  }
+  if (threads > 0) {
+    plexus::set_num_threads(static_cast<int>(threads));
+    Eigen::setNbThreads(static_cast<int>(threads));  // Eigen's own GEMM in the ceiling measurement
+  }
+  std::printf("threads=%d\n", plexus::num_threads());
+
+  // Training: the answer's recipe, each step on a fresh generated batch.
+  {
+    auto net = mi::concat_resnet<T>(arch);
+    net.build(9, 1);
+    plexus::Adam<T> adam(net, {1e-5});
+    plexus::MSE<T> loss;
+    plexus::MatrixInverseSource<T> source(1, {plexus::InverseDistribution::answer, false, 0.2});
+    plexus::Matrix<T> x(batch, 9), y(batch, 9);
+    std::uint64_t first = 0;
+    double last = 0;
+    auto step = [&] {
+      source.fill(first, x, y);
+      first += static_cast<std::uint64_t>(batch);
+      last = plexus::train_step(net, loss, adam, x, y);
+    };
+    for (long s = 0; s < warmup; ++s) step();
+    const auto t0 = Clock::now();
+    for (long s = 0; s < steps; ++s) step();
+    const double t = seconds_since(t0);
+    std::printf("params=%lld\n", static_cast<long long>(net.parameter_count()));
+    std::printf("train_samples_per_s=%.1f\n", static_cast<double>(steps * batch) / t);
+    std::printf("train_ms_per_step=%.2f\n", 1e3 * t / static_cast<double>(steps));
+    std::printf("train_last_loss=%.6g\n", last);
+    std::printf("train_peak_rss_mb=%.1f\n", peak_rss_mb());
+  }
+
+  // Batch-1 prediction: one matrix per call, median of the calls.
+  {
+    auto net = mi::concat_resnet<T>(arch);
+    net.build(9, 1);
+    plexus::Rng rng(3);
+    for (plexus::Index i = 0; i < net.parameter_count(); ++i)
+      net.parameters()[i] = static_cast<T>(rng.uniform(-0.05, 0.05));
+    plexus::Matrix<T> x(1, 9), y(1, 9);
+    for (plexus::Index i = 0; i < 9; ++i) x(0, i) = static_cast<T>(rng.uniform(-2.0, 2.0));
+    for (int i = 0; i < 10; ++i) net.predict(x, y);
+    std::vector<double> us(static_cast<std::size_t>(calls));
+    for (auto& u : us) {
+      const auto t0 = Clock::now();
+      net.predict(x, y);
+      u = 1e6 * seconds_since(t0);
+    }
+    std::sort(us.begin(), us.end());
+    std::printf("predict1_median_us=%.2f\n", us[us.size() / 2]);
+    std::printf("predict1_p90_us=%.2f\n", us[us.size() * 9 / 10]);
+  }
+
+  // The ceiling: best of a few n^3 sgemms, Eigen's own and the library's driver.
+  if (gemm_n > 0) {
+    const plexus::Index n = gemm_n;
+    plexus::Matrix<T> a = plexus::Matrix<T>::Random(n, n), b = plexus::Matrix<T>::Random(n, n), c(n, n);
+    double best_eigen = 0, best_plexus = 0;
+    const double flop = 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n);
+    for (int r = 0; r < 4; ++r) {
+      auto t0 = Clock::now();
+      c.noalias() = a * b;
+      best_eigen = std::max(best_eigen, flop / seconds_since(t0) * 1e-9);
+      t0 = Clock::now();
+      plexus::gemm<T>(false, false, n, n, n, T(1), a.data(), n, b.data(), n, T(0), c.data(), n);
+      best_plexus = std::max(best_plexus, flop / seconds_since(t0) * 1e-9);
+    }
+    std::printf("sgemm_eigen_gflops=%.1f\n", best_eigen);
+    std::printf("sgemm_plexus_gflops=%.1f\n", best_plexus);
+  }
+  return 0;
+}
