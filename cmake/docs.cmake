@@ -43,6 +43,8 @@ function(plexus_add_docs)
   endif()
   doxygen_add_docs(docs
                    "${PROJECT_SOURCE_DIR}/README.md" "${PROJECT_SOURCE_DIR}/docs/install.md"
+                   "${PROJECT_SOURCE_DIR}/docs/getting-started.md" "${PROJECT_SOURCE_DIR}/docs/layers.md"
+                   "${PROJECT_SOURCE_DIR}/docs/design.md" "${PROJECT_SOURCE_DIR}/docs/model_format.md"
                    "${PROJECT_SOURCE_DIR}/include/plexus"
                    WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}"
                    COMMENT "Doxygen: API reference into ${PROJECT_BINARY_DIR}/docs/html")
