@@ -170,6 +170,13 @@ template <typename T>
 void write_model_sections(ByteWriter& w, const Network<T>& net, const std::map<std::string, std::string>& metadata,
                           const char* who) {
   if (!net.built()) throw value_error(concat(who, ": the network is not built; call build(input_width) first"));
+  // Refuse what the loader would refuse (e.g. a layer kind the factory does
+  // not know), so a file is never written that cannot be read back.
+  try {
+    check_network_spec(net.layers().spec(), net.input_width());
+  } catch (const error& e) {
+    throw value_error(concat(who, ": this network cannot be stored in a file: ", e.what()));
+  }
   write_string_map(w, metadata, "the metadata");
   w.put_u64(static_cast<std::uint64_t>(net.input_width()));
   write_spec_node(w, net.layers().spec());
