@@ -54,7 +54,7 @@ least() { sort -g | head -1; }  # smallest
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-export OMP_WAIT_POLICY=PASSIVE OMP_PROC_BIND=false
+echo "OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset (the OpenMP default)}"
 
 for t in $threads; do
   for r in $(seq "$rounds"); do
