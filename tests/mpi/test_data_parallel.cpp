@@ -95,7 +95,25 @@ int main(int argc, char** argv) {
       if (dp.trainer.steps() != steps || ref.trainer.steps() != steps)
         std::printf("FAIL: %lld steps instead of %d\n", static_cast<long long>(dp.trainer.steps()), steps), failed = 1;
     }
-    plexus::mpi::broadcast(&failed, 1);
+    // The collective helpers: agree() ORs the flags and gives rank 0's values;
+    // on_root() shares rank 0's result, or its error, with every rank.
+    double v[2] = {10.0 + env.rank(), -1.0 * env.rank()};
+    const bool any = plexus::mpi::agree(env.rank() == env.size() - 1, v, 2);
+    if (!any || v[0] != 10.0 || v[1] != 0.0) std::printf("FAIL: agree on rank %d\n", env.rank()), failed = 1;
+    if (plexus::mpi::agree(false, v, 0)) std::printf("FAIL: agree(false) on rank %d\n", env.rank()), failed = 1;
+    if (plexus::mpi::on_root([&] { return std::string("from ") + std::to_string(env.rank()); }) != "from 0")
+      std::printf("FAIL: on_root's result on rank %d\n", env.rank()), failed = 1;
+    try {
+      plexus::mpi::on_root([]() -> std::string { throw io_error("no such file"); });
+      std::printf("FAIL: on_root did not throw on rank %d\n", env.rank()), failed = 1;
+    } catch (const plexus::mpi::root_error& e) {
+      if (env.root() || std::string(e.what()) != "no such file") std::printf("FAIL: root_error on rank %d\n", env.rank()), failed = 1;
+    } catch (const io_error&) {
+      if (!env.root()) std::printf("FAIL: io_error on rank %d\n", env.rank()), failed = 1;
+    }
+    int any_failed = failed;
+    plexus::mpi::allreduce_sum(&any_failed, 1);
+    failed = any_failed ? 1 : 0;
     if (env.root()) std::printf("%s\n", failed ? "FAILED" : "PASS");
     return failed;
   } catch (const std::exception& e) {
