@@ -32,6 +32,9 @@ install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/include/plexus
         FILES_MATCHING PATTERN "*.hpp")
 
 install(TARGETS plexus EXPORT plexusTargets COMPONENT plexus)
+if(PLEXUS_WITH_MPI)
+  install(TARGETS plexus_mpi EXPORT plexusTargets COMPONENT plexus)  # plexus::mpi
+endif()
 install(EXPORT plexusTargets
         NAMESPACE plexus::
         DESTINATION ${PLEXUS_INSTALL_CMAKEDIR}

@@ -16,6 +16,8 @@ plexus_install_missing() {
 }
 
 PLEXUS_BASE_PACKAGES=(cmake g++ make libeigen3-dev doctest-dev)
+# For -DPLEXUS_WITH_MPI=ON (docs/distributed.md).
+PLEXUS_MPI_PACKAGES=(openmpi-bin libopenmpi-dev)
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail

@@ -9,11 +9,15 @@
 #include "report.hpp"
 
 #include <plexus/plexus.hpp>
+#ifdef PLEXUS_WITH_MPI
+#include <plexus/mpi/data_parallel.hpp>
+#endif
 
 #include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -25,6 +29,40 @@ namespace mi {
 namespace {
 
 using plexus::Index;
+
+// ---------------------------------------------------------------- processes
+
+// Under mpirun (built with PLEXUS_WITH_MPI), train and answer run
+// data-parallel over the ranks (docs/distributed.md); rank 0 alone prints and
+// writes. Otherwise there is one rank and MPI is not touched.
+struct Ranks {
+  int rank = 0, size = 1;
+};
+Ranks g_ranks;
+bool root() { return g_ranks.rank == 0; }
+
+#ifdef PLEXUS_WITH_MPI
+plexus::mpi::Environment* g_mpi = nullptr;
+bool g_error_shared = false;  // the error in flight was raised on rank 0 and thrown on every rank
+
+// Whether an MPI launcher started this process (then MPI is initialized).
+bool launched_by_mpi() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMI_RANK", "PMIX_RANK", "MV2_COMM_WORLD_SIZE"})
+    if (std::getenv(v)) return true;
+  return false;
+}
+
+// f() on rank 0 alone (e.g. reading the checkpoint), its result or its error on every rank.
+template <typename F>
+std::string shared_on_root(F&& f) {
+  try {
+    return plexus::mpi::on_root(std::forward<F>(f));
+  } catch (...) {
+    g_error_shared = true;
+    throw;
+  }
+}
+#endif
 
 // ---------------------------------------------------------------- settings
 
@@ -251,15 +289,46 @@ void config_from_metadata(const std::map<std::string, std::string>& md, const st
 
 // On --resume: take the run's settings from the checkpoint, keeping this
 // invocation's outputs and, when given, its budget.
+std::string pack(const std::map<std::string, std::string>& m) {
+  std::string s;
+  for (const auto& [k, v] : m) s += std::to_string(k.size()) + ":" + k + std::to_string(v.size()) + ":" + v;
+  return s;
+}
+std::map<std::string, std::string> unpack(const std::string& s) {
+  std::map<std::string, std::string> m;
+  std::size_t at = 0;
+  auto next = [&] {
+    const std::size_t colon = s.find(':', at);
+    const std::size_t n = std::stoull(s.substr(at, colon - at));
+    std::string x = s.substr(colon + 1, n);
+    at = colon + 1 + n;
+    return x;
+  };
+  while (at < s.size()) {
+    std::string k = next();
+    m[k] = next();
+  }
+  return m;
+}
+
 void prepare_resume(const Args& a, Config& c) {
   if (!c.resume) return;
-  if (!std::filesystem::exists(c.checkpoint))
-    throw usage_error(c.recipe + ": --resume: no checkpoint at '" + c.checkpoint + "'");
-  const plexus::ModelInfo info = plexus::peek_model(c.checkpoint);
-  if (info.kind != plexus::FileKind::checkpoint)
-    throw usage_error(c.recipe + ": --resume: '" + c.checkpoint + "' is a model file, not a checkpoint");
+  auto read = [&c] {
+    if (!std::filesystem::exists(c.checkpoint))
+      throw usage_error(c.recipe + ": --resume: no checkpoint at '" + c.checkpoint + "'");
+    const plexus::ModelInfo info = plexus::peek_model(c.checkpoint);
+    if (info.kind != plexus::FileKind::checkpoint)
+      throw usage_error(c.recipe + ": --resume: '" + c.checkpoint + "' is a model file, not a checkpoint");
+    return pack(info.metadata);
+  };
+  std::string metadata;
+#ifdef PLEXUS_WITH_MPI
+  if (g_mpi) metadata = shared_on_root(read);  // only rank 0 needs to see the file
+  else
+#endif
+    metadata = read();
   const Config outputs = c;
-  config_from_metadata(info.metadata, c.checkpoint, c);
+  config_from_metadata(unpack(metadata), c.checkpoint, c);
   if (a.has("samples")) c.samples = outputs.samples, c.seconds = a.has("seconds") ? outputs.seconds : 0;
   if (a.has("seconds")) c.seconds = outputs.seconds, c.samples = a.has("samples") ? outputs.samples : 0;
 }
@@ -352,6 +421,9 @@ template <typename T>
 int run_online(const Config& c) {
   using namespace plexus;
   if (c.threads > 0) set_num_threads(c.threads);
+#ifdef PLEXUS_WITH_MPI
+  else if (g_mpi && g_mpi->node_size() > 1) set_num_threads(std::max(1, num_threads() / g_mpi->node_size()));
+#endif
   auto net = concat_resnet<T>(c.arch);
   net.build(9, c.seed);
   const double target_scale = c.recipe == "answer" ? 0.2 : 1.0;  // the answer's targets are inverse / 5
@@ -368,9 +440,10 @@ int run_online(const Config& c) {
   OnlineOptions oo;
   oo.batch = c.batch, oo.max_samples = c.samples, oo.max_seconds = c.seconds;
   oo.lr = c.lr, oo.cosine = c.cosine, oo.lr_min = c.lr_min, oo.warmup = c.warmup;
+  oo.rank = g_ranks.rank, oo.ranks = g_ranks.size;  // each rank draws its rows of every global batch
   OnlineTrainer<T> trainer(net, loss, adam, source, oo);
 
-  if (c.resume) {
+  auto resume = [&] {
     TrainingState st;
     load_checkpoint(c.checkpoint, net, adam, st);
     if (st.generator.size() != 1 || st.generator[0] != static_cast<std::uint64_t>(st.samples))
@@ -380,7 +453,20 @@ int run_online(const Config& c) {
     trainer.restore(static_cast<std::uint64_t>(st.samples), st.step, secs);
     std::printf("resumed from %s at step %lld, %lld samples\n", c.checkpoint.c_str(), static_cast<long long>(st.step),
                 static_cast<long long>(st.samples));
-  }
+    return std::string();
+  };
+#ifdef PLEXUS_WITH_MPI
+  // Rank 0 loads the checkpoint; its parameters, optimizer state and counters
+  // are broadcast (at a fresh start too), so every replica starts equal.
+  std::unique_ptr<plexus::mpi::DataParallel<T>> data_parallel;
+  if (g_mpi) {
+    if (c.resume) shared_on_root(resume);
+    plexus::mpi::broadcast_state(net, adam);
+    plexus::mpi::broadcast_counters(trainer);
+    data_parallel = std::make_unique<plexus::mpi::DataParallel<T>>(trainer, net);
+  } else
+#endif
+  if (c.resume) resume();
   auto write_checkpoint = [&] {
     TrainingState st;
     st.step = trainer.steps();
@@ -392,16 +478,19 @@ int run_online(const Config& c) {
     save_checkpoint(c.checkpoint, net, adam, st);
   };
 
-  std::printf("%s: concat-ResNet width %d, growth %d, %d blocks of %d, %lld parameters; %s loss, input %s; "
-              "%s lr %g (%s), batch %lld, %d threads\n",
-              c.recipe.c_str(), c.arch.width, c.arch.growth, c.arch.blocks, c.arch.layers,
-              static_cast<long long>(net.parameter_count()),
-              c.loss == LossKind::mse ? "MSE" : c.loss_power == 2.0 ? "residual" : "residual^p",
-              conv.normalize ? "A/||A||_F" : "A", adam.name().c_str(), c.lr, c.cosine ? "cosine" : "constant",
-              static_cast<long long>(c.batch), num_threads());
-  if (c.samples) std::printf("budget: %llu samples\n", static_cast<unsigned long long>(c.samples));
-  if (c.seconds > 0) std::printf("budget: %.0f seconds of training\n", c.seconds);
-  std::fflush(stdout);
+  if (root()) {
+    std::printf("%s: concat-ResNet width %d, growth %d, %d blocks of %d, %lld parameters; %s loss, input %s; "
+                "%s lr %g (%s), batch %lld, %d threads%s\n",
+                c.recipe.c_str(), c.arch.width, c.arch.growth, c.arch.blocks, c.arch.layers,
+                static_cast<long long>(net.parameter_count()),
+                c.loss == LossKind::mse ? "MSE" : c.loss_power == 2.0 ? "residual" : "residual^p",
+                conv.normalize ? "A/||A||_F" : "A", adam.name().c_str(), c.lr, c.cosine ? "cosine" : "constant",
+                static_cast<long long>(c.batch), num_threads(),
+                g_ranks.size > 1 ? (" per rank, " + std::to_string(g_ranks.size) + " ranks (data-parallel)").c_str() : "");
+    if (c.samples) std::printf("budget: %llu samples\n", static_cast<unsigned long long>(c.samples));
+    if (c.seconds > 0) std::printf("budget: %.0f seconds of training\n", c.seconds);
+    std::fflush(stdout);
+  }
 
   const Eigen::MatrixXd eval_a = held_out_matrices(c.seed, 10000, InverseDistribution::answer);
   const Eigen::MatrixXd curve_a = eval_a.topRows(2000);
@@ -425,26 +514,52 @@ int run_online(const Config& c) {
   auto rate = [&] { return trainer.seconds() > 0 ? static_cast<double>(trainer.samples()) / trainer.seconds() : 0.0; };
   StopSignals signals;
   bool interrupted = false;
-  while (!trainer.done()) {
-    if (StopSignals::requested()) {
+#ifdef PLEXUS_WITH_MPI
+  // Test only: this rank dies (SIGKILL) before that step (tests/example/mpi_dead_rank.sh).
+  const char* die_at = std::getenv("PLEXUS_TEST_DIE_AT_STEP");
+  const long long die_step = die_at ? std::atoll(die_at) : -1;
+#endif
+  while (true) {
+    bool stop = StopSignals::requested();
+    double wall = seconds_since(t0);
+#ifdef PLEXUS_WITH_MPI
+    if (g_ranks.size > 1) {
+      if (g_ranks.rank == 1 && trainer.steps() == die_step) {
+        std::fprintf(stderr, "matrix_inverse: rank 1: PLEXUS_TEST_DIE_AT_STEP: dying at step %lld\n", die_step);
+        std::fflush(stderr);
+        std::raise(SIGKILL);
+      }
+      // Every rank takes the same decisions at the same step: stop when any
+      // rank got a signal; budgets and checkpoints by rank 0's clocks.
+      double clocks[2] = {trainer.seconds(), wall};
+      stop = plexus::mpi::agree(stop, clocks, 2);
+      trainer.restore(trainer.samples(), trainer.steps(), clocks[0]);
+      wall = clocks[1];
+    }
+#endif
+    if (trainer.done()) break;
+    if (stop) {
       interrupted = true;
       break;
     }
-    if (trainer.seconds() >= next_eval) {
+    if (!c.checkpoint.empty() && wall >= next_checkpoint) {
+      if (root()) write_checkpoint();
+      next_checkpoint = wall + c.checkpoint_every;
+    }
+    if (root() && trainer.seconds() >= next_eval) {
       evaluate_curve();
       next_eval = trainer.seconds() + eval_every;
     }
     last_loss = trainer.step();
     loss_sum += last_loss, ++loss_count;
-    progress.update(c.recipe, static_cast<long long>(trainer.samples()), rate(), last_loss, trainer.progress());
-    if (!c.checkpoint.empty() && seconds_since(t0) >= next_checkpoint) {
-      write_checkpoint();
-      next_checkpoint = seconds_since(t0) + c.checkpoint_every;
-    }
+    if (root()) progress.update(c.recipe, static_cast<long long>(trainer.samples()), rate(), last_loss, trainer.progress());
   }
-  progress.update(c.recipe, static_cast<long long>(trainer.samples()), rate(), last_loss, trainer.progress(), true);
-  progress.finish();
-  if (!c.checkpoint.empty()) write_checkpoint();
+  if (root()) {
+    progress.update(c.recipe, static_cast<long long>(trainer.samples()), rate(), last_loss, trainer.progress(), true);
+    progress.finish();
+    if (!c.checkpoint.empty()) write_checkpoint();
+  }
+  if (!root()) return interrupted ? 130 : 0;  // the other ranks stay quiet
   if (interrupted) {
     std::fprintf(stderr, "matrix_inverse: interrupted at step %lld (%llu samples)%s\n",
                  static_cast<long long>(trainer.steps()), static_cast<unsigned long long>(trainer.samples()),
@@ -456,6 +571,13 @@ int run_online(const Config& c) {
   std::printf("trained %llu samples in %lld steps: %.1f s in training steps (%.0f samples/s), %.1f s wall\n",
               static_cast<unsigned long long>(samples), static_cast<long long>(trainer.steps()), trainer.seconds(),
               rate(), seconds_since(t0));
+#ifdef PLEXUS_WITH_MPI
+  if (data_parallel && data_parallel->allreduce_steps() > 0)
+    std::printf("data-parallel over %d ranks: %.1f s in gradient allreduces, %.2f ms per step (%.1f%% of training)\n",
+                g_ranks.size, data_parallel->allreduce_seconds(),
+                1e3 * data_parallel->allreduce_seconds() / static_cast<double>(data_parallel->allreduce_steps()),
+                trainer.seconds() > 0 ? 100.0 * data_parallel->allreduce_seconds() / trainer.seconds() : 0.0);
+#endif
 
   const Eigen::MatrixXd eval_x = predict_inverse(net, conv, eval_a);
   print_inverse_metrics("held-out", inverse_metrics(eval_a, eval_x));
@@ -696,6 +818,8 @@ int dispatch(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
+  if (g_ranks.size > 1 && cmd != "train" && cmd != "answer")
+    throw usage_error(cmd + " runs in one process; under mpirun only train and answer run (data-parallel)");
   if (cmd == "question") return cmd_question(rest);
   if (cmd == "answer") return cmd_answer(rest);
   if (cmd == "train") return cmd_train(rest);
@@ -716,12 +840,39 @@ static std::string one_line(std::string s) {
 }
 
 int main(int argc, char** argv) {
+#ifdef PLEXUS_WITH_MPI
+  // Under mpirun: MPI for the whole run (finalized when main returns).
+  std::unique_ptr<plexus::mpi::Environment> mpi;
+  if (mi::launched_by_mpi()) {
+    try {
+      mpi = std::make_unique<plexus::mpi::Environment>(argc, argv);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "matrix_inverse: error: %s\n", one_line(e.what()).c_str());
+      return 1;
+    }
+    mi::g_mpi = mpi.get();
+    mi::g_ranks = {mpi->rank(), mpi->size()};
+  }
+#endif
   try {
     return mi::dispatch(argc, argv);
-  } catch (const mi::usage_error& e) {
-    std::fprintf(stderr, "matrix_inverse: %s\n", one_line(e.what()).c_str());
+  } catch (const mi::usage_error& e) {  // every rank parses the same flags: rank 0 reports
+    if (mi::root()) std::fprintf(stderr, "matrix_inverse: %s\n", one_line(e.what()).c_str());
     return 2;
   } catch (const std::exception& e) {
+#ifdef PLEXUS_WITH_MPI
+    // An error on every rank (a divergence: the reduced gradients are the same
+    // everywhere; or rank 0's, shared): rank 0 reports it and all end
+    // normally. An error on one rank alone ends the whole job.
+    const bool everywhere = mi::g_error_shared || dynamic_cast<const plexus::divergence_error*>(&e);
+    if (mpi && mpi->size() > 1 && !everywhere) {
+      std::fprintf(stderr, "matrix_inverse: rank %d of %d: error: %s; stopping all ranks\n", mpi->rank(), mpi->size(),
+                   one_line(e.what()).c_str());
+      std::fflush(stderr);
+      mpi->abort(1);
+    }
+    if (!mi::root()) return 1;
+#endif
     std::fprintf(stderr, "matrix_inverse: error: %s\n", one_line(e.what()).c_str());
     return 1;
   }

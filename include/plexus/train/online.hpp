@@ -89,6 +89,7 @@ class OnlineTrainer {
     const Index begin = b * o_.rank / o_.ranks, end = b * (o_.rank + 1) / o_.ranks;
     auto xb = x_.topRows(end - begin);
     auto yb = y_.topRows(end - begin);
+    rows_ = b, local_rows_ = end - begin;
     source_.fill(samples_ + static_cast<std::uint64_t>(begin), xb, yb);
     StepOptions so;
     so.before_update = &hook_;
@@ -103,6 +104,10 @@ class OnlineTrainer {
   std::int64_t steps() const { return steps_; }
   double seconds() const { return seconds_; }
   const OnlineOptions& options() const { return o_; }
+  // Rows of the step in progress (or the last one): all ranks together, and
+  // this rank's share. The before-update hook weights its gradients by them.
+  Index batch_rows() const { return rows_; }
+  Index local_rows() const { return local_rows_; }
   // Restores the counters of a saved run (the network and optimizer are
   // restored separately).
   void restore(std::uint64_t samples, std::int64_t steps, double seconds) {
@@ -119,6 +124,7 @@ class OnlineTrainer {
   OnlineOptions o_;
   std::function<void(double&)> hook_;
   Matrix<T> x_, y_;
+  Index rows_ = 0, local_rows_ = 0;
   std::uint64_t samples_ = 0;
   std::int64_t steps_ = 0;
   double seconds_ = 0.0;
