@@ -106,7 +106,10 @@ for t in threads:
         print(f"{t:>7} training samples/s        {ps:10.0f} {ts:10.0f} {ps / ts:7.2f}   {tag}")
         print(f"{t:>7} batch-1 predict, us       {pl:10.1f} {tl:10.1f} {tl / pl:7.2f}x faster")
         print(f"{t:>7} peak RSS training, MB     {pm:10.0f} {tm:10.0f}")
-    print(f"{t:>7} sgemm 2048^3 ceiling: {ceiling:.1f} GFLOP/s (best of Eigen, Plexus' driver, PyTorch)")
+    each = {k: max(float(r[f"sgemm_{k}_gflops"]) for r in p) for k in ("eigen", "plexus")}
+    each["torch"] = max(float(r["sgemm_torch_gflops"]) for r in runs(f"torch.{t}.*"))
+    print(f"{t:>7} sgemm 2048^3 ceiling: {ceiling:.1f} GFLOP/s (best of Eigen {each['eigen']:.1f}, "
+          f"Plexus' driver {each['plexus']:.1f}, PyTorch/OpenBLAS {each['torch']:.1f})")
     print(f"{t:>7} Plexus: {ps:.0f} samples/s = {ps / limit:.2f} of the limit {limit:.0f} samples/s "
           f"({params} weights x 6 FLOP per sample)")
 EOF

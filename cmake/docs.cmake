@@ -30,6 +30,7 @@ function(plexus_add_docs)
   set(DOXYGEN_STRIP_FROM_PATH "${PROJECT_SOURCE_DIR}/include" "${PROJECT_SOURCE_DIR}")
   set(DOXYGEN_STRIP_FROM_INC_PATH "${PROJECT_SOURCE_DIR}/include")
   set(DOXYGEN_USE_MDFILE_AS_MAINPAGE "${PROJECT_SOURCE_DIR}/README.md")
+  set(DOXYGEN_IMAGE_PATH "${PROJECT_SOURCE_DIR}" "${PROJECT_SOURCE_DIR}/docs")  # the plots in docs/results
   set(DOXYGEN_QUIET YES)
   set(DOXYGEN_WARNINGS YES)
   set(DOXYGEN_WARN_IF_UNDOCUMENTED NO)
@@ -45,6 +46,9 @@ function(plexus_add_docs)
                    "${PROJECT_SOURCE_DIR}/README.md" "${PROJECT_SOURCE_DIR}/docs/install.md"
                    "${PROJECT_SOURCE_DIR}/docs/getting-started.md" "${PROJECT_SOURCE_DIR}/docs/layers.md"
                    "${PROJECT_SOURCE_DIR}/docs/design.md" "${PROJECT_SOURCE_DIR}/docs/model_format.md"
+                   "${PROJECT_SOURCE_DIR}/docs/performance.md" "${PROJECT_SOURCE_DIR}/docs/matrix_inverse.md"
+                   "${PROJECT_SOURCE_DIR}/docs/reliability.md" "${PROJECT_SOURCE_DIR}/docs/fuzzing.md"
+                   "${PROJECT_SOURCE_DIR}/docs/distributed.md"
                    "${PROJECT_SOURCE_DIR}/include/plexus"
                    WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}"
                    COMMENT "Doxygen: API reference into ${PROJECT_BINARY_DIR}/docs/html")
