@@ -15,6 +15,8 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
 
 namespace plexus {
 
@@ -26,7 +28,27 @@ Buffer<T>& gemm_workspace() {
   return ws;
 }
 
+#ifndef PLEXUS_GEMM_MAX_MB
+#define PLEXUS_GEMM_MAX_MB 128  // the tallest row block of a task
+#endif
+
 inline Index round_up(Index x, Index to) { return (x + to - 1) / to * to; }
+
+// What a thread's LHS workspace holds: the row block `i0` of K-panel number
+// `panel` (a process-wide count, so no two panels share a number). A thread
+// that runs several column tasks of one row block packs it once.
+struct PackedLhs {
+  std::uint64_t panel = 0;
+  Index i0 = -1;
+};
+inline PackedLhs& packed_lhs_memo() {
+  thread_local PackedLhs memo;
+  return memo;
+}
+inline std::uint64_t next_panel_id() {
+  static std::atomic<std::uint64_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
 
 // The task grid of one K-panel: rows in blocks of mb, columns in blocks of
 // nb (a multiple of the micro-kernel's nr). Shape-only, so results never
@@ -36,7 +58,7 @@ struct GemmTasks {
 };
 inline GemmTasks gemm_tasks(Index m, Index nc, Index mc, Index nr) {
   GemmTasks t{};
-  t.mb = std::min<Index>({m, mc, 128});
+  t.mb = std::min<Index>({m, mc, PLEXUS_GEMM_MAX_MB});
   t.row_tasks = (m + t.mb - 1) / t.mb;
   t.nb = round_up(nc, nr);
   while (t.row_tasks * ((nc + t.nb - 1) / t.nb) < 16 && t.nb >= 2 * 64) t.nb = round_up(t.nb / 2, nr);
@@ -93,16 +115,25 @@ void gemm_impl(Index m, Index n, Index k, T alpha, const T* a, Index lda, const 
         const Index j = s * 64, w = std::min<Index>(64, nc2 - j);
         pack_rhs(block_b + j * kc2, rhs.getSubMapper(k2, j2 + j), kc2, w);
       };
+      const std::uint64_t panel = next_panel_id();
+      // Tasks run row block by row block (all column blocks of a row block
+      // are consecutive), and each thread takes a contiguous range of them,
+      // so a thread packs each of its row blocks once.
       auto compute = [&](Index task) {
         gemm_pack_lhs<T, Index, LhsMapper, Traits::mr, Traits::LhsProgress, typename Traits::LhsPacket4Packing,
                       LhsOrder>
             pack_lhs;
         gebp_kernel<T, T, Index, ResMapper, Traits::mr, Traits::nr, false, false> gebp;
-        const Index i0 = (task % t.row_tasks) * t.mb, jj = (task / t.row_tasks) * t.nb;
+        const Index i0 = (task / t.col_tasks) * t.mb, jj = (task % t.col_tasks) * t.nb;
         const Index mi = std::min(t.mb, m - i0), nj = std::min(t.nb, nc2 - jj);
         Buffer<T>& ws = gemm_workspace<T, 1>();
         if (first && zero_c) zero(i0, j2 + jj, mi, nj);
-        pack_lhs(ws.data(), lhs.getSubMapper(i0, k2), kc2, mi);
+        PackedLhs& memo = packed_lhs_memo();
+        if (memo.panel != panel || memo.i0 != i0) {
+          pack_lhs(ws.data(), lhs.getSubMapper(i0, k2), kc2, mi);
+          memo.panel = panel;
+          memo.i0 = i0;
+        }
         gebp(res.getSubMapper(i0, j2 + jj), ws.data(), block_b + jj * kc2, mi, kc2, nj, alpha);
         if (last) epilogue(i0, j2 + jj, mi, nj);
       };
@@ -121,7 +152,7 @@ void gemm_impl(Index m, Index n, Index k, T alpha, const T* a, Index lda, const 
           gemm_workspace<T, 1>().reserve(a_size);
 #pragma omp for schedule(static)
           for (Index s = 0; s < strips; ++s) pack_strip(s);
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(static)
           for (Index task = 0; task < tasks; ++task) compute(task);
         }
         continue;
