@@ -116,9 +116,9 @@ void gemm_impl(Index m, Index n, Index k, T alpha, const T* a, Index lda, const 
         pack_rhs(block_b + j * kc2, rhs.getSubMapper(k2, j2 + j), kc2, w);
       };
       const std::uint64_t panel = next_panel_id();
-      // Tasks run row block by row block (all column blocks of a row block
-      // are consecutive), and each thread takes a contiguous range of them,
-      // so a thread packs each of its row blocks once.
+      // Tasks run row block by row block, and a thread takes all the column
+      // tasks of a row block at once (dynamically, for balance), so each row
+      // block of op(A) is packed once.
       auto compute = [&](Index task) {
         gemm_pack_lhs<T, Index, LhsMapper, Traits::mr, Traits::LhsProgress, typename Traits::LhsPacket4Packing,
                       LhsOrder>
@@ -138,6 +138,7 @@ void gemm_impl(Index m, Index n, Index k, T alpha, const T* a, Index lda, const 
         if (last) epilogue(i0, j2 + jj, mi, nj);
       };
       const Index tasks = t.row_tasks * t.col_tasks;
+      const int chunk = static_cast<int>(t.col_tasks);
       // Every thread sizes its own workspace, whether or not it wins a task
       // this time, so no later step finds a thread with a small one.
       const auto a_size = static_cast<std::size_t>(round_up(kc2 * t.mb, align) + align);
@@ -152,7 +153,7 @@ void gemm_impl(Index m, Index n, Index k, T alpha, const T* a, Index lda, const 
           gemm_workspace<T, 1>().reserve(a_size);
 #pragma omp for schedule(static)
           for (Index s = 0; s < strips; ++s) pack_strip(s);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, chunk)
           for (Index task = 0; task < tasks; ++task) compute(task);
         }
         continue;
