@@ -28,10 +28,6 @@ Buffer<T>& gemm_workspace() {
   return ws;
 }
 
-#ifndef PLEXUS_GEMM_MAX_MB
-#define PLEXUS_GEMM_MAX_MB 128  // the tallest row block of a task
-#endif
-
 inline Index round_up(Index x, Index to) { return (x + to - 1) / to * to; }
 
 // What a thread's LHS workspace holds: the row block `i0` of K-panel number
@@ -58,7 +54,7 @@ struct GemmTasks {
 };
 inline GemmTasks gemm_tasks(Index m, Index nc, Index mc, Index nr) {
   GemmTasks t{};
-  t.mb = std::min<Index>({m, mc, PLEXUS_GEMM_MAX_MB});
+  t.mb = std::min<Index>({m, mc, 128});
   t.row_tasks = (m + t.mb - 1) / t.mb;
   t.nb = round_up(nc, nr);
   while (t.row_tasks * ((nc + t.nb - 1) / t.nb) < 16 && t.nb >= 2 * 64) t.nb = round_up(t.nb / 2, nr);
