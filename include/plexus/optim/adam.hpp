@@ -50,17 +50,21 @@ class Adam : public Optimizer<T> {
     const T* g = grads.data();
     T* m = m_.data();
     T* v = v_.data();
+    // Eigen array expressions, one pass each over a chunk that stays in L2:
+    // they vectorise (a scalar loop calling std::sqrt does not, as sqrt may
+    // set errno), and keep PyTorch's order of operations.
+    using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
     parallel_chunks(params.size(), this->kChunk, [&](Index i0, Index n) {
-      auto update = [&](Index i, T gi) {
-        m[i] = b1 * m[i] + one_b1 * gi;
-        v[i] = b2 * v[i] + one_b2 * gi * gi;
-        p[i] -= step_size * (m[i] / (std::sqrt(v[i]) / bc2s + eps));
-      };
-      if (wd == T(0)) {  // two loops, so the common one vectorises without a blend
-        for (Index i = i0; i < i0 + n; ++i) update(i, g[i]);
+      Eigen::Map<Array> pc(p + i0, n), mc(m + i0, n), vc(v + i0, n);
+      const Eigen::Map<const Array> gc(g + i0, n);
+      if (wd == T(0)) {
+        mc = b1 * mc + one_b1 * gc;
+        vc = b2 * vc + one_b2 * gc * gc;
       } else {
-        for (Index i = i0; i < i0 + n; ++i) update(i, g[i] + wd * p[i]);
+        mc = b1 * mc + one_b1 * (gc + wd * pc);
+        vc = b2 * vc + one_b2 * (gc + wd * pc) * (gc + wd * pc);
       }
+      pc -= step_size * (mc / (vc.sqrt() / bc2s + eps));
     });
   }
 
