@@ -72,6 +72,13 @@ TEST_CASE("no heap allocation in a training step after the first") {
     const long during = g_allocations.load() - before;
     INFO("threads " << threads << ": " << during << " allocations in 10 steps");
     CHECK(during == 0);
+    // a batch cut into parts (three replicas of the network)
+    StepOptions parts;
+    parts.micro_batch = 128;
+    train_step(net, mse, adam, x, t, parts);
+    const long before_parts = g_allocations.load();
+    for (int i = 0; i < 3; ++i) train_step(net, inv, adam, x, t, parts);
+    CHECK(g_allocations.load() - before_parts == 0);
     // a smaller batch reuses the buffers too
     Matrix<float> xs = x.topRows(100), ts = t.topRows(100);
     const long before_small = g_allocations.load();

@@ -67,7 +67,11 @@ TEST_CASE("an answer-shaped network fits the inverse of 2x2 matrices with the re
 }
 
 TEST_CASE("training is bit-identical across thread counts") {
-  auto run = [](int threads) {
+  Index micro = 0;
+  SUBCASE("whole batch") { micro = 0; }
+  SUBCASE("batch cut into three parts") { micro = 120; }
+  CAPTURE(micro);
+  auto run = [&](int threads) {
     set_num_threads(threads);
     auto net = plexus_test::answer_like<float>(64, 48, 2, 3, 9, Init::glorot_uniform);
     net.build(9, 42);
@@ -76,7 +80,9 @@ TEST_CASE("training is bit-identical across thread counts") {
     for (int step = 0; step < 4; ++step) {
       const Matrix<float> x = plexus_test::random_matrix(333, 9, 100 + step).cast<float>();
       const Matrix<float> t = plexus_test::random_matrix(333, 9, 200 + step).cast<float>();
-      train_step(net, mse, adam, x, t);
+      StepOptions so;
+      so.micro_batch = micro;
+      train_step(net, mse, adam, x, t, so);
     }
     set_num_threads(0);
     return Vector<float>(net.parameters());
@@ -85,4 +91,48 @@ TEST_CASE("training is bit-identical across thread counts") {
   CHECK(one.size() == two.size());
   CHECK(std::memcmp(one.data(), two.data(), sizeof(float) * one.size()) == 0);
   CHECK(std::memcmp(one.data(), three.data(), sizeof(float) * one.size()) == 0);
+}
+
+TEST_CASE("a step on a batch cut into parts equals the whole-batch step") {
+  // double: the parts' rows-weighted gradients and loss against one pass
+  auto net = plexus_test::answer_like<double>(32, 16, 2, 3, 9, Init::glorot_uniform);
+  net.build(9, 7);
+  auto whole = net;
+  SGD<double> sgd_parts(net, SGDOptions{1e-2}), sgd_whole(whole, SGDOptions{1e-2});
+  InverseResidualLoss<double> loss(3);
+  const Matrix<double> x = plexus_test::random_matrix(301, 9, 11);
+  const Matrix<double> none(0, 0);
+  StepOptions parts, one;
+  parts.micro_batch = 64;  // 5 parts of 60 or 61 rows
+  one.micro_batch = 0;
+  const double lp = train_step(net, loss, sgd_parts, x, none, parts);
+  const double lw = train_step(whole, loss, sgd_whole, x, none, one);
+  CHECK(lp == doctest::Approx(lw).epsilon(1e-12));
+  const double gdiff = (net.gradients() - whole.gradients()).cwiseAbs().maxCoeff();
+  const double gmax = whole.gradients().cwiseAbs().maxCoeff();
+  INFO("max gradient difference " << gdiff << " of " << gmax);
+  CHECK(gmax > 0);
+  CHECK(gdiff <= 1e-12 * gmax);
+  CHECK((net.parameters() - whole.parameters()).cwiseAbs().maxCoeff() <= 1e-12);
+}
+
+TEST_CASE("a batch cut into parts still reports bad input by its row in the batch") {
+  auto net = plexus_test::answer_like<float>(16, 8, 1, 2, 9, Init::glorot_uniform);
+  net.build(9, 1);
+  Adam<float> adam(net);
+  MSE<float> mse;
+  Matrix<float> x = Matrix<float>::Ones(1100, 9), t = Matrix<float>::Ones(1100, 9);
+  x(1000, 4) = std::nanf("");
+  std::string msg;
+  try {
+    train_step(net, mse, adam, x, t);  // the default cuts 1100 rows into 3 parts
+  } catch (const value_error& e) {
+    msg = e.what();
+  }
+  INFO(msg);
+  CHECK(msg.find("row 1000, column 4") != std::string::npos);
+  Matrix<float> t8 = Matrix<float>::Ones(1100, 8);
+  x(1000, 4) = 1.0f;
+  CHECK_THROWS_AS(train_step(net, mse, adam, x, t8), shape_error);
+  CHECK(adam.steps() == 0);
 }

@@ -78,6 +78,7 @@ struct Config {
   std::uint64_t samples = 0;  // budget; 0 = none
   double seconds = 0;         // budget; 0 = none
   Index batch = 1024;
+  Index micro_batch = 512;  // rows per part of a batch the threads share (StepOptions::micro_batch)
   double lr = 1e-3, lr_min = 0, warmup = 0;
   bool cosine = true;
   LossKind loss = LossKind::residual;
@@ -103,6 +104,8 @@ const char* kCommonHelp =
     "  --samples N         stop after N training samples\n"
     "  --seconds S         stop after S seconds of training\n"
     "  --batch B           samples per step\n"
+    "  --micro-batch M     cut each batch into parts of at most M rows, one per thread at a time\n"
+    "                      (default 512; 0: never); results depend on it, not on --threads\n"
     "  --lr X              learning rate\n"
     "  --checkpoint FILE   write a checkpoint here every --checkpoint-every seconds, at the end and on Ctrl-C\n"
     "  --checkpoint-every S  seconds between checkpoints (default 60)\n"
@@ -129,6 +132,7 @@ Config train_defaults() {
   c.recipe = "train";
   c.seconds = 240;  // training time; with start-up and evaluation well under 5 minutes
   c.batch = 512;
+  c.micro_batch = 256;  // two parts per batch: both cores of a 2-core machine busy without GEMM-level sync
   c.lr = 1e-3;
   c.cosine = true;
   c.loss = LossKind::residual;
@@ -151,7 +155,7 @@ std::map<std::string, bool> training_flags() {
 std::map<std::string, bool> online_flags() {
   auto f = training_flags();
   for (const char* k : {"width", "growth", "blocks", "layers", "loss", "norm", "schedule", "warmup", "lr-min",
-                        "eval-every", "precision", "loss-power", "optimizer", "momentum"})
+                        "eval-every", "precision", "loss-power", "optimizer", "momentum", "micro-batch"})
     f[k] = true;
   return f;
 }
@@ -189,6 +193,7 @@ void read_common(const Args& a, Config& c) {
   read_budget(a, c);
   c.seed = static_cast<std::uint64_t>(a.integer("seed", static_cast<std::int64_t>(c.seed), 0, (1LL << 53)));
   c.batch = a.integer("batch", c.batch, 1, 1 << 20);
+  c.micro_batch = a.integer("micro-batch", c.micro_batch, 0, 1 << 20);
   c.lr = a.real("lr", c.lr, 0.0, 10.0);
 }
 
@@ -232,6 +237,7 @@ std::map<std::string, std::string> config_metadata(const Config& c) {
           {"run.samples", std::to_string(c.samples)},
           {"run.seconds", format_double(c.seconds)},
           {"run.batch", std::to_string(c.batch)},
+          {"run.micro_batch", std::to_string(c.micro_batch)},
           {"run.lr", format_double(c.lr)},
           {"run.lr_min", format_double(c.lr_min)},
           {"run.warmup", format_double(c.warmup)},
@@ -272,6 +278,8 @@ void config_from_metadata(const std::map<std::string, std::string>& md, const st
   c.samples = static_cast<std::uint64_t>(num("samples"));
   c.seconds = num("seconds");
   c.batch = static_cast<Index>(num("batch"));
+  // checkpoints from before micro-batches: those runs never cut a batch
+  c.micro_batch = md.count("run.micro_batch") ? static_cast<Index>(num("micro_batch")) : 0;
   c.lr = num("lr"), c.lr_min = num("lr_min"), c.warmup = num("warmup");
   c.cosine = get("schedule") == "cosine";
   c.loss = get("loss") == "mse" ? LossKind::mse : LossKind::residual;
@@ -438,7 +446,7 @@ int run_online(const Config& c) {
   else optimizer = std::make_unique<Adam<T>>(net, AdamOptions{c.lr});
   Optimizer<T>& adam = *optimizer;
   OnlineOptions oo;
-  oo.batch = c.batch, oo.max_samples = c.samples, oo.max_seconds = c.seconds;
+  oo.batch = c.batch, oo.micro_batch = c.micro_batch, oo.max_samples = c.samples, oo.max_seconds = c.seconds;
   oo.lr = c.lr, oo.cosine = c.cosine, oo.lr_min = c.lr_min, oo.warmup = c.warmup;
   oo.rank = g_ranks.rank, oo.ranks = g_ranks.size;  // each rank draws its rows of every global batch
   OnlineTrainer<T> trainer(net, loss, adam, source, oo);

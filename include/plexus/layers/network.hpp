@@ -6,6 +6,7 @@
 #include "sequential.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <sstream>
 
 namespace plexus {
@@ -115,6 +116,24 @@ class Network {
     x_ = nullptr;
   }
 
+  // Replica i of the network for data-parallel steps (train_step): the same
+  // layers, reading this network's parameters, with gradients and
+  // activation buffers of its own. replica(0) is the network itself. Made on
+  // first use and kept; rebuilding the network drops them.
+  Network& replica(std::size_t i) {
+    if (i == 0) return *this;
+    if (!built_) throw error("Network::replica: the network is not built; call build(input_width) first");
+    while (replicas_.size() < i) {
+      auto r = std::make_unique<Network>();
+      r->root_ = root_;
+      r->grads_.setZero(params_.size());
+      r->root_.bind(params_.data(), r->grads_.data());
+      r->built_ = true;
+      replicas_.push_back(std::move(r));
+    }
+    return *replicas_[i - 1];
+  }
+
   // One line per top-level layer with its parameter count.
   std::string summary() const {
     std::ostringstream s;
@@ -130,6 +149,7 @@ class Network {
 
  private:
   void allocate() {
+    replicas_.clear();
     const Index n = root_.parameter_count();
     params_.setZero(n);
     grads_.setZero(n);
@@ -166,6 +186,7 @@ class Network {
   Index batch_ = 0;
   bool built_ = false;
   std::uint64_t seed_ = 0;
+  std::vector<std::unique_ptr<Network>> replicas_;
 };
 
 }  // namespace plexus

@@ -21,6 +21,7 @@ namespace plexus {
 
 struct OnlineOptions {
   Index batch = 1024;              // global batch (all ranks together)
+  Index micro_batch = 512;         // rows per part of this rank's batch (StepOptions::micro_batch)
   std::uint64_t max_samples = 0;   // budget in samples; 0 = none
   double max_seconds = 0;          // budget in seconds of training; 0 = none
   double lr = 1e-3;                // peak learning rate
@@ -93,6 +94,7 @@ class OnlineTrainer {
     source_.fill(samples_ + static_cast<std::uint64_t>(begin), xb, yb);
     StepOptions so;
     so.before_update = &hook_;
+    so.micro_batch = o_.micro_batch;
     const double loss = train_step(net_, loss_, opt_, xb, yb, so);
     samples_ += static_cast<std::uint64_t>(b);
     ++steps_;

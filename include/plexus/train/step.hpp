@@ -8,7 +8,9 @@
 #include "../optim/optimizer.hpp"
 
 #include <cmath>
+#include <exception>
 #include <functional>
+#include <vector>
 
 namespace plexus {
 
@@ -18,7 +20,91 @@ struct StepOptions {
   // Called after backward, before the checks and the update, with the batch
   // loss: data-parallel training averages gradients (and the loss) here.
   const std::function<void(double& loss)>* before_update = nullptr;
+  // A batch of more rows than this is cut into equal parts of at most this
+  // many rows. The threads take one part each, on replicas of the network
+  // that share its parameters, and the parts' gradients are combined,
+  // weighted by rows, in a fixed order. The result depends on this value
+  // and on the batch, never on the number of threads. 0: never cut.
+  Index micro_batch = 512;
 };
+
+namespace detail {
+
+template <typename T>
+double forward_backward(Network<T>& net, const Loss<T>& loss, const ConstMatrixRef<T>& x,
+                        const ConstMatrixRef<T>& target) {
+  auto y = net.forward(x);
+  const double value = loss.value_and_gradient(y, target, x, net.output_gradient());
+  net.backward();
+  return value;
+}
+
+// Forward and backward over `parts` row blocks of the batch, each on its own
+// replica; leaves the rows-weighted sum of the gradients in net.gradients()
+// and returns the rows-weighted loss. Either the parts run in parallel, one
+// per thread, or one after the other with every thread inside each: the
+// arithmetic is the same.
+template <typename T>
+double forward_backward_parts(Network<T>& net, const Loss<T>& loss, const ConstMatrixRef<T>& x,
+                              const ConstMatrixRef<T>& target, Index parts) {
+  // Per calling thread, kept so a step does not allocate; named through
+  // references, because a thread_local named inside the parallel region
+  // would be the worker's own.
+  thread_local std::vector<double> losses_kept;
+  thread_local std::vector<std::exception_ptr> errors_kept;
+  thread_local std::vector<T*> grads_kept;
+  auto& losses = losses_kept;
+  auto& errors = errors_kept;
+  auto& grads = grads_kept;
+  const auto np = static_cast<std::size_t>(parts);
+  losses.assign(np, 0.0);
+  errors.assign(np, nullptr);
+  grads.resize(np);
+  for (std::size_t i = 0; i < np; ++i) grads[i] = net.replica(i).gradients().data();
+  const Index rows = x.rows();
+  auto begin = [&](Index i) { return rows * i / parts; };
+  auto run = [&](Index i) {
+    try {
+      const Index r0 = begin(i), rn = begin(i + 1) - r0;
+      Network<T>& r = net.replica(static_cast<std::size_t>(i));
+      losses[static_cast<std::size_t>(i)] =
+          loss.needs_target() ? forward_backward<T>(r, loss, x.middleRows(r0, rn), target.middleRows(r0, rn))
+                              : forward_backward<T>(r, loss, x.middleRows(r0, rn), target);
+    } catch (...) {
+      errors[static_cast<std::size_t>(i)] = std::current_exception();
+    }
+  };
+#if defined(_OPENMP)
+  const int threads = num_threads();
+  if (threads > 1 && threads < 2 * parts && !omp_in_parallel()) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(static_cast<int>(std::min<Index>(threads, parts)))
+    for (Index i = 0; i < parts; ++i) run(i);
+  } else
+#endif
+  {
+    for (Index i = 0; i < parts; ++i) run(i);
+  }
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+
+  double value = 0.0;
+  for (Index i = 0; i < parts; ++i)
+    value += losses[static_cast<std::size_t>(i)] * static_cast<double>(begin(i + 1) - begin(i)) /
+             static_cast<double>(rows);
+  T* g0 = grads[0];
+  parallel_chunks(net.gradients().size(), Index(1) << 14, [&](Index j0, Index n) {
+    const T w0 = static_cast<T>(static_cast<double>(begin(1)) / static_cast<double>(rows));
+    for (Index j = j0; j < j0 + n; ++j) g0[j] *= w0;
+    for (Index i = 1; i < parts; ++i) {
+      const T wi = static_cast<T>(static_cast<double>(begin(i + 1) - begin(i)) / static_cast<double>(rows));
+      const T* gi = grads[static_cast<std::size_t>(i)];
+      for (Index j = j0; j < j0 + n; ++j) g0[j] += wi * gi[j];
+    }
+  });
+  return value;
+}
+
+}  // namespace detail
 
 // Runs one step on the batch (x, target) and returns the batch loss (before
 // the update). Throws divergence_error, leaving the parameters untouched,
@@ -29,10 +115,13 @@ double train_step(Network<T>& net, const Loss<T>& loss, Optimizer<T>& opt,
                   StepOptions options = {}) {
   if (loss.needs_target() && target.rows() != x.rows())
     throw shape_error(detail::concat("train_step: input has ", x.rows(), " rows but the target has ", target.rows()));
-  auto y = net.forward(x);
-  double value = loss.value_and_gradient(y, target, x, net.output_gradient());
+  const Index parts = options.micro_batch > 0 ? (x.rows() + options.micro_batch - 1) / options.micro_batch : 1;
+  // Bad input goes the whole-batch way, so its error names rows of the batch.
+  const bool split = parts > 1 && net.built() && x.cols() == net.input_width() &&
+                     (!loss.needs_target() || target.cols() == net.output_width()) && x.allFinite();
+  double value = split ? detail::forward_backward_parts(net, loss, x, target, parts)
+                       : detail::forward_backward(net, loss, x, target);
   const std::int64_t step = opt.steps() + 1;
-  net.backward();
   if (options.before_update && *options.before_update) (*options.before_update)(value);
   if (options.check_finite && !std::isfinite(value))
     throw divergence_error(detail::concat("training diverged at step ", step, ": the loss is ", value,
