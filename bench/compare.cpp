@@ -2,7 +2,7 @@
 // (float32, MSE on inverse/5, Adam, online samples) for a number of steps,
 // times batch-1 predictions and a square sgemm, and prints key=value lines.
 //
-//   plexus_compare [--threads T] [--steps N] [--batch B] [--predict-calls N]
+//   plexus_compare [--threads T] [--steps N] [--batch B] [--micro-batch M] [--predict-calls N]
 //                  [--width W --growth G --blocks K --layers L] [--gemm N]
 #include <plexus/plexus.hpp>
 
@@ -44,11 +44,13 @@ long parse(const char* flag, const char* v, long lo, long hi) {
 
 int main(int argc, char** argv) {
   long threads = 0, steps = 30, warmup = 3, batch = 1024, calls = 300, gemm_n = 2048;
+  long micro = plexus::StepOptions().micro_batch;
   mi::Arch arch;  // the answer's 128 / 256 / 7 / 4
   for (int i = 1; i < argc; ++i) {
     const std::string f = argv[i];
     if (f == "--help") {
-      std::printf("usage: plexus_compare [--threads T] [--steps N] [--warmup N] [--batch B] [--predict-calls N]\n"
+      std::printf("usage: plexus_compare [--threads T] [--steps N] [--warmup N] [--batch B] [--micro-batch M]\n"
+                  "                      [--predict-calls N]\n"
                   "                      [--width W] [--growth G] [--blocks K] [--layers L] [--gemm N]\n");
       return 0;
     }
@@ -61,6 +63,7 @@ int main(int argc, char** argv) {
     else if (f == "--steps") steps = parse("--steps", v, 1, 1000000);
     else if (f == "--warmup") warmup = parse("--warmup", v, 0, 1000000);
     else if (f == "--batch") batch = parse("--batch", v, 1, 1 << 20);
+    else if (f == "--micro-batch") micro = parse("--micro-batch", v, 0, 1 << 20);
     else if (f == "--predict-calls") calls = parse("--predict-calls", v, 1, 100000000);
     else if (f == "--width") arch.width = static_cast<int>(parse("--width", v, 1, 1 << 16));
     else if (f == "--growth") arch.growth = static_cast<int>(parse("--growth", v, 1, 1 << 16));
@@ -77,6 +80,7 @@ int main(int argc, char** argv) {
     Eigen::setNbThreads(static_cast<int>(threads));  // Eigen's own GEMM in the ceiling measurement
   }
   std::printf("threads=%d\n", plexus::num_threads());
+  std::printf("micro_batch=%ld\n", micro);
 
   // Training: the answer's recipe, each step on a fresh generated batch.
   {
@@ -91,7 +95,9 @@ int main(int argc, char** argv) {
     auto step = [&] {
       source.fill(first, x, y);
       first += static_cast<std::uint64_t>(batch);
-      last = plexus::train_step(net, loss, adam, x, y);
+      plexus::StepOptions so;
+      so.micro_batch = micro;
+      last = plexus::train_step(net, loss, adam, x, y, so);
     };
     for (long s = 0; s < warmup; ++s) step();
     const auto t0 = Clock::now();
