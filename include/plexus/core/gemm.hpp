@@ -206,16 +206,19 @@ void pack_lhs(float* dst, const float* a, Index lda, Index i0, Index k0, Index m
 
 template <int Order>
 void pack_rhs(float* dst, const float* b, Index ldb, Index k0, Index j0, Index kc, Index nj) {
-  for (Index q = 0; q < nj; q += kNr) {
-    const Index cols = std::min(kNr, nj - q);
-    if (Order == Eigen::RowMajor) {  // element (k, j) at b[j + k * ldb]: columns are contiguous
-      const __mmask16 m = rows_mask(cols);
-      for (Index k = 0; k < kc; ++k)
-        _mm512_mask_storeu_ps(dst + k * kNr, 0xFF, _mm512_maskz_loadu_ps(m, b + (j0 + q) + (k0 + k) * ldb));
-    } else {  // element (k, j) at b[k + j * ldb]: transpose
-      for (Index k = 0; k < kc; k += kVec)
-        pack_transposed(dst + k * kNr, kNr, kNr, b + (k0 + k) + (j0 + q) * ldb, ldb, cols, std::min(kVec, kc - k));
+  if (Order == Eigen::RowMajor) {  // element (k, j) at b[j + k * ldb]: read each row once, left to right
+    for (Index k = 0; k < kc; ++k) {
+      const float* src = b + j0 + (k0 + k) * ldb;
+      for (Index q = 0; q < nj; q += kNr)
+        _mm512_mask_storeu_ps(dst + q * kc + k * kNr, 0xFF,
+                              _mm512_maskz_loadu_ps(rows_mask(std::min(kNr, nj - q)), src + q));
     }
+    return;
+  }
+  for (Index q = 0; q < nj; q += kNr) {  // element (k, j) at b[k + j * ldb]: transpose
+    const Index cols = std::min(kNr, nj - q);
+    for (Index k = 0; k < kc; k += kVec)
+      pack_transposed(dst + k * kNr, kNr, kNr, b + (k0 + k) + (j0 + q) * ldb, ldb, cols, std::min(kVec, kc - k));
     dst += kNr * kc;
   }
 }
