@@ -384,7 +384,9 @@ void gemm_impl(Index m, Index n, Index k, T alpha, const T* a, Index lda, const 
         #ifdef PLEXUS_CHUNK1
         const int chunk = 1;
 #else
-        const int chunk = static_cast<int>(t.col_tasks);
+        // A thread takes a whole row block (packing it once), unless there
+        // are fewer row blocks than threads.
+        const int chunk = t.row_tasks >= threads ? static_cast<int>(t.col_tasks) : 1;
 #endif
 #pragma omp parallel num_threads(threads)
         {
