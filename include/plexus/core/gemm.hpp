@@ -381,23 +381,15 @@ void gemm_impl(Index m, Index n, Index k, T alpha, const T* a, Index lda, const 
       const Index work_threads = std::max<Index>(1, (m * nc2 * kc2) / (Index(1) << 17));
       const int threads = static_cast<int>(std::min<Index>({num_threads(), tasks, work_threads}));
       if (threads > 1 && !omp_in_parallel()) {
-        #ifdef PLEXUS_CHUNK1
-        const int chunk = 1;
-#else
         // A thread takes a whole row block (packing it once), unless there
         // are fewer row blocks than threads.
         const int chunk = t.row_tasks >= threads ? static_cast<int>(t.col_tasks) : 1;
-#endif
 #pragma omp parallel num_threads(threads)
         {
           gemm_workspace<T, 1>().reserve(a_size);
 #pragma omp for schedule(static)
           for (Index s = 0; s < strips; ++s) pack_strip(s);
-#ifdef PLEXUS_NOWAIT
-#pragma omp for schedule(dynamic, chunk) nowait
-#else
 #pragma omp for schedule(dynamic, chunk)
-#endif
           for (Index task = 0; task < tasks; ++task) compute(task);
         }
         continue;
