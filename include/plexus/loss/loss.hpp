@@ -22,7 +22,9 @@ class Loss {
 
   // Returns the loss of the batch. When `grad` is given (same shape as
   // prediction) it receives d(loss)/d(prediction). Sums are accumulated in
-  // double in a fixed order.
+  // double in a fixed order. A loss is a mean over the batch's rows:
+  // train_step combines the losses and gradients of the parts of a cut batch
+  // (and data-parallel training those of the ranks) weighted by rows.
   virtual double evaluate(const ConstMatrixRef<T>& prediction, const ConstMatrixRef<T>& target,
                           const ConstMatrixRef<T>& input, MatrixRef<T>* grad) const = 0;
 
