@@ -23,7 +23,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <cstring>
 #include <type_traits>
 
 #if defined(__AVX512F__) && !defined(PLEXUS_NO_AVX512_GEMM)
@@ -44,6 +43,12 @@ Buffer<T>& gemm_workspace() {
 }
 
 inline Index round_up(Index x, Index to) { return (x + to - 1) / to * to; }
+
+// Sets the mi x nj block of C at c (column-major, leading dimension ldc) to zero.
+template <typename T>
+void zero_block(T* c, Index ldc, Index mi, Index nj) {
+  for (Index j = 0; j < nj; ++j) std::fill(c + j * ldc, c + j * ldc + mi, T(0));
+}
 
 // What a thread's LHS workspace holds: the row block `i0` of K-panel number
 // `panel` (a process-wide count, so no two panels share a number). A thread
@@ -108,8 +113,7 @@ struct EigenGemmEngine {
   }
   // C[mi x nj] (=, or += when !zero) alpha * packed A * packed B.
   static void kernel(T* c, Index ldc, const T* pa, const T* pb, Index mi, Index kc, Index nj, T alpha, bool zero) {
-    if (zero)
-      for (Index j = 0; j < nj; ++j) std::fill(c + j * ldc, c + j * ldc + mi, T(0));
+    if (zero) zero_block(c, ldc, mi, nj);
     Eigen::internal::gebp_kernel<T, T, Index, ResMapper, Traits::mr, Traits::nr, false, false> gebp;
     gebp(ResMapper(c, ldc), pa, pb, mi, kc, nj, alpha);
   }
@@ -327,8 +331,7 @@ void gemm_impl(Index m, Index n, Index k, T alpha, const T* a, Index lda, const 
     parallel_for(t.row_tasks * t.col_tasks, [&](Index task) {
       const Index i0 = (task % t.row_tasks) * t.mb, j0 = (task / t.row_tasks) * t.nb;
       const Index mi = std::min(t.mb, m - i0), nj = std::min(t.nb, n - j0);
-      if (zero_c)
-        for (Index j = j0; j < j0 + nj; ++j) std::fill(c + i0 + j * ldc, c + i0 + mi + j * ldc, T(0));
+      if (zero_c) zero_block(c + i0 + j0 * ldc, ldc, mi, nj);
       epilogue(i0, j0, mi, nj);
     });
     return;

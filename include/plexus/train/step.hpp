@@ -63,6 +63,9 @@ double forward_backward_parts(Network<T>& net, const Loss<T>& loss, const ConstM
   for (std::size_t i = 0; i < np; ++i) grads[i] = net.replica(i).gradients().data();
   const Index rows = x.rows();
   auto begin = [&](Index i) { return rows * i / parts; };
+  // Rows of part i: its loss and gradient count in proportion.
+  auto part_rows = [&](Index i) { return static_cast<double>(begin(i + 1) - begin(i)); };
+  auto weight = [&](Index i) { return static_cast<T>(part_rows(i) / static_cast<double>(rows)); };
   auto run = [&](Index i) {
     try {
       const Index r0 = begin(i), rn = begin(i + 1) - r0;
@@ -89,14 +92,13 @@ double forward_backward_parts(Network<T>& net, const Loss<T>& loss, const ConstM
 
   double value = 0.0;
   for (Index i = 0; i < parts; ++i)
-    value += losses[static_cast<std::size_t>(i)] * static_cast<double>(begin(i + 1) - begin(i)) /
-             static_cast<double>(rows);
+    value += losses[static_cast<std::size_t>(i)] * part_rows(i) / static_cast<double>(rows);
   T* g0 = grads[0];
   parallel_chunks(net.gradients().size(), Index(1) << 14, [&](Index j0, Index n) {
-    const T w0 = static_cast<T>(static_cast<double>(begin(1)) / static_cast<double>(rows));
+    const T w0 = weight(0);
     for (Index j = j0; j < j0 + n; ++j) g0[j] *= w0;
     for (Index i = 1; i < parts; ++i) {
-      const T wi = static_cast<T>(static_cast<double>(begin(i + 1) - begin(i)) / static_cast<double>(rows));
+      const T wi = weight(i);
       const T* gi = grads[static_cast<std::size_t>(i)];
       for (Index j = j0; j < j0 + n; ++j) g0[j] += wi * gi[j];
     }
