@@ -119,16 +119,31 @@ int main(int argc, char** argv) {
       net.parameters()[i] = static_cast<T>(rng.uniform(-0.05, 0.05));
     plexus::Matrix<T> x(1, 9), y(1, 9);
     for (plexus::Index i = 0; i < 9; ++i) x(0, i) = static_cast<T>(rng.uniform(-2.0, 2.0));
-    for (int i = 0; i < 10; ++i) net.predict(x, y);
-    std::vector<double> us(static_cast<std::size_t>(calls));
-    for (auto& u : us) {
-      const auto t0 = Clock::now();
+    // The float network and its half-weight snapshot, call by call in
+    // alternation so that both see the same moments of a noisy machine.
+    plexus::HalfPredictor<T> half(net);
+    plexus::Matrix<T> yh(1, 9);
+    for (int i = 0; i < 10; ++i) {
       net.predict(x, y);
-      u = 1e6 * seconds_since(t0);
+      half.predict(x, yh);
+    }
+    std::vector<double> us(static_cast<std::size_t>(calls)), us_half(us.size());
+    for (std::size_t c = 0; c < us.size(); ++c) {
+      auto t0 = Clock::now();
+      net.predict(x, y);
+      us[c] = 1e6 * seconds_since(t0);
+      t0 = Clock::now();
+      half.predict(x, yh);
+      us_half[c] = 1e6 * seconds_since(t0);
     }
     std::sort(us.begin(), us.end());
+    std::sort(us_half.begin(), us_half.end());
     std::printf("predict1_median_us=%.2f\n", us[us.size() / 2]);
     std::printf("predict1_p90_us=%.2f\n", us[us.size() * 9 / 10]);
+    std::printf("predict1_half_median_us=%.2f\n", us_half[us_half.size() / 2]);
+    std::printf("predict1_half_p90_us=%.2f\n", us_half[us_half.size() * 9 / 10]);
+    std::printf("predict1_half_max_abs_diff=%.3g\n", static_cast<double>((yh - y).cwiseAbs().maxCoeff()));
+    std::printf("predict1_max_abs_output=%.3g\n", static_cast<double>(y.cwiseAbs().maxCoeff()));
   }
 
   // The ceiling: best of a few n^3 sgemms, Eigen's own and the library's driver.

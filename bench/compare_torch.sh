@@ -86,6 +86,9 @@ for t in threads:
     limit = ceiling * 1e9 / (6 * params)
     ps = max(float(r["train_samples_per_s"]) for r in p)
     pl = min(float(r["predict1_median_us"]) for r in p)
+    ph = min(float(r["predict1_half_median_us"]) for r in p)
+    hd = max(float(r["predict1_half_max_abs_diff"]) for r in p)
+    ho = max(float(r["predict1_max_abs_output"]) for r in p)
     pm = max(float(r["train_peak_rss_mb"]) for r in p)
     for core in cores:
         tr = runs(f"torch.{t}.{core or 'auto'}.*")
@@ -97,6 +100,8 @@ for t in threads:
         tag = f"(OpenBLAS core {core or 'auto'})"
         print(f"{t:>7} training samples/s        {ps:10.0f} {ts:10.0f} {ps / ts:7.2f}   {tag}")
         print(f"{t:>7} batch-1 predict, us       {pl:10.1f} {tl:10.1f} {tl / pl:7.2f}x faster")
+        print(f"{t:>7}   with 16-bit weights, us {ph:10.1f} {tl:10.1f} {tl / ph:7.2f}x faster  "
+              f"(HalfPredictor; outputs within {hd:.2g} of float's, |output| <= {ho:.2g})")
         print(f"{t:>7} peak RSS training, MB     {pm:10.0f} {tm:10.0f}")
     print(f"{t:>7} sgemm 2048^3 ceiling: {ceiling:.1f} GFLOP/s (best of Eigen {each['eigen']:.1f}, "
           f"Plexus' driver {each['plexus']:.1f}, PyTorch/OpenBLAS {each['torch']:.1f})")

@@ -224,6 +224,24 @@ void BM_PredictOne(benchmark::State& state) {
 }
 BENCHMARK(BM_PredictOne)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
+// The same with the weights held as 16-bit halves (HalfPredictor).
+void BM_PredictOneHalf(benchmark::State& state) {
+  auto net = mi::concat_resnet<T>(mi::Arch{});
+  net.build(9, 1);
+  plexus::Rng rng(3);
+  for (Index i = 0; i < net.parameter_count(); ++i) net.parameters()[i] = static_cast<T>(rng.uniform(-0.05, 0.05));
+  plexus::HalfPredictor<T> fast(net);
+  const auto x = random_matrix(1, 9, 10);
+  plexus::Matrix<T> y(1, 9);
+  for (auto _ : state) {
+    fast.predict(x, y);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["calls"] = benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["weight_bytes"] = static_cast<double>(fast.half_bytes());
+}
+BENCHMARK(BM_PredictOneHalf)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
 // The ceiling: a 2048^3 single-precision product with Eigen's own GEMM and
 // with the library's GEMM driver.
 void BM_Sgemm2048Eigen(benchmark::State& state) {

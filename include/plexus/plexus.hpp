@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/gemm.hpp"
+#include "core/half.hpp"
 #include "core/kernels.hpp"
 #include "core/parallel.hpp"
 #include "core/rng.hpp"
@@ -15,6 +16,7 @@
 #include "layers/concat.hpp"
 #include "layers/dense.hpp"
 #include "layers/factory.hpp"
+#include "layers/half_predictor.hpp"
 #include "layers/layer.hpp"
 #include "layers/network.hpp"
 #include "layers/residual.hpp"

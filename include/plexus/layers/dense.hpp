@@ -7,6 +7,7 @@
 #pragma once
 
 #include "../core/gemm.hpp"
+#include "../core/half.hpp"
 #include "../core/kernels.hpp"
 #include "activation.hpp"
 #include "layer.hpp"
@@ -45,6 +46,9 @@ struct DenseOptions {
   Init weight_init = Init::glorot_uniform;
   Init bias_init = Init::zeros;
 };
+
+template <typename T>
+class HalfPredictor;
 
 template <typename T>
 class Dense : public Layer<T> {
@@ -114,7 +118,7 @@ class Dense : public Layer<T> {
       const Index block = in * units_ >= (Index(1) << 16) ? 64 : units_;
       parallel_chunks(units_, block, [&](Index j0, Index nj) {
         for (Index j = j0; j < j0 + nj; ++j) {
-          T v = w_.col(j).dot(xv) + b_[j];
+          T v = (half_.p ? dot_half_col(j, xp) : w_.col(j).dot(xv)) + b_[j];
           act::apply(a, &v, 1);
           y(0, j) = v;
         }
@@ -160,6 +164,21 @@ class Dense : public Layer<T> {
   Index build_shape(Index /*input_width*/) override { return units_; }
 
  private:
+  friend class HalfPredictor<T>;
+
+  // Column j of the half-precision W times x (one-row forward of a HalfPredictor's copy).
+  T dot_half_col(Index j, const T* x) const {
+    const Index in = this->input_width();
+    const std::uint16_t* w = half_.p + j * in;
+    if constexpr (std::is_same_v<T, float>) {
+      return detail::dot_half(w, x, in);
+    } else {
+      T s = 0;
+      for (Index i = 0; i < in; ++i) s += T(half_to_float(w[i])) * x[i];
+      return s;
+    }
+  }
+
   void fill(T* p, Index n, Init init, Rng& rng) const {
     const double in = static_cast<double>(this->input_width()), out = static_cast<double>(units_);
     switch (init) {
@@ -196,6 +215,17 @@ class Dense : public Layer<T> {
   MatrixMap<T> dw_{nullptr, 0, 0};
   VectorMap<T> db_{nullptr, 0};
   Buffer<T> xrow_;
+  // Half-precision copy of W owned by a HalfPredictor (null otherwise); a
+  // copied layer does not inherit it.
+  struct HalfWeights {
+    const std::uint16_t* p = nullptr;
+    HalfWeights() = default;
+    HalfWeights(const HalfWeights&) {}
+    HalfWeights& operator=(const HalfWeights&) {
+      p = nullptr;
+      return *this;
+    }
+  } half_;
 };
 
 }  // namespace plexus
