@@ -6,6 +6,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <vector>
 
 using namespace plexus;
 
@@ -135,4 +137,25 @@ TEST_CASE("a batch cut into parts still reports bad input by its row in the batc
   x(1000, 4) = 1.0f;
   CHECK_THROWS_AS(train_step(net, mse, adam, x, t8), shape_error);
   CHECK(adam.steps() == 0);
+}
+
+TEST_CASE_TEMPLATE("all_finite finds a NaN or an infinity anywhere, and nothing else", T, float, double) {
+  const Index n = 200001;  // several chunks of the threaded scan, and a ragged end
+  std::vector<T> v(static_cast<std::size_t>(n), T(0.5));
+  v[1] = std::numeric_limits<T>::max();
+  v[2] = -std::numeric_limits<T>::max();
+  v[3] = std::numeric_limits<T>::denorm_min();
+  v[4] = T(-0.0);
+  CHECK(all_finite(v.data(), n));
+  CHECK(all_finite(v.data(), 0));
+  for (Index at : {Index(0), Index(65535), Index(65536), Index(131071), n - 1})
+    for (T bad : {std::numeric_limits<T>::quiet_NaN(), -std::numeric_limits<T>::quiet_NaN(),
+                  std::numeric_limits<T>::infinity(), -std::numeric_limits<T>::infinity()}) {
+      CAPTURE(at);
+      const T keep = v[static_cast<std::size_t>(at)];
+      v[static_cast<std::size_t>(at)] = bad;
+      CHECK_FALSE(all_finite(v.data(), n));
+      v[static_cast<std::size_t>(at)] = keep;
+    }
+  CHECK(all_finite(v.data(), n));
 }
