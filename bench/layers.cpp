@@ -1,6 +1,7 @@
 // Micro-benchmarks at the shapes of the answer's network (float32, batch
 // 1024): the dense kernels, a whole concat block, the Adam step, the sample
-// generator, a whole training step and batch-1 prediction. Each reports a
+// generator, a whole training step, batch-1 prediction (float and 16-bit
+// weights) and the memory floor under it. Each reports a
 // throughput counter: FLOP/s, bytes/s or samples/s (FLOP=150G/s reads 150
 // GFLOP/s).
 //
@@ -12,6 +13,9 @@
 #include <plexus/plexus.hpp>
 
 #include "recipes.hpp"
+
+#include <cstdint>
+#include <vector>
 
 namespace {
 
@@ -265,6 +269,33 @@ void BM_PredictOneHalf(benchmark::State& state) {
   state.counters["weight_bytes"] = static_cast<double>(fast.half_bytes());
 }
 BENCHMARK(BM_PredictOneHalf)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// The floor under one-row prediction: reading the answer's weights once
+// (4.71M of them, 4 or 2 bytes each), summed over the threads in chunks of
+// 64K elements, with nothing else to do.
+template <typename E>
+void BM_StreamWeights(benchmark::State& state) {
+  auto net = mi::concat_resnet<T>(mi::Arch{});
+  net.build(9, 1);
+  const Index n = net.parameter_count();
+  std::vector<E> w(static_cast<std::size_t>(n), E(1));
+  std::vector<double> part(static_cast<std::size_t>((n + 65535) / 65536));
+  for (auto _ : state) {
+    plexus::parallel_chunks(n, 65536, [&](Index i0, Index m) {
+      E acc[16] = {};
+      for (Index i = 0; i + 16 <= m; i += 16)
+        for (int l = 0; l < 16; ++l) acc[l] |= w[static_cast<std::size_t>(i0 + i + l)];
+      E s = 0;
+      for (E a : acc) s |= a;
+      part[static_cast<std::size_t>(i0 / 65536)] = static_cast<double>(s);
+    });
+    benchmark::DoNotOptimize(part.data());
+  }
+  state.counters["bytes"] =
+      benchmark::Counter(sizeof(E) * static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK_TEMPLATE(BM_StreamWeights, std::uint32_t)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_StreamWeights, std::uint16_t)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // The ceiling: a 2048^3 single-precision product with Eigen's own GEMM and
 // with the library's GEMM driver.
