@@ -236,12 +236,19 @@ void BM_TrainStep(benchmark::State& state) {
 }
 BENCHMARK(BM_TrainStep)->UseRealTime()->Unit(benchmark::kMillisecond);
 
-// Batch-1 prediction with the answer's network: one matrix per call.
-void BM_PredictOne(benchmark::State& state) {
+// The answer's network with every parameter drawn from U(-0.05, 0.05), so
+// that no layer's output is zero.
+plexus::Network<T> answer_with_random_parameters() {
   auto net = mi::concat_resnet<T>(mi::Arch{});
   net.build(9, 1);
   plexus::Rng rng(3);
   for (Index i = 0; i < net.parameter_count(); ++i) net.parameters()[i] = static_cast<T>(rng.uniform(-0.05, 0.05));
+  return net;
+}
+
+// Batch-1 prediction with the answer's network: one matrix per call.
+void BM_PredictOne(benchmark::State& state) {
+  auto net = answer_with_random_parameters();
   const auto x = random_matrix(1, 9, 10);
   plexus::Matrix<T> y(1, 9);
   for (auto _ : state) {
@@ -254,11 +261,7 @@ BENCHMARK(BM_PredictOne)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // The same with the weights held as 16-bit halves (HalfPredictor).
 void BM_PredictOneHalf(benchmark::State& state) {
-  auto net = mi::concat_resnet<T>(mi::Arch{});
-  net.build(9, 1);
-  plexus::Rng rng(3);
-  for (Index i = 0; i < net.parameter_count(); ++i) net.parameters()[i] = static_cast<T>(rng.uniform(-0.05, 0.05));
-  plexus::HalfPredictor<T> fast(net);
+  plexus::HalfPredictor<T> fast(answer_with_random_parameters());
   const auto x = random_matrix(1, 9, 10);
   plexus::Matrix<T> y(1, 9);
   for (auto _ : state) {

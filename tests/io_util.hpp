@@ -4,6 +4,8 @@
 
 #include <plexus/plexus.hpp>
 
+#include "messages.hpp"
+
 #include <dirent.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -64,18 +66,6 @@ inline void spit(const std::string& path, const std::vector<std::uint8_t>& bytes
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
-
-template <typename F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const plexus::error& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
-
-inline bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // Every layer kind: Dense (each activation and initialiser), Activation,
 // nested Sequential, Concat (chained, so the zero-copy path is used) and Residual.

@@ -1,6 +1,7 @@
 // Bad shapes and values throw a plexus::error whose message names the layer
 // and both shapes, in Release builds too.
 #include "gradcheck.hpp"
+#include "messages.hpp"
 #include "nets.hpp"
 
 #include <doctest/doctest.h>
@@ -10,18 +11,8 @@
 
 using namespace plexus;
 
-namespace {
-template <typename F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const plexus::error& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-}  // namespace
+using plexus_test::has;
+using plexus_test::message_of;
 
 TEST_CASE("wrong input width names the first layer and both shapes") {
   auto net = plexus_test::answer_like<float>(16, 8, 1, 2);

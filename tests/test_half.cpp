@@ -3,6 +3,7 @@
 // product, and HalfPredictor: rounded weights, one-row and batch paths that
 // agree, independence from the original network and from the thread count,
 // and errors for weights a half cannot hold.
+#include "messages.hpp"
 #include "nets.hpp"
 
 #include <doctest/doctest.h>
@@ -20,6 +21,8 @@
 #endif
 
 using namespace plexus;
+using plexus_test::has;
+using plexus_test::message_of;
 
 namespace {
 
@@ -30,17 +33,6 @@ float from_bits(std::uint32_t x) {
 }
 
 bool finite_half(std::uint16_t h) { return ((h >> 10) & 0x1f) != 0x1f; }
-
-template <typename F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const plexus::error& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // Every Dense weight of the answer-like test network, with a non-zero last
 // layer in each block so that every product matters.
@@ -159,19 +151,12 @@ TEST_CASE("HalfPredictor: rounded weights, and one-row and batch predictions agr
   std::size_t weights = 0;
   std::vector<bool> is_weight(static_cast<std::size_t>(p.size()), false);
   {
-    Index offset = 0;
-    std::function<void(const Layer<float>&)> walk = [&](const Layer<float>& l) {
-      if (auto* d = dynamic_cast<const Dense<float>*>(&l)) {
-        const Index nw = d->input_width() * d->units();  // W comes first, then the bias
-        for (Index i = 0; i < nw; ++i) is_weight[static_cast<std::size_t>(offset + i)] = true;
-        weights += static_cast<std::size_t>(nw);
-        offset += d->parameter_count();
-        return;
-      }
-      const_cast<Layer<float>&>(l).for_each_child([&](Layer<float>& c) { walk(c); });
-    };
-    walk(fast.network().layers());
-    REQUIRE(offset == p.size());
+    Network<float> copy(fast.network());  // where each W sits in the flat parameters
+    for (Dense<float>* d : dense_layers<float>(copy.layers())) {
+      const auto offset = static_cast<std::size_t>(d->weight().data() - copy.parameters().data());
+      for (Index i = 0; i < d->weight().size(); ++i) is_weight[offset + static_cast<std::size_t>(i)] = true;
+      weights += static_cast<std::size_t>(d->weight().size());
+    }
   }
   CHECK(fast.half_bytes() == 2 * weights);
   for (Index i = 0; i < p.size(); ++i) {

@@ -192,17 +192,9 @@ inline int cmd_evaluate(const std::vector<std::string>& argv) {
   return 0;
 }
 
-// Every Dense layer in the order the forward pass applies it.
-template <typename T>
-void collect_dense(plexus::Layer<T>& layer, std::vector<plexus::Dense<T>*>& out) {
-  if (auto* d = dynamic_cast<plexus::Dense<T>*>(&layer)) out.push_back(d);
-  layer.for_each_child([&](plexus::Layer<T>& c) { collect_dense(c, out); });
-}
-
 template <typename T>
 std::vector<plexus::NpzMember> export_members(plexus::Network<T>& net, const ModelMeta& meta, plexus::NpyType type) {
-  std::vector<plexus::Dense<T>*> dense;
-  collect_dense<T>(net.layers(), dense);
+  const std::vector<plexus::Dense<T>*> dense = plexus::dense_layers<T>(net.layers());
   std::vector<plexus::NpzMember> members;
   for (std::size_t i = 0; i < dense.size(); ++i) {
     const std::string name = "dense" + std::to_string(i);

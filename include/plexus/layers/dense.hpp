@@ -13,6 +13,8 @@
 #include "layer.hpp"
 
 #include <cmath>
+#include <functional>
+#include <vector>
 
 namespace plexus {
 
@@ -227,5 +229,18 @@ class Dense : public Layer<T> {
     }
   } half_;
 };
+
+// Every Dense layer in `layer` (itself included), in the order the forward
+// pass applies them; the pointers stay valid while the layers exist.
+template <typename T>
+std::vector<Dense<T>*> dense_layers(Layer<T>& layer) {
+  std::vector<Dense<T>*> out;
+  std::function<void(Layer<T>&)> visit = [&](Layer<T>& l) {
+    if (auto* d = dynamic_cast<Dense<T>*>(&l)) out.push_back(d);
+    l.for_each_child(visit);
+  };
+  visit(layer);
+  return out;
+}
 
 }  // namespace plexus

@@ -23,7 +23,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <functional>
 #include <vector>
 
 namespace plexus {
@@ -68,12 +67,7 @@ class HalfPredictor {
   }
 
   void convert() {
-    std::vector<Dense<T>*> dense;
-    std::function<void(Layer<T>&)> visit = [&](Layer<T>& l) {
-      if (auto* d = dynamic_cast<Dense<T>*>(&l)) dense.push_back(d);
-      l.for_each_child(visit);
-    };
-    visit(net_.layers());
+    const std::vector<Dense<T>*> dense = dense_layers<T>(net_.layers());
     std::size_t total = 0;
     for (const Dense<T>* d : dense) total += static_cast<std::size_t>(d->w_.size());
     half_.assign(total, 0);
