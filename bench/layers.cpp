@@ -178,28 +178,19 @@ void BM_AdamStep(benchmark::State& state) {
 BENCHMARK(BM_AdamStep)->UseRealTime();
 
 // The finiteness scan train_step runs over every gradient before updating
-// (reads 4 bytes per parameter); plain Eigen's allFinite for comparison.
-void BM_FiniteScan(benchmark::State& state) {
+// (reads 4 bytes per parameter): the library's, and plain Eigen's allFinite
+// for comparison.
+void BM_FiniteScan(benchmark::State& state, bool eigen) {
   auto net = mi::concat_resnet<T>(mi::Arch{});
   net.build(9, 1);
   net.gradients().setConstant(T(1e-3));
   const auto& g = net.gradients();
-  for (auto _ : state) benchmark::DoNotOptimize(plexus::all_finite(g.data(), g.size()));
+  for (auto _ : state) benchmark::DoNotOptimize(eigen ? g.allFinite() : plexus::all_finite(g.data(), g.size()));
   state.counters["bytes"] =
       benchmark::Counter(sizeof(T) * static_cast<double>(g.size()), benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_FiniteScan)->UseRealTime();
-
-void BM_EigenFiniteScan(benchmark::State& state) {
-  auto net = mi::concat_resnet<T>(mi::Arch{});
-  net.build(9, 1);
-  net.gradients().setConstant(T(1e-3));
-  const auto& g = net.gradients();
-  for (auto _ : state) benchmark::DoNotOptimize(g.allFinite());
-  state.counters["bytes"] =
-      benchmark::Counter(sizeof(T) * static_cast<double>(g.size()), benchmark::Counter::kIsIterationInvariantRate);
-}
-BENCHMARK(BM_EigenFiniteScan)->UseRealTime();
+BENCHMARK_CAPTURE(BM_FiniteScan, plexus, false)->UseRealTime();
+BENCHMARK_CAPTURE(BM_FiniteScan, eigen, true)->UseRealTime();
 
 // The answer's generator: |det| > 0.1 matrices in [-2, 2] and their inverses.
 void BM_Generator(benchmark::State& state) {
