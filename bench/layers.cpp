@@ -237,29 +237,29 @@ plexus::Network<T> answer_with_random_parameters() {
   return net;
 }
 
-// Batch-1 prediction with the answer's network: one matrix per call.
-void BM_PredictOne(benchmark::State& state) {
-  auto net = answer_with_random_parameters();
+// Times predictor.predict on one matrix per call.
+template <typename Predictor>
+void predict_one_row(benchmark::State& state, Predictor& predictor) {
   const auto x = random_matrix(1, 9, 10);
   plexus::Matrix<T> y(1, 9);
   for (auto _ : state) {
-    net.predict(x, y);
+    predictor.predict(x, y);
     benchmark::DoNotOptimize(y.data());
   }
   state.counters["calls"] = benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Batch-1 prediction with the answer's network: one matrix per call.
+void BM_PredictOne(benchmark::State& state) {
+  auto net = answer_with_random_parameters();
+  predict_one_row(state, net);
 }
 BENCHMARK(BM_PredictOne)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // The same with the weights held as 16-bit halves (HalfPredictor).
 void BM_PredictOneHalf(benchmark::State& state) {
   plexus::HalfPredictor<T> fast(answer_with_random_parameters());
-  const auto x = random_matrix(1, 9, 10);
-  plexus::Matrix<T> y(1, 9);
-  for (auto _ : state) {
-    fast.predict(x, y);
-    benchmark::DoNotOptimize(y.data());
-  }
-  state.counters["calls"] = benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
+  predict_one_row(state, fast);
   state.counters["weight_bytes"] = static_cast<double>(fast.half_bytes());
 }
 BENCHMARK(BM_PredictOneHalf)->UseRealTime()->Unit(benchmark::kMicrosecond);
