@@ -16,13 +16,14 @@
 // that limit a step could come if it did nothing but its products.
 #include <plexus/plexus.hpp>
 
+#include "args.hpp"  // the example's strict flag parser
+
 #include <cblas.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -53,30 +54,23 @@ void run(bool blas, const Product& p, const float* a, const float* b, float* c) 
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-long parse(const char* flag, const char* v, long lo, long hi) {
-  char* end = nullptr;
-  const long x = std::strtol(v, &end, 10);
-  if (end == v || *end != '\0' || x < lo || x > hi) {
-    std::fprintf(stderr, "plexus_vs_blas: %s needs an integer in [%ld, %ld], got '%s'\n", flag, lo, hi, v);
-    std::exit(2);
-  }
-  return x;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   Index rows = 512;
   long rounds = 10;
-  for (int i = 1; i < argc; ++i) {
-    const std::string f = argv[i];
-    if ((f == "--rows" || f == "--rounds") && i + 1 < argc) {
-      if (f == "--rows") rows = parse("--rows", argv[++i], 1, 4096);
-      else rounds = parse("--rounds", argv[++i], 1, 1000);
-    } else {
-      std::fprintf(stderr, "usage: plexus_vs_blas [--rows R] [--rounds N]\n");
-      return 2;
+  try {
+    const mi::Args args("plexus_vs_blas", std::vector<std::string>(argv + 1, argv + argc),
+                        {{"rows", true}, {"rounds", true}, {"help", false}});
+    if (args.has("help")) {
+      std::printf("usage: plexus_vs_blas [--rows R] [--rounds N]\n");
+      return 0;
     }
+    rows = static_cast<Index>(args.integer("rows", rows, 1, 4096));
+    rounds = static_cast<long>(args.integer("rounds", rounds, 1, 1000));
+  } catch (const mi::usage_error& e) {
+    std::fprintf(stderr, "%s\nusage: plexus_vs_blas [--rows R] [--rounds N]\n", e.what());
+    return 2;
   }
   const int threads = plexus::num_threads();
   std::vector<Product> block;
