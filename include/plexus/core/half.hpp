@@ -72,10 +72,18 @@ inline float half_to_float(std::uint16_t h) {
 
 namespace detail {
 
-// How far ahead (in halves) dot_half asks for the weights: one cache line
-// per 32 halves, 2 KB ahead. The hardware prefetcher alone left the loop
-// well short of the speed at which the weights can merely be read.
-constexpr Index kHalfPrefetch = 1024;
+// dot_half asks for the weights 2 KB ahead of its reads, one cache line per
+// 32 halves: the hardware prefetcher alone left the loop well short of the
+// speed at which the weights can merely be read. The address is formed as
+// an integer, since it may lie past the end of the array (a prefetch never
+// faults).
+#if defined(__AVX512F__) || (defined(__F16C__) && defined(__FMA__))
+constexpr std::uintptr_t kHalfPrefetchBytes = 2048;
+inline void prefetch_ahead(const std::uint16_t* p) {
+  _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) + kHalfPrefetchBytes),
+               _MM_HINT_T0);
+}
+#endif
 
 // sum_i half_to_float(w[i]) * x[i], in float. The order of the additions
 // depends only on n (and on the instruction set the code was built for).
@@ -85,7 +93,7 @@ inline float dot_half(const std::uint16_t* w, const float* x, Index n) {
 #if defined(__AVX512F__)
   __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
   for (; i + 32 <= n; i += 32) {
-    _mm_prefetch(reinterpret_cast<const char*>(w + i + kHalfPrefetch), _MM_HINT_T0);
+    prefetch_ahead(w + i);
     s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i))),
                          _mm512_loadu_ps(x + i), s0);
     s1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i + 16))),
@@ -98,7 +106,7 @@ inline float dot_half(const std::uint16_t* w, const float* x, Index n) {
 #elif defined(__F16C__) && defined(__FMA__)
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   for (; i + 16 <= n; i += 16) {
-    if (i % 32 == 0) _mm_prefetch(reinterpret_cast<const char*>(w + i + kHalfPrefetch), _MM_HINT_T0);
+    if (i % 32 == 0) prefetch_ahead(w + i);
     s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i))),
                          _mm256_loadu_ps(x + i), s0);
     s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i + 8))),
