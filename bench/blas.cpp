@@ -22,6 +22,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -53,6 +54,20 @@ void run(bool blas, const Product& p, const float* a, const float* b, float* c) 
 }
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// The best time of body(false) (Plexus) and of body(true) (OpenBLAS) over
+// `rounds` rounds, the two alternated within each round.
+template <typename F>
+std::array<double, 2> best_alternated(long rounds, F&& body) {
+  std::array<double, 2> best{1e30, 1e30};
+  for (long r = 0; r < rounds; ++r)
+    for (int lib = 0; lib < 2; ++lib) {
+      const auto t0 = Clock::now();
+      body(lib == 1);
+      best[static_cast<std::size_t>(lib)] = std::min(best[static_cast<std::size_t>(lib)], seconds_since(t0));
+    }
+  return best;
+}
 
 }  // namespace
 
@@ -107,15 +122,12 @@ int main(int argc, char** argv) {
   std::printf("\none thread, GFLOP/s          m     n     k    Plexus  OpenBLAS\n");
   double time_plexus = 0, time_blas = 0;
   for (const Product& p : block) {
-    double best[2] = {1e30, 1e30};
     const double f = 2.0 * static_cast<double>(p.m * p.n * p.k);
     const int reps = std::max(1, static_cast<int>(2e8 / f));
-    for (long r = 0; r < rounds; ++r)
-      for (int lib = 0; lib < 2; ++lib) {
-        const auto t0 = Clock::now();
-        for (int i = 0; i < reps; ++i) run(lib == 1, p, a[0].data(), b[0].data(), c[0].data());
-        best[lib] = std::min(best[lib], seconds_since(t0) / reps);
-      }
+    auto best = best_alternated(rounds, [&](bool blas) {
+      for (int i = 0; i < reps; ++i) run(blas, p, a[0].data(), b[0].data(), c[0].data());
+    });
+    for (double& t : best) t /= reps;
     time_plexus += best[0];
     time_blas += best[1];
     std::printf("  %s %c%c %5ld %5ld %5ld   %7.1f   %7.1f\n", p.what, p.ta ? 'T' : 'N', p.tb ? 'T' : 'N',
@@ -127,18 +139,15 @@ int main(int argc, char** argv) {
 
   // Part 2: every thread runs the block on buffers of its own.
   if (threads > 1) {
-    double best[2] = {1e30, 1e30};
-    for (long r = 0; r < rounds; ++r)
-      for (int lib = 0; lib < 2; ++lib) {
-        const auto t0 = Clock::now();
+    auto best = best_alternated(rounds, [&](bool blas) {
 #pragma omp parallel num_threads(threads)
-        {
-          const auto t = static_cast<std::size_t>(omp_get_thread_num());
-          for (int i = 0; i < 5; ++i)
-            for (const Product& p : block) run(lib == 1, p, a[t].data(), b[t].data(), c[t].data());
-        }
-        best[lib] = std::min(best[lib], seconds_since(t0) / 5);
+      {
+        const auto t = static_cast<std::size_t>(omp_get_thread_num());
+        for (int i = 0; i < 5; ++i)
+          for (const Product& p : block) run(blas, p, a[t].data(), b[t].data(), c[t].data());
       }
+    });
+    for (double& t : best) t /= 5;
     std::printf("\n%d threads, each its own part of %ld rows (the products of a training step, nothing else):\n",
                 threads, static_cast<long>(rows));
     std::printf("  Plexus %.1f, OpenBLAS %.1f GFLOP/s in all\n", threads * flop / best[0] * 1e-9,
@@ -155,13 +164,8 @@ int main(int argc, char** argv) {
       y[i] = static_cast<float>(rng.uniform(-1, 1));
     }
     const Product square{"", false, false, n, n, n};
-    double best_sq[2] = {1e30, 1e30};
-    for (long r = 0; r < std::min(rounds, 4L); ++r)
-      for (int lib = 0; lib < 2; ++lib) {
-        const auto t0 = Clock::now();
-        run(lib == 1, square, x.data(), y.data(), z.data());
-        best_sq[lib] = std::min(best_sq[lib], seconds_since(t0));
-      }
+    const auto best_sq =
+        best_alternated(std::min(rounds, 4L), [&](bool blas) { run(blas, square, x.data(), y.data(), z.data()); });
     const double sq = 2.0 * static_cast<double>(n * n * n) * 1e-9;
     const double ceiling = std::max(sq / best_sq[0], sq / best_sq[1]);
     std::printf("\n2048^3 on %d threads: Plexus %.1f, OpenBLAS %.1f GFLOP/s\n", threads, sq / best_sq[0],
