@@ -1,14 +1,23 @@
 // The GEMM driver and its engines against a plain double-precision product:
 // every transpose combination, shapes that leave partial micro-tiles and
 // partial K-panels, beta = 0 and 1, an epilogue, and bit-identical results
-// for any number of threads.
+// for any number of threads; and the spinning team that one-row prediction
+// hands its per-layer products to.
 #include <doctest/doctest.h>
 
 #include <plexus/plexus.hpp>
 
+#include "gradcheck.hpp"
+#include "nets.hpp"
+
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 namespace {
 
@@ -162,3 +171,85 @@ TEST_CASE("gemm: results are bit-identical for 1, 2 and 3 threads") {
     CHECK(out[0] == out[2]);
   }
 }
+
+#if defined(_OPENMP)
+TEST_CASE("SpinTeam: split hands every index to exactly one thread, task after task") {
+  using plexus::detail::SpinTeam;
+  for (int threads : {1, 2, 3, 5}) {
+    CAPTURE(threads);
+    for (plexus::Index n : {1, 7, 16, 100, 257}) {
+      for (plexus::Index grain : {1, 16, 300}) {
+        CAPTURE(n);
+        CAPTURE(grain);
+        std::vector<int> hits(static_cast<std::size_t>(n), 0), who(static_cast<std::size_t>(n), -1);
+        int team_size = 0;
+        bool led = false;
+        SpinTeam::run(threads, [&] {
+          led = SpinTeam::current() != nullptr;
+          team_size = SpinTeam::current() ? SpinTeam::current()->size() : 1;
+          const auto mark = [&](plexus::Index b, plexus::Index len) {
+            for (plexus::Index i = b; i < b + len; ++i) {
+              ++hits[static_cast<std::size_t>(i)];
+              who[static_cast<std::size_t>(i)] = omp_get_thread_num();
+            }
+          };
+          for (int task = 0; task < 20; ++task) {  // many tasks in one run: the helpers go round their loop
+            if (SpinTeam* team = SpinTeam::current())
+              team->split(n, grain, mark);
+            else  // one thread: no team
+              mark(0, n);
+          }
+        });
+        CHECK(SpinTeam::current() == nullptr);
+        CHECK(led == (threads > 1));
+        CHECK(team_size == threads);
+        CHECK(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 20; }));
+        // with more than one piece, the pieces are spread over the team
+        const plexus::Index pieces = (n + grain - 1) / grain;
+        const bool spread = std::any_of(who.begin(), who.end(), [](int t) { return t != 0; });
+        CHECK(spread == (threads > 1 && pieces > 1));
+      }
+    }
+  }
+}
+
+TEST_CASE("SpinTeam: an exception from the body stops the team and reaches the caller") {
+  using plexus::detail::SpinTeam;
+  std::vector<int> v(64, 0);
+  CHECK_THROWS_WITH_AS(SpinTeam::run(2,
+                                     [&] {
+                                       SpinTeam::current()->split(64, 16, [&](plexus::Index b, plexus::Index len) {
+                                         for (plexus::Index i = b; i < b + len; ++i) v[static_cast<std::size_t>(i)] = 1;
+                                       });
+                                       throw plexus::value_error("stop here");
+                                     }),
+                       "stop here", plexus::value_error);
+  CHECK(SpinTeam::current() == nullptr);
+  CHECK(std::count(v.begin(), v.end(), 1) == 64);
+  // a nested run inside a team runs its body on the leader, with the outer team
+  bool same = false;
+  SpinTeam::run(2, [&] {
+    SpinTeam* outer = SpinTeam::current();
+    SpinTeam::run(2, [&] { same = SpinTeam::current() == outer; });
+  });
+  CHECK(same);
+}
+
+TEST_CASE("one-row prediction is bit-identical for 1, 2 and 3 threads and matches the batch path") {
+  auto net = plexus_test::answer_like<float>(256, 128, 2, 2, 9, plexus::Init::glorot_uniform);
+  net.build(9, 5);
+  const plexus::Matrix<float> x = plexus_test::random_matrix(4, 9, 6).cast<float>();
+  const plexus::Matrix<float> batch = net.predict(x);
+  std::vector<plexus::Matrix<float>> rows;
+  for (int threads : {1, 2, 3}) {
+    plexus::set_num_threads(threads);
+    plexus::Matrix<float> y(x.rows(), 9);
+    for (plexus::Index r = 0; r < x.rows(); ++r) y.row(r) = net.predict(x.row(r));
+    rows.push_back(y);
+  }
+  plexus::set_num_threads(0);
+  CHECK(rows[0] == rows[1]);
+  CHECK(rows[0] == rows[2]);
+  CHECK((rows[0] - batch).cwiseAbs().maxCoeff() <= 1e-5f * batch.cwiseAbs().maxCoeff());
+}
+#endif

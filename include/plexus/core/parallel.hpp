@@ -7,6 +7,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
+#include <thread>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -66,5 +72,136 @@ void parallel_chunks(Index n, Index chunk, F&& f) {
     f(begin, std::min(chunk, n - begin));
   });
 }
+
+namespace detail {
+
+inline void spin_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
+// Waits until pred() holds: spins (a few tens of microseconds), then also
+// yields the core, so a waiting thread never starves the one it waits for.
+template <typename Pred>
+void spin_until(Pred&& pred) {
+  for (unsigned spins = 0; !pred(); ++spins) {
+    spin_pause();
+    if (spins >= 1024) std::this_thread::yield();
+  }
+}
+
+// A team of threads held for the length of one call that hands them many
+// small pieces of work: one-row prediction runs a few microseconds of
+// products per layer, dozens of layers in a row, and opening an OpenMP
+// parallel region for each of them cost about a tenth of the call (see
+// docs/performance.md). SpinTeam::run(threads, body) calls body() on the
+// calling thread, the team's leader, while the other threads spin; inside
+// body, SpinTeam::current()->split(...) spreads a loop over the whole team
+// and returns when every piece is done. Anything body runs outside split()
+// runs on the leader alone (parallel_for sees an active parallel region and
+// stays serial), so layers that know nothing of the team stay correct.
+class SpinTeam {
+ public:
+  // The team led by the calling thread, or nullptr outside run().
+  static SpinTeam* current() { return leader_slot(); }
+
+  // Runs body() with a team of `threads` (fewer if OpenMP grants fewer),
+  // or plainly when threads <= 1, without OpenMP, or inside a parallel
+  // region. An exception from body() is passed on once the team has
+  // stopped.
+  template <typename Body>
+  static void run(int threads, Body&& body) {
+#if defined(_OPENMP)
+    if (threads > 1 && !omp_in_parallel() && !current()) {
+      SpinTeam team;
+      std::exception_ptr failure;
+#pragma omp parallel num_threads(threads)
+      {
+        if (omp_get_thread_num() == 0) {
+          team.size_ = omp_get_num_threads();
+          leader_slot() = &team;
+          try {
+            body();
+          } catch (...) {
+            failure = std::current_exception();
+          }
+          leader_slot() = nullptr;
+          team.publish(nullptr, nullptr);  // no task: the helpers leave
+        } else {
+          team.help(omp_get_thread_num());
+        }
+      }
+      if (failure) std::rethrow_exception(failure);
+      return;
+    }
+#endif
+    body();
+  }
+
+  // Splits [0, n) into pieces of `grain` (the last may be shorter), gives
+  // each thread of the team one run of consecutive pieces, calls
+  // f(begin, length) once per run, and returns when all are done. Which
+  // thread computes a piece never changes what it computes. f must not
+  // throw.
+  template <typename F>
+  void split(Index n, Index grain, F&& f) {
+    if (n <= 0) return;
+    grain = std::max<Index>(1, grain);
+    const Index pieces = (n + grain - 1) / grain;
+    if (pieces == 1 || size_ == 1) {
+      f(Index(0), n);
+      return;
+    }
+    const auto share = [&](int t, int nt) {
+      const Index p0 = pieces * t / nt, p1 = pieces * (t + 1) / nt;
+      if (p0 < p1) f(p0 * grain, std::min(n, p1 * grain) - p0 * grain);
+    };
+    using Share = decltype(share);
+    publish([](const void* c, int t, int nt) { (*static_cast<const Share*>(c))(t, nt); }, &share);
+    share(0, size_);
+    spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; });
+  }
+
+  int size() const { return size_; }
+
+ private:
+  using Task = void (*)(const void*, int, int);
+
+  SpinTeam() = default;
+
+  static SpinTeam*& leader_slot() {
+    static thread_local SpinTeam* team = nullptr;
+    return team;
+  }
+
+  // Leader: hands (task, ctx) to the helpers; a null task tells them to stop.
+  void publish(Task task, const void* ctx) {
+    task_ = task;
+    ctx_ = ctx;
+    pending_.store(size_ - 1, std::memory_order_relaxed);
+    epoch_.fetch_add(1, std::memory_order_release);
+  }
+
+  // Helper t: runs its share of each task as it comes, until told to stop.
+  void help(int t) {
+    unsigned seen = 0;
+    for (;;) {
+      spin_until([&] { return epoch_.load(std::memory_order_acquire) != seen; });
+      ++seen;
+      if (!task_) return;
+      task_(ctx_, t, size_);
+      pending_.fetch_sub(1, std::memory_order_release);
+    }
+  }
+
+  alignas(64) std::atomic<unsigned> epoch_{0};   // bumped once per task
+  alignas(64) std::atomic<int> pending_{0};      // helpers still working on the current task
+  Task task_ = nullptr;
+  const void* ctx_ = nullptr;
+  int size_ = 1;
+};
+
+}  // namespace detail
 
 }  // namespace plexus

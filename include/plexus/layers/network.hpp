@@ -111,7 +111,13 @@ class Network {
       throw shape_error(detail::concat("Network::predict: output is ", shape_str(y.rows(), y.cols()), ", expected ",
                                        shape_str(x.rows(), output_width()), " for input ",
                                        shape_str(x.rows(), x.cols())));
-    root_.forward(x, y);
+    // One row of a network large enough for its layers to split their
+    // columns over threads (64K weights; see Dense::forward): a few
+    // microseconds per layer, so one team of threads serves the whole pass.
+    if (x.rows() == 1 && parameter_count() >= (Index(1) << 16))
+      detail::SpinTeam::run(num_threads(), [&] { root_.forward(x, y); });
+    else
+      root_.forward(x, y);
     batch_ = 0;  // the activations no longer match a stored input: no backward after predict
     x_ = nullptr;
   }
