@@ -135,6 +135,8 @@ class SpinTeam {
       if (failure) std::rethrow_exception(failure);
       return;
     }
+#else
+    (void)threads;
 #endif
     body();
   }
