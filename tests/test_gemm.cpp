@@ -251,5 +251,17 @@ TEST_CASE("one-row prediction is bit-identical for 1, 2 and 3 threads and matche
   CHECK(rows[0] == rows[1]);
   CHECK(rows[0] == rows[2]);
   CHECK((rows[0] - batch).cwiseAbs().maxCoeff() <= 1e-5f * batch.cwiseAbs().maxCoeff());
+
+  // Called from the caller's own parallel region (one copy per thread), a
+  // prediction runs on its thread alone and gives the same values.
+  std::vector<plexus::Network<float>> copies{net, net};
+  std::vector<plexus::Matrix<float>> got(2);
+#pragma omp parallel num_threads(2)
+  {
+    const auto t = static_cast<std::size_t>(omp_get_thread_num());
+    got[t] = copies[t].predict(x.row(1));
+  }
+  CHECK(got[0] == rows[0].row(1));
+  CHECK(got[1] == rows[0].row(1));
 }
 #endif
