@@ -173,44 +173,45 @@ TEST_CASE("gemm: results are bit-identical for 1, 2 and 3 threads") {
 }
 
 #if defined(_OPENMP)
-TEST_CASE("SpinTeam: split hands every index to exactly one thread, task after task") {
+TEST_CASE("SpinTeam: parallel_for inside run hands every item to exactly one thread, loop after loop") {
   using plexus::detail::SpinTeam;
   for (int threads : {1, 2, 3, 5}) {
     CAPTURE(threads);
-    for (plexus::Index n : {1, 7, 16, 100, 257}) {
-      for (plexus::Index grain : {1, 16, 300}) {
-        CAPTURE(n);
-        CAPTURE(grain);
-        std::vector<int> hits(static_cast<std::size_t>(n), 0), who(static_cast<std::size_t>(n), -1);
-        int team_size = 0;
-        bool led = false;
-        SpinTeam::run(threads, [&] {
-          led = SpinTeam::current() != nullptr;
-          team_size = SpinTeam::current() ? SpinTeam::current()->size() : 1;
-          const auto mark = [&](plexus::Index b, plexus::Index len) {
-            for (plexus::Index i = b; i < b + len; ++i) {
-              ++hits[static_cast<std::size_t>(i)];
-              who[static_cast<std::size_t>(i)] = omp_get_thread_num();
-            }
-          };
-          for (int task = 0; task < 20; ++task) {  // many tasks in one run: the helpers go round their loop
-            if (SpinTeam* team = SpinTeam::current())
-              team->split(n, grain, mark);
-            else  // one thread: no team
-              mark(0, n);
-          }
-        });
-        CHECK(SpinTeam::current() == nullptr);
-        CHECK(led == (threads > 1));
-        CHECK(team_size == threads);
-        CHECK(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 20; }));
-        // with more than one piece, the pieces are spread over the team
-        const plexus::Index pieces = (n + grain - 1) / grain;
-        const bool spread = std::any_of(who.begin(), who.end(), [](int t) { return t != 0; });
-        CHECK(spread == (threads > 1 && pieces > 1));
-      }
+    plexus::set_num_threads(threads);  // also for the loops made without a team
+    for (plexus::Index n : {1, 2, 7, 100, 257}) {
+      CAPTURE(n);
+      std::vector<int> hits(static_cast<std::size_t>(n), 0), who(static_cast<std::size_t>(n), -1);
+      int team_size = 0;
+      SpinTeam::run(threads, [&] {
+        team_size = SpinTeam::current() ? SpinTeam::current()->size() : 1;
+        for (int loop = 0; loop < 20; ++loop)  // many loops in one run: the helpers go round their loop
+          plexus::parallel_for(n, [&](plexus::Index i) {
+            ++hits[static_cast<std::size_t>(i)];
+            who[static_cast<std::size_t>(i)] = omp_get_thread_num();
+          });
+      });
+      CHECK(SpinTeam::current() == nullptr);
+      CHECK(team_size == threads);
+      CHECK(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 20; }));
+      const bool spread = std::any_of(who.begin(), who.end(), [](int t) { return t != 0; });
+      CHECK(spread == (threads > 1 && n > 1));
     }
   }
+  plexus::set_num_threads(0);
+
+  // A loop inside an item runs on that item's thread, the leader's included.
+  std::vector<int> outer(4, -1), inner(32, -2);
+  SpinTeam::run(2, [&] {
+    plexus::parallel_for(4, [&](plexus::Index i) {
+      outer[static_cast<std::size_t>(i)] = omp_get_thread_num();
+      plexus::parallel_for(8, [&](plexus::Index k) {
+        inner[static_cast<std::size_t>(i * 8 + k)] = omp_get_thread_num();
+      });
+    });
+  });
+  for (std::size_t i = 0; i < 4; ++i)
+    for (std::size_t k = 0; k < 8; ++k) CHECK(inner[i * 8 + k] == outer[i]);
+  CHECK(std::count(outer.begin(), outer.end(), 0) == 2);
 }
 
 TEST_CASE("SpinTeam: an exception from the body stops the team and reaches the caller") {
@@ -218,9 +219,7 @@ TEST_CASE("SpinTeam: an exception from the body stops the team and reaches the c
   std::vector<int> v(64, 0);
   CHECK_THROWS_WITH_AS(SpinTeam::run(2,
                                      [&] {
-                                       SpinTeam::current()->split(64, 16, [&](plexus::Index b, plexus::Index len) {
-                                         for (plexus::Index i = b; i < b + len; ++i) v[static_cast<std::size_t>(i)] = 1;
-                                       });
+                                       plexus::parallel_for(64, [&](plexus::Index i) { v[static_cast<std::size_t>(i)] = 1; });
                                        throw plexus::value_error("stop here");
                                      }),
                        "stop here", plexus::value_error);

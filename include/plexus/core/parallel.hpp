@@ -43,36 +43,6 @@ inline int num_threads() {
 // has no effect: everything runs on the calling thread.
 inline void set_num_threads(int n) { detail::thread_setting().store(n < 0 ? 0 : n, std::memory_order_relaxed); }
 
-// Calls f(i) for every i in [0, items), spread over the threads. Work items
-// are claimed dynamically; their results must not depend on which thread
-// runs them. f must not throw.
-template <typename F>
-void parallel_for(Index items, F&& f) {
-  if (items <= 0) return;
-#if defined(_OPENMP)
-  const int threads = static_cast<int>(std::min<Index>(num_threads(), items));
-  if (threads > 1 && !omp_in_parallel()) {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (Index i = 0; i < items; ++i) f(i);
-    return;
-  }
-#endif
-  for (Index i = 0; i < items; ++i) f(i);
-}
-
-// Splits [0, n) into consecutive chunks of `chunk` (the last may be shorter)
-// and calls f(begin, length) for each, in parallel.
-template <typename F>
-void parallel_chunks(Index n, Index chunk, F&& f) {
-  if (n <= 0) return;
-  chunk = std::max<Index>(1, chunk);
-  const Index items = (n + chunk - 1) / chunk;
-  parallel_for(items, [&](Index i) {
-    const Index begin = i * chunk;
-    f(begin, std::min(chunk, n - begin));
-  });
-}
-
 namespace detail {
 
 inline void spin_pause() {
@@ -91,19 +61,18 @@ void spin_until(Pred&& pred) {
   }
 }
 
-// A team of threads held for the length of one call that hands them many
-// small pieces of work: one-row prediction runs a few microseconds of
-// products per layer, dozens of layers in a row, and opening an OpenMP
-// parallel region for each of them cost about a tenth of the call (see
-// docs/performance.md). SpinTeam::run(threads, body) calls body() on the
-// calling thread, the team's leader, while the other threads spin; inside
-// body, SpinTeam::current()->split(...) spreads a loop over the whole team
-// and returns when every piece is done. Anything body runs outside split()
-// runs on the leader alone (parallel_for sees an active parallel region and
-// stays serial), so layers that know nothing of the team stay correct.
+// A team of threads held for the length of one call that runs many small
+// loops: one-row prediction runs a few microseconds of products per layer,
+// dozens of layers in a row, and opening an OpenMP parallel region for each
+// of them cost about a tenth of the call (see docs/performance.md).
+// SpinTeam::run(threads, body) calls body() on the calling thread, the
+// team's leader, while the other threads spin; every parallel_for that
+// body makes on the leader is spread over the team, which returns when all
+// its items are done. Loops made inside such an item run on their thread
+// alone (parallel_for sees an active parallel region and no team).
 class SpinTeam {
  public:
-  // The team led by the calling thread, or nullptr outside run().
+  // The team led by the calling thread and free for a new loop, or nullptr.
   static SpinTeam* current() { return leader_slot(); }
 
   // Runs body() with a team of `threads` (fewer if OpenMP grants fewer),
@@ -141,27 +110,23 @@ class SpinTeam {
     body();
   }
 
-  // Splits [0, n) into pieces of `grain` (the last may be shorter), gives
-  // each thread of the team one run of consecutive pieces, calls
-  // f(begin, length) once per run, and returns when all are done. Which
-  // thread computes a piece never changes what it computes. f must not
-  // throw.
+  // Calls f(i) for every i in [0, items): thread t of the team's nt takes
+  // the items from items * t / nt up to items * (t + 1) / nt. Returns when
+  // all are done. f must not throw.
   template <typename F>
-  void split(Index n, Index grain, F&& f) {
-    if (n <= 0) return;
-    grain = std::max<Index>(1, grain);
-    const Index pieces = (n + grain - 1) / grain;
-    if (pieces == 1 || size_ == 1) {
-      f(Index(0), n);
+  void split(Index items, F&& f) {
+    const auto share = [&](int t, int nt) {
+      for (Index i = items * t / nt; i < items * (t + 1) / nt; ++i) f(i);
+    };
+    if (items <= 1 || size_ == 1) {
+      share(0, 1);
       return;
     }
-    const auto share = [&](int t, int nt) {
-      const Index p0 = pieces * t / nt, p1 = pieces * (t + 1) / nt;
-      if (p0 < p1) f(p0 * grain, std::min(n, p1 * grain) - p0 * grain);
-    };
     using Share = decltype(share);
     publish([](const void* c, int t, int nt) { (*static_cast<const Share*>(c))(t, nt); }, &share);
+    leader_slot() = nullptr;  // busy: a loop inside the leader's own items runs on the leader
     share(0, size_);
+    leader_slot() = this;
     spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; });
   }
 
@@ -197,13 +162,48 @@ class SpinTeam {
     }
   }
 
-  alignas(64) std::atomic<unsigned> epoch_{0};   // bumped once per task
-  alignas(64) std::atomic<int> pending_{0};      // helpers still working on the current task
+  alignas(64) std::atomic<unsigned> epoch_{0};  // bumped once per task
+  alignas(64) std::atomic<int> pending_{0};     // helpers still working on the current task
   Task task_ = nullptr;
   const void* ctx_ = nullptr;
   int size_ = 1;
 };
 
 }  // namespace detail
+
+// Calls f(i) for every i in [0, items), spread over the threads: claimed
+// dynamically, or split evenly over the team of an enclosing
+// SpinTeam::run. Results must not depend on which thread runs an item. f
+// must not throw.
+template <typename F>
+void parallel_for(Index items, F&& f) {
+  if (items <= 0) return;
+  if (detail::SpinTeam* team = detail::SpinTeam::current()) {
+    team->split(items, f);
+    return;
+  }
+#if defined(_OPENMP)
+  const int threads = static_cast<int>(std::min<Index>(num_threads(), items));
+  if (threads > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (Index i = 0; i < items; ++i) f(i);
+    return;
+  }
+#endif
+  for (Index i = 0; i < items; ++i) f(i);
+}
+
+// Splits [0, n) into consecutive chunks of `chunk` (the last may be shorter)
+// and calls f(begin, length) for each, in parallel.
+template <typename F>
+void parallel_chunks(Index n, Index chunk, F&& f) {
+  if (n <= 0) return;
+  chunk = std::max<Index>(1, chunk);
+  const Index items = (n + chunk - 1) / chunk;
+  parallel_for(items, [&](Index i) {
+    const Index begin = i * chunk;
+    f(begin, std::min(chunk, n - begin));
+  });
+}
 
 }  // namespace plexus

@@ -117,18 +117,14 @@ class Dense : public Layer<T> {
         xp = xrow_.data();
       }
       const Eigen::Map<const Vector<T>> xv(xp, in);
-      const auto columns = [&](Index j0, Index nj) {
+      const Index block = in * units_ >= (Index(1) << 16) ? 64 : units_;
+      parallel_chunks(units_, block, [&](Index j0, Index nj) {
         for (Index j = j0; j < j0 + nj; ++j) {
           T v = (half_.p ? dot_half_col(j, xp) : w_.col(j).dot(xv)) + b_[j];
           act::apply(a, &v, 1);
           y(0, j) = v;
         }
-      };
-      const bool small = in * units_ < (Index(1) << 16);  // under 64K weights: one thread
-      if (detail::SpinTeam* team = detail::SpinTeam::current())  // inside Network::predict of one row
-        team->split(units_, small ? units_ : 16, columns);
-      else
-        parallel_chunks(units_, small ? units_ : 64, columns);
+      });
       return;
     }
     T* yd = y.data();
