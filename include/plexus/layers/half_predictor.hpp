@@ -16,6 +16,10 @@
 //   fast.predict(x, y);                       // x: 1 x in, y: 1 x out
 //
 // Later changes to `net` do not reach the snapshot: make a new one.
+//
+// Fast only when built for AVX-512 or F16C with FMA (e.g. -march=native):
+// without them each half is converted in plain C++, and one-row calls are
+// several times slower than the float network's (docs/layers.md).
 #pragma once
 
 #include "dense.hpp"
