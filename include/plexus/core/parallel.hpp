@@ -45,6 +45,11 @@ inline void set_num_threads(int n) { detail::thread_setting().store(n < 0 ? 0 : 
 
 namespace detail {
 
+// A one-row product over fewer weights than this runs on one thread (sharing
+// it out costs more than it saves), and Network::predict starts no team for
+// one row of a network with fewer parameters.
+inline constexpr Index kOneRowSplitWeights = Index(1) << 16;
+
 inline void spin_pause() {
 #if defined(__x86_64__) || defined(__i386__)
   _mm_pause();

@@ -117,7 +117,7 @@ class Dense : public Layer<T> {
         xp = xrow_.data();
       }
       const Eigen::Map<const Vector<T>> xv(xp, in);
-      const Index block = in * units_ >= (Index(1) << 16) ? 64 : units_;
+      const Index block = in * units_ >= detail::kOneRowSplitWeights ? 64 : units_;
       parallel_chunks(units_, block, [&](Index j0, Index nj) {
         for (Index j = j0; j < j0 + nj; ++j) {
           T v = (half_.p ? dot_half_col(j, xp) : w_.col(j).dot(xv)) + b_[j];

@@ -112,9 +112,9 @@ class Network {
                                        shape_str(x.rows(), output_width()), " for input ",
                                        shape_str(x.rows(), x.cols())));
     // One row of a network large enough for its layers to split their
-    // columns over threads (64K weights; see Dense::forward): a few
-    // microseconds per layer, so one team of threads serves the whole pass.
-    if (x.rows() == 1 && parameter_count() >= (Index(1) << 16))
+    // columns over threads: a few microseconds per layer, so one team of
+    // threads serves the whole pass.
+    if (x.rows() == 1 && parameter_count() >= detail::kOneRowSplitWeights)
       detail::SpinTeam::run(num_threads(), [&] { root_.forward(x, y); });
     else
       root_.forward(x, y);
