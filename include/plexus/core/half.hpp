@@ -85,6 +85,22 @@ inline void prefetch_ahead(const std::uint16_t* p) {
 }
 #endif
 
+#if defined(__AVX512F__)
+// The sum of the 16 lanes of v, added in the order of GCC's
+// _mm512_reduce_add_ps (upper half + lower half, then again on 128 and 64
+// bits), but through intrinsics that do not expand to _mm256_undefined_pd():
+// g++ 12 reports that one as an uninitialised read (-Wuninitialized, GCC bug
+// 105593), which fails builds with -Werror.
+inline float reduce_add(__m512 v) {
+  const __m256 hi = _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xF, _mm512_castps_pd(v), 1));
+  const __m256 lo = _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xF, _mm512_castps_pd(v), 0));
+  const __m256 s8 = _mm256_add_ps(hi, lo);
+  const __m128 s4 = _mm_add_ps(_mm256_extractf128_ps(s8, 1), _mm256_castps256_ps128(s8));
+  const __m128 s2 = _mm_add_ps(s4, _mm_shuffle_ps(s4, s4, _MM_SHUFFLE(1, 0, 3, 2)));
+  return _mm_cvtss_f32(s2) + _mm_cvtss_f32(_mm_shuffle_ps(s2, s2, _MM_SHUFFLE(1, 1, 1, 1)));
+}
+#endif
+
 // sum_i half_to_float(w[i]) * x[i], in float. The order of the additions
 // depends only on n (and on the instruction set the code was built for).
 inline float dot_half(const std::uint16_t* w, const float* x, Index n) {
@@ -102,7 +118,7 @@ inline float dot_half(const std::uint16_t* w, const float* x, Index n) {
   for (; i + 16 <= n; i += 16)
     s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i))),
                          _mm512_loadu_ps(x + i), s0);
-  s = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+  s = reduce_add(_mm512_add_ps(s0, s1));
 #elif defined(__F16C__) && defined(__FMA__)
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   for (; i + 16 <= n; i += 16) {
