@@ -267,3 +267,123 @@ TEST_CASE("HalfPredictor: errors name the layer, the entry and the value") {
   m = message_of([&] { ok.predict(bad); });
   CHECK_MESSAGE(has(m, "1x8"), m);
 }
+
+namespace {
+
+// A layer the one-row plan does not know: y = 2x.
+class Doubling : public Layer<float> {
+ public:
+  std::string kind() const override { return "Doubling"; }
+  LayerSpec spec() const override { return {kind(), {this->input_width()}, {}}; }
+  std::unique_ptr<Layer<float>> clone() const override {
+    auto c = std::make_unique<Doubling>();
+    if (this->built()) c->build(this->input_width());
+    return c;
+  }
+  void forward(const ConstMatrixRef<float>& x, MatrixRef<float> y) override { y = 2 * x; }
+  void backward(const ConstMatrixRef<float>&, const ConstMatrixRef<float>&, MatrixRef<float> dy,
+                MatrixRef<float> dx, GradientMode mode) override {
+    if (mode == GradientMode::add) dx += 2 * dy;
+    else dx = 2 * dy;
+  }
+
+ protected:
+  Index build_shape(Index w) override { return w; }
+};
+
+// The one-row call of the laid-out plan against the layers' own one-row
+// path on the same frozen network, for 1, 2 and 3 threads.
+void check_plan_matches_layers(HalfPredictor<float>& fast, std::size_t steps) {
+  CHECK(fast.one_row_steps() == steps);
+  // network() is const for users; the layers' own one-row pass needs its buffers.
+  auto& layers = const_cast<Network<float>&>(fast.network());
+  const int saved = num_threads();
+  for (unsigned seed = 1; seed <= 3; ++seed) {
+    const Matrix<float> x = random_rows(1, fast.input_width(), seed);
+    set_num_threads(1);
+    const Matrix<float> ref = layers.predict(x);
+    for (int t : {1, 2, 3}) {
+      set_num_threads(t);
+      CAPTURE(t);
+      REQUIRE(fast.predict(x) == ref);  // bit for bit
+      // Into a row of a taller matrix (outer stride 3).
+      Matrix<float> tall = Matrix<float>::Zero(3, fast.output_width());
+      Eigen::Map<Matrix<float>, 0, Eigen::OuterStride<>> row(tall.data() + 1, 1, fast.output_width(),
+                                                             Eigen::OuterStride<>(3));
+      fast.predict(x, row);
+      REQUIRE(Matrix<float>(tall.row(1)) == ref);
+      REQUIRE(tall.row(0).isZero());
+      REQUIRE(tall.row(2).isZero());
+    }
+  }
+  set_num_threads(saved);
+}
+
+}  // namespace
+
+TEST_CASE("HalfPredictor: one-row calls through the laid-out plan equal the layers' own path, bit for bit") {
+  SUBCASE("the answer's shape: a step per Dense (each block's skip added inside its last) and a copy per block") {
+    auto net = plexus_test::answer_like<float>(256, 128, 2, 3, 9, Init::glorot_uniform);  // wide enough to split
+    net.build(9, 21);
+    HalfPredictor<float> fast(net);
+    check_plan_matches_layers(fast, 1 + 2 * (1 + 3 + 1) + 1);  // the copy: a block's input into its concat buffer
+  }
+  SUBCASE("activation layers, a Concat first in a Sequential, Residuals ending otherwise, nesting") {
+    Network<float> net;
+    net.add(Dense<float>(40, Activation::tanh));
+    Sequential<float> body;  // Residual's body: starts with a Concat (the input is copied), ends in an activation
+    body.add(Concat<float>(Dense<float>(24, Activation::sigmoid)));
+    body.add(Concat<float>(ReLU<float>()));
+    body.add(Dense<float>(40));
+    body.add(Tanh<float>());
+    net.add(Residual<float>(std::move(body)));
+    net.add(Residual<float>(Dense<float>(40, Activation::relu)));           // body is one Dense: fused
+    net.add(Residual<float>(std::make_unique<Residual<float>>(Dense<float>(40))));  // nested
+    net.add(Residual<float>(Sequential<float>()));                          // empty body: 2x
+    net.add(Concat<float>(Sequential<float>()));                            // [x | x]
+    net.add(ActivationLayer<float>(Activation::relu));
+    net.add(Dense<float>(9));
+    net.build(9, 22);
+    HalfPredictor<float> fast(net);
+    // dense; (copy, dense, activate, dense, activate, add); dense with the skip;
+    // (dense with the inner skip, add); (copy, add); copy (the Concat's input
+    // is already in place); activate; dense
+    check_plan_matches_layers(fast, 1 + 6 + 1 + 2 + 2 + 1 + 1 + 1);
+  }
+}
+
+TEST_CASE("HalfPredictor: a layer the plan does not know leaves one-row calls on the layers' path") {
+  {
+    Network<float> net;
+    net.add(Dense<float>(32, Activation::relu));
+    net.add(Doubling());
+    net.add(Dense<float>(9));
+    net.build(9, 23);
+    HalfPredictor<float> fast(net);
+    CHECK(fast.one_row_steps() == 0);
+    const Matrix<float> x = random_rows(4, 9, 5);
+    const Matrix<float> batch = fast.predict(x);
+    for (Index r = 0; r < x.rows(); ++r)
+      CHECK((fast.predict(x.row(r)) - batch.row(r)).cwiseAbs().maxCoeff() <= 1e-5f * batch.cwiseAbs().maxCoeff());
+  }
+}
+
+#if defined(_OPENMP)
+TEST_CASE("HalfPredictor: one-row calls from the caller's own parallel region run serially, same values") {
+  auto net = plexus_test::answer_like<float>(256, 128, 1, 2, 9, Init::glorot_uniform);
+  net.build(9, 24);
+  HalfPredictor<float> fast(net);
+  REQUIRE(fast.one_row_steps() > 0);
+  const Matrix<float> x = random_rows(1, 9, 6);
+  const Matrix<float> ref = fast.predict(x);
+  std::vector<HalfPredictor<float>> copies{fast, fast};
+  std::vector<Matrix<float>> got(2);
+#pragma omp parallel num_threads(2)
+  {
+    const auto t = static_cast<std::size_t>(omp_get_thread_num());
+    got[t] = copies[t].predict(x);
+  }
+  CHECK(got[0] == ref);
+  CHECK(got[1] == ref);
+}
+#endif

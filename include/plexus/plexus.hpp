@@ -20,6 +20,7 @@
 #include "layers/layer.hpp"
 #include "layers/network.hpp"
 #include "layers/residual.hpp"
+#include "layers/row_plan.hpp"
 #include "layers/sequential.hpp"
 
 #include "loss/inverse_residual.hpp"

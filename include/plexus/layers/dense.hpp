@@ -51,6 +51,10 @@ struct DenseOptions {
 
 template <typename T>
 class HalfPredictor;
+namespace detail {
+template <typename T>
+class RowPlan;
+}
 
 template <typename T>
 class Dense : public Layer<T> {
@@ -116,14 +120,9 @@ class Dense : public Layer<T> {
         for (Index i = 0; i < in; ++i) xrow_.data()[i] = x(0, i);
         xp = xrow_.data();
       }
-      const Eigen::Map<const Vector<T>> xv(xp, in);
       const Index block = in * units_ >= detail::kOneRowSplitWeights ? 64 : units_;
       parallel_chunks(units_, block, [&](Index j0, Index nj) {
-        for (Index j = j0; j < j0 + nj; ++j) {
-          T v = (half_.p ? dot_half_col(j, xp) : w_.col(j).dot(xv)) + b_[j];
-          act::apply(a, &v, 1);
-          y(0, j) = v;
-        }
+        for (Index j = j0; j < j0 + nj; ++j) y(0, j) = row_output(j, xp);
       });
       return;
     }
@@ -167,6 +166,15 @@ class Dense : public Layer<T> {
 
  private:
   friend class HalfPredictor<T>;
+  friend class detail::RowPlan<T>;
+
+  // Output j of the one-row forward pass for the input row x (in values):
+  // f(column j of W (or of its 16-bit copy) . x + b_j).
+  T row_output(Index j, const T* x) const {
+    T v = (half_.p ? dot_half_col(j, x) : w_.col(j).dot(Eigen::Map<const Vector<T>>(x, this->input_width()))) + b_[j];
+    act::apply(opt_.activation, &v, 1);
+    return v;
+  }
 
   // Column j of the half-precision W times x (one-row forward of a HalfPredictor's copy).
   T dot_half_col(Index j, const T* x) const {

@@ -106,11 +106,7 @@ class Network {
     return y;
   }
   void predict(const ConstMatrixRef<T>& x, MatrixRef<T> y) {
-    check_input(x, "Network::predict");
-    if (y.rows() != x.rows() || y.cols() != output_width())
-      throw shape_error(detail::concat("Network::predict: output is ", shape_str(y.rows(), y.cols()), ", expected ",
-                                       shape_str(x.rows(), output_width()), " for input ",
-                                       shape_str(x.rows(), x.cols())));
+    check_prediction(x, y);
     // One row of a network large enough for its layers to split their
     // columns over threads: a few microseconds per layer, so one team of
     // threads serves the whole pass.
@@ -161,6 +157,18 @@ class Network {
     grads_.setZero(n);
     root_.bind(params_.data(), grads_.data());
     built_ = true;
+  }
+
+  template <typename>
+  friend class HalfPredictor;
+
+  // The checks of predict(x, y), with its messages.
+  void check_prediction(const ConstMatrixRef<T>& x, const MatrixRef<T>& y) const {
+    check_input(x, "Network::predict");
+    if (y.rows() != x.rows() || y.cols() != output_width())
+      throw shape_error(detail::concat("Network::predict: output is ", shape_str(y.rows(), y.cols()), ", expected ",
+                                       shape_str(x.rows(), output_width()), " for input ",
+                                       shape_str(x.rows(), x.cols())));
   }
 
   void check_input(const ConstMatrixRef<T>& x, const char* where) const {
