@@ -291,26 +291,26 @@ class Doubling : public Layer<float> {
   Index build_shape(Index w) override { return w; }
 };
 
-// The one-row call of the laid-out plan against the layers' own one-row
-// path on the same frozen network, for 1, 2 and 3 threads.
-void check_plan_matches_layers(HalfPredictor<float>& fast, std::size_t steps) {
-  CHECK(fast.one_row_steps() == steps);
-  // network() is const for users; the layers' own one-row pass needs its buffers.
-  auto& layers = const_cast<Network<float>&>(fast.network());
+// One-row predictions of `p` (a Network or a HalfPredictor) against the
+// layers' own one-row pass (Sequential::forward, walked layer by layer) of
+// `net`, for 1, 2 and 3 threads.
+template <typename P>
+void check_plan_matches_layers(P& p, Network<float>& net) {
   const int saved = num_threads();
   for (unsigned seed = 1; seed <= 3; ++seed) {
-    const Matrix<float> x = random_rows(1, fast.input_width(), seed);
+    const Matrix<float> x = random_rows(1, net.input_width(), seed);
     set_num_threads(1);
-    const Matrix<float> ref = layers.predict(x);
+    Matrix<float> ref(1, net.output_width());
+    net.layers().forward(x, ref);
     for (int t : {1, 2, 3}) {
       set_num_threads(t);
       CAPTURE(t);
-      REQUIRE(fast.predict(x) == ref);  // bit for bit
+      REQUIRE(p.predict(x) == ref);  // bit for bit
       // Into a row of a taller matrix (outer stride 3).
-      Matrix<float> tall = Matrix<float>::Zero(3, fast.output_width());
-      Eigen::Map<Matrix<float>, 0, Eigen::OuterStride<>> row(tall.data() + 1, 1, fast.output_width(),
+      Matrix<float> tall = Matrix<float>::Zero(3, net.output_width());
+      Eigen::Map<Matrix<float>, 0, Eigen::OuterStride<>> row(tall.data() + 1, 1, net.output_width(),
                                                              Eigen::OuterStride<>(3));
-      fast.predict(x, row);
+      p.predict(x, row);
       REQUIRE(Matrix<float>(tall.row(1)) == ref);
       REQUIRE(tall.row(0).isZero());
       REQUIRE(tall.row(2).isZero());
@@ -319,14 +319,23 @@ void check_plan_matches_layers(HalfPredictor<float>& fast, std::size_t steps) {
   set_num_threads(saved);
 }
 
+// Both one-row paths that use the plan: the float network's and its 16-bit snapshot's.
+void check_both(Network<float>& net, std::size_t steps) {
+  CHECK(net.one_row_steps() == steps);
+  check_plan_matches_layers(net, net);
+  HalfPredictor<float> fast(net);
+  CHECK(fast.one_row_steps() == steps);
+  // network() is const for users; the layers' own pass needs their buffers.
+  check_plan_matches_layers(fast, const_cast<Network<float>&>(fast.network()));
+}
+
 }  // namespace
 
-TEST_CASE("HalfPredictor: one-row calls through the laid-out plan equal the layers' own path, bit for bit") {
+TEST_CASE("one-row prediction through the laid-out plan equals the layers' own pass, bit for bit") {
   SUBCASE("the answer's shape: a step per Dense (each block's skip added inside its last) and a copy per block") {
     auto net = plexus_test::answer_like<float>(256, 128, 2, 3, 9, Init::glorot_uniform);  // wide enough to split
     net.build(9, 21);
-    HalfPredictor<float> fast(net);
-    check_plan_matches_layers(fast, 1 + 2 * (1 + 3 + 1) + 1);  // the copy: a block's input into its concat buffer
+    check_both(net, 1 + 2 * (1 + 3 + 1) + 1);  // the copy: a block's input into its concat buffer
   }
   SUBCASE("activation layers, a Concat first in a Sequential, Residuals ending otherwise, nesting") {
     Network<float> net;
@@ -344,24 +353,27 @@ TEST_CASE("HalfPredictor: one-row calls through the laid-out plan equal the laye
     net.add(ActivationLayer<float>(Activation::relu));
     net.add(Dense<float>(9));
     net.build(9, 22);
-    HalfPredictor<float> fast(net);
     // dense; (copy, dense, activate, dense, activate, add); dense with the skip;
     // (dense with the inner skip, add); (copy, add); copy (the Concat's input
     // is already in place); activate; dense
-    check_plan_matches_layers(fast, 1 + 6 + 1 + 2 + 2 + 1 + 1 + 1);
+    check_both(net, 1 + 6 + 1 + 2 + 2 + 1 + 1 + 1);
   }
 }
 
-TEST_CASE("HalfPredictor: a layer the plan does not know leaves one-row calls on the layers' path") {
+TEST_CASE("a layer the one-row plan does not know leaves one-row calls on the layers' path") {
   {
     Network<float> net;
     net.add(Dense<float>(32, Activation::relu));
     net.add(Doubling());
     net.add(Dense<float>(9));
     net.build(9, 23);
+    CHECK(net.one_row_steps() == 0);
     HalfPredictor<float> fast(net);
     CHECK(fast.one_row_steps() == 0);
     const Matrix<float> x = random_rows(4, 9, 5);
+    const Matrix<float> float_batch = net.predict(x);
+    for (Index r = 0; r < x.rows(); ++r)
+      CHECK((net.predict(x.row(r)) - float_batch.row(r)).cwiseAbs().maxCoeff() <= 1e-5f * float_batch.cwiseAbs().maxCoeff());
     const Matrix<float> batch = fast.predict(x);
     for (Index r = 0; r < x.rows(); ++r)
       CHECK((fast.predict(x.row(r)) - batch.row(r)).cwiseAbs().maxCoeff() <= 1e-5f * batch.cwiseAbs().maxCoeff());

@@ -24,7 +24,6 @@
 
 #include "dense.hpp"
 #include "network.hpp"
-#include "row_plan.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -56,30 +55,16 @@ class HalfPredictor {
 
   // Predictions for a batch of any size, with the same checks and messages
   // as Network::predict.
-  Matrix<T> predict(const ConstMatrixRef<T>& x) {
-    Matrix<T> y(x.rows(), output_width());
-    predict(x, y);
-    return y;
-  }
-  void predict(const ConstMatrixRef<T>& x, MatrixRef<T> y) {
-    if (x.rows() != 1 || plan_.empty()) {
-      net_.predict(x, y);
-      return;
-    }
-    net_.check_prediction(x, y);
-    const int threads = net_.parameter_count() >= detail::kOneRowSplitWeights ? num_threads() : 1;
-    plan_.run(x.data(), x.outerStride(), y.data(), y.outerStride(), threads);
-  }
+  Matrix<T> predict(const ConstMatrixRef<T>& x) { return net_.predict(x); }
+  void predict(const ConstMatrixRef<T>& x, MatrixRef<T> y) { net_.predict(x, y); }
 
   // The frozen copy, with the rounded weights in its parameters(): it can be
   // saved, or copied into a Network for further training.
   const Network<T>& network() const { return net_; }
   // Bytes of 16-bit weights the one-row path reads per call.
   std::size_t half_bytes() const { return half_.size() * sizeof(std::uint16_t); }
-  // Steps of the laid-out one-row pass (a Dense, or a Residual's body
-  // ending in one, is one step); 0 when the network holds a layer the plan
-  // does not know and one-row calls walk the layers instead.
-  std::size_t one_row_steps() const { return plan_.steps(); }
+  // Steps of the laid-out one-row pass, as Network::one_row_steps.
+  std::size_t one_row_steps() const { return steps_; }
 
  private:
   static const Network<T>& checked(const Network<T>& net) {
@@ -109,14 +94,12 @@ class HalfPredictor {
       d->half_.p = h;
       h += w.size();
     }
-    plan_.compile(net_.layers());
+    steps_ = net_.one_row_steps();  // laid out now, over the 16-bit copies
   }
 
   Network<T> net_;
   std::vector<std::uint16_t> half_;
-  // The one-row pass laid out as steps, when the network is made of layers
-  // the plan knows; else empty, and one-row calls take net_'s own path.
-  detail::RowPlan<T> plan_;
+  std::size_t steps_ = 0;
 };
 
 }  // namespace plexus

@@ -3,6 +3,7 @@
 // Eigen::Map views, so optimizers, files and allreduce see one array each.
 #pragma once
 
+#include "row_plan.hpp"
 #include "sequential.hpp"
 
 #include <cstdint>
@@ -106,16 +107,35 @@ class Network {
     return y;
   }
   void predict(const ConstMatrixRef<T>& x, MatrixRef<T> y) {
-    check_prediction(x, y);
-    // One row of a network large enough for its layers to split their
-    // columns over threads: a few microseconds per layer, so one team of
-    // threads serves the whole pass.
-    if (x.rows() == 1 && parameter_count() >= detail::kOneRowSplitWeights)
-      detail::SpinTeam::run(num_threads(), [&] { root_.forward(x, y); });
+    check_input(x, "Network::predict");
+    if (y.rows() != x.rows() || y.cols() != output_width())
+      throw shape_error(detail::concat("Network::predict: output is ", shape_str(y.rows(), y.cols()), ", expected ",
+                                       shape_str(x.rows(), output_width()), " for input ",
+                                       shape_str(x.rows(), x.cols())));
+    // One row: a few microseconds per layer. A network large enough for its
+    // layers to split their columns over threads runs on all of them.
+    const int threads = parameter_count() >= detail::kOneRowSplitWeights ? num_threads() : 1;
+    if (x.rows() == 1 && one_row_steps() > 0)
+      row_plan_.run(x.data(), x.outerStride(), y.data(), y.outerStride(), threads);
+    else if (x.rows() == 1)
+      detail::SpinTeam::run(threads, [&] { root_.forward(x, y); });
     else
       root_.forward(x, y);
     batch_ = 0;  // the activations no longer match a stored input: no backward after predict
     x_ = nullptr;
+  }
+
+  // Steps of the laid-out one-row pass predict() runs for a single row
+  // (detail::RowPlan: a Dense, or a Residual's body ending in one, is one
+  // step), made on first use; 0 when the network holds a layer the plan
+  // does not know, and one-row calls walk the layers instead.
+  std::size_t one_row_steps() {
+    if (!built_) throw error("Network::one_row_steps: the network is not built; call build(input_width) first");
+    if (!row_plan_tried_) {
+      row_plan_.compile(root_);
+      row_plan_tried_ = true;
+    }
+    return row_plan_.steps();
   }
 
   // Replica i of the network for data-parallel steps (train_step): the same
@@ -152,23 +172,12 @@ class Network {
  private:
   void allocate() {
     replicas_.clear();
+    row_plan_tried_ = false;
     const Index n = root_.parameter_count();
     params_.setZero(n);
     grads_.setZero(n);
     root_.bind(params_.data(), grads_.data());
     built_ = true;
-  }
-
-  template <typename>
-  friend class HalfPredictor;
-
-  // The checks of predict(x, y), with its messages.
-  void check_prediction(const ConstMatrixRef<T>& x, const MatrixRef<T>& y) const {
-    check_input(x, "Network::predict");
-    if (y.rows() != x.rows() || y.cols() != output_width())
-      throw shape_error(detail::concat("Network::predict: output is ", shape_str(y.rows(), y.cols()), ", expected ",
-                                       shape_str(x.rows(), output_width()), " for input ",
-                                       shape_str(x.rows(), x.cols())));
   }
 
   void check_input(const ConstMatrixRef<T>& x, const char* where) const {
@@ -201,6 +210,10 @@ class Network {
   bool built_ = false;
   std::uint64_t seed_ = 0;
   std::vector<std::unique_ptr<Network>> replicas_;
+  // The one-row pass laid out over this network's layers (a copy lays out
+  // its own on first use).
+  detail::RowPlan<T> row_plan_;
+  bool row_plan_tried_ = false;
 };
 
 }  // namespace plexus
