@@ -10,11 +10,12 @@
 // that Dense's step instead of in a step of its own. Every output is
 // computed whole by one thread with the same arithmetic as the layers' own
 // one-row path (Dense::row_output), so results are bit-identical to
-// Network::predict on the same layers, whatever the number of threads.
+// walking the layers (their forward() on one row), whatever the number of
+// threads. Network::predict lays one out on its first one-row call.
 //
 // Only Sequential, Dense, Concat, Residual and the activation layers are
-// understood; for any other layer compile() leaves the plan empty and the
-// caller keeps to the layers' own forward pass.
+// understood, matched by their exact type; for any other layer compile()
+// leaves the plan empty and the caller walks the layers instead.
 #pragma once
 
 #include "../core/parallel.hpp"
