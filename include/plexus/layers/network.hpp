@@ -112,15 +112,15 @@ class Network {
       throw shape_error(detail::concat("Network::predict: output is ", shape_str(y.rows(), y.cols()), ", expected ",
                                        shape_str(x.rows(), output_width()), " for input ",
                                        shape_str(x.rows(), x.cols())));
-    // One row: a few microseconds per layer. A network large enough for its
-    // layers to split their columns over threads runs on all of them.
-    const int threads = parameter_count() >= detail::kOneRowSplitWeights ? num_threads() : 1;
-    if (x.rows() == 1 && one_row_steps() > 0)
-      row_plan_.run(x.data(), x.outerStride(), y.data(), y.outerStride(), threads);
-    else if (x.rows() == 1)
-      detail::SpinTeam::run(threads, [&] { root_.forward(x, y); });
-    else
+    if (x.rows() == 1) {
+      // A few microseconds per layer. A network large enough for its layers
+      // to split their columns over threads runs on all of them.
+      const int threads = parameter_count() >= detail::kOneRowSplitWeights ? num_threads() : 1;
+      if (one_row_steps() > 0) row_plan_.run(x.data(), x.outerStride(), y.data(), y.outerStride(), threads);
+      else detail::SpinTeam::run(threads, [&] { root_.forward(x, y); });
+    } else {
       root_.forward(x, y);
+    }
     batch_ = 0;  // the activations no longer match a stored input: no backward after predict
     x_ = nullptr;
   }

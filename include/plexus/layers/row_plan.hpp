@@ -55,9 +55,9 @@ class SpinBarrier {
 template <typename T>
 class RowPlan {
  public:
-  // Lays out the one-row forward pass of `root` (already built). Returns
-  // false, leaving the plan empty, if it holds a layer the plan does not know.
-  bool compile(Sequential<T>& root) {
+  // Lays out the one-row forward pass of `root` (already built); leaves the
+  // plan empty if it holds a layer the plan does not know.
+  void compile(Sequential<T>& root) {
     steps_.clear();
     size_ = 0;
     in_width_ = root.input_width();
@@ -66,13 +66,11 @@ class RowPlan {
     out_ = allocate(out_width_);
     if (!emit(root, in_, in_width_, out_)) {
       steps_.clear();
-      return false;
+      return;
     }
     place_barriers();
     arena_.reserve(static_cast<std::size_t>(size_));
-    return true;
   }
-  bool empty() const { return steps_.empty(); }
   std::size_t steps() const { return steps_.size(); }
 
   // y = the network applied to x (in_width and out_width values, with
@@ -105,7 +103,7 @@ class RowPlan {
   // Offsets into the arena. dense: out[j] = (skip[j] +) layer->row_output(j,
   // in); copy: out = in; add: out = in + skip; activate: out = f(in).
   struct Step {
-    Kind kind;
+    Kind kind = Kind::copy;
     const Dense<T>* layer = nullptr;
     Index in = 0, in_width = 0, out = 0, width = 0, skip = -1;
     Activation activation = Activation::identity;
@@ -135,6 +133,16 @@ class RowPlan {
     return nullptr;
   }
 
+  // A step of `kind` reading from `in`, writing `width` values at `out`.
+  static Step step(Kind kind, Index in, Index out, Index width) {
+    Step s;
+    s.kind = kind;
+    s.in = in;
+    s.out = out;
+    s.width = width;
+    return s;
+  }
+
   void push(Step s) {
     // Work items of kItem outputs, when the step is large enough to share.
     const Index work = s.kind == Kind::dense ? s.in_width * s.width : s.width;
@@ -145,26 +153,20 @@ class RowPlan {
   // Emits the steps computing layer l (input width w at `in`) into `out`.
   bool emit(Layer<T>& l, Index in, Index w, Index out) {
     if (auto* d = exactly<Dense<T>>(l)) {
-      Step s{Kind::dense};
+      Step s = step(Kind::dense, in, out, d->units());
       s.layer = d;
-      s.in = in;
       s.in_width = w;
-      s.out = out;
-      s.width = d->units();
       push(s);
       return true;
     }
     if (auto* a = activation_layer(l)) {
-      Step s{Kind::activate};
-      s.in = in;
-      s.out = out;
-      s.width = w;
+      Step s = step(Kind::activate, in, out, w);
       s.activation = a->activation();
       push(s);
       return true;
     }
     if (auto* c = exactly<Concat<T>>(l)) {  // out = [in | body(in)]
-      if (in != out) copy(in, out, w);
+      if (in != out) push(step(Kind::copy, in, out, w));
       return emit(c->body(), in, w, out + w);
     }
     if (auto* r = exactly<Residual<T>>(l)) {  // out = in + body(in)
@@ -176,18 +178,15 @@ class RowPlan {
         last.skip = in;
         return true;
       }
-      Step s{Kind::add};
-      s.in = in;
+      Step s = step(Kind::add, in, out, w);
       s.skip = fx;
-      s.out = out;
-      s.width = w;
       push(s);
       return true;
     }
     if (auto* q = exactly<Sequential<T>>(l)) {
       const std::size_t n = q->size();
       if (n == 0) {
-        copy(in, out, w);
+        push(step(Kind::copy, in, out, w));
         return true;
       }
       // Layer i writes where layer i + 1 wants its input: inside its output
@@ -205,14 +204,6 @@ class RowPlan {
       return true;
     }
     return false;
-  }
-
-  void copy(Index in, Index out, Index w) {
-    Step s{Kind::copy};
-    s.in = in;
-    s.out = out;
-    s.width = w;
-    push(s);
   }
 
   // A step waits for the others when it reads what a step since the last
