@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
     net.build(9, 1);
     plexus::Adam<T> adam(net, {1e-5});
     plexus::MSE<T> loss;
-    plexus::MatrixInverseSource<T> source(1, {plexus::InverseDistribution::answer, false, 0.2});
+    mi::MatrixInverseSource<T> source(1, {mi::InverseDistribution::answer, false, 0.2});
     plexus::Matrix<T> x(batch, 9), y(batch, 9);
     std::uint64_t first = 0;
     double last = 0;

@@ -194,7 +194,7 @@ BENCHMARK_CAPTURE(BM_FiniteScan, eigen, true)->UseRealTime();
 
 // The answer's generator: |det| > 0.1 matrices in [-2, 2] and their inverses.
 void BM_Generator(benchmark::State& state) {
-  plexus::MatrixInverseSource<T> source(1, {plexus::InverseDistribution::answer, false, 0.2});
+  mi::MatrixInverseSource<T> source(1, {mi::InverseDistribution::answer, false, 0.2});
   plexus::Matrix<T> x(kBatch, 9), y(kBatch, 9);
   std::uint64_t first = 0;
   for (auto _ : state) {
@@ -213,7 +213,7 @@ void BM_TrainStep(benchmark::State& state) {
   net.build(9, 1);
   plexus::Adam<T> adam(net, {1e-5});
   plexus::MSE<T> loss;
-  plexus::MatrixInverseSource<T> source(1, {plexus::InverseDistribution::answer, false, 0.2});
+  mi::MatrixInverseSource<T> source(1, {mi::InverseDistribution::answer, false, 0.2});
   plexus::Matrix<T> x(kBatch, 9), y(kBatch, 9);
   std::uint64_t first = 0;
   for (auto _ : state) {

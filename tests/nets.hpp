@@ -3,6 +3,8 @@
 
 #include <plexus/plexus.hpp>
 
+#include "recipes.hpp"  // the example's networks, sample source and residual loss
+
 namespace plexus_test {
 
 // The Keras answer's architecture, scaled by its arguments:

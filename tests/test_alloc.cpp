@@ -60,7 +60,7 @@ TEST_CASE("no heap allocation in a training step after the first") {
     net.build(9, 1);
     Adam<float> adam(net);
     MSE<float> mse;
-    InverseResidualLoss<float> inv(3);
+    mi::InverseResidualLoss<float> inv(3);
     Matrix<float> x = Matrix<float>::Random(300, 9), t = Matrix<float>::Random(300, 9);
     train_step(net, mse, adam, x, t);
     train_step(net, inv, adam, x, t);

@@ -53,7 +53,7 @@ TEST_CASE("wrong target width names the loss and both shapes") {
   CHECK(has(msg, "MSE"));
   CHECK(has(msg, "4x7"));
   CHECK(has(msg, "4x3"));
-  InverseResidualLoss<float> inv(3);
+  mi::InverseResidualLoss<float> inv(3);
   const auto msg2 = message_of([&] { train_step(net, inv, adam, x, t); });
   INFO(msg2);
   CHECK(has(msg2, "InverseResidualLoss"));
@@ -93,7 +93,7 @@ TEST_CASE("bad values: empty batch, non-finite input, bad sizes") {
   CHECK(has(msg, "row 1, column 1"));
   CHECK_THROWS_AS(Dense<float>(0), value_error);
   CHECK_THROWS_AS(net.build(0), error);
-  CHECK_THROWS_AS(InverseResidualLoss<float>(3, 0.0), value_error);
+  CHECK_THROWS_AS(mi::InverseResidualLoss<float>(3, 0.0), value_error);
 }
 
 TEST_CASE("divergence stops training with the step and what went non-finite") {

@@ -120,7 +120,7 @@ TEST_CASE("gradients: MSE") {
 
 TEST_CASE("gradients: inverse residual loss, raw and scaled predictions") {
   for (double scale : {1.0, 5.0}) {
-    InverseResidualLoss<double> loss(3, scale);
+    mi::InverseResidualLoss<double> loss(3, scale);
     const auto p = random_matrix(5, 9, 4), x = random_matrix(5, 9, 5, -2, 2);
     const plexus_test::MatD none(5, 0);
     CHECK(plexus_test::check_loss_gradient(loss, p, none, x) < kTol);
@@ -138,7 +138,7 @@ TEST_CASE("gradients: inverse residual loss, raw and scaled predictions") {
 
 TEST_CASE("gradients: inverse residual loss with a power below 2") {
   for (double power : {1.0, 0.5, 1.5, 0.0}) {
-    InverseResidualLoss<double> loss(3, 2.0, power);
+    mi::InverseResidualLoss<double> loss(3, 2.0, power);
     const auto p = random_matrix(6, 9, 14), x = random_matrix(6, 9, 15, -2, 2);
     const plexus_test::MatD none(6, 0);
     INFO("power " << power);
@@ -153,8 +153,8 @@ TEST_CASE("gradients: inverse residual loss with a power below 2") {
     }
     CHECK(loss.value(p, none, x) == doctest::Approx(expect / 6).epsilon(1e-13));
   }
-  CHECK_THROWS_AS(InverseResidualLoss<double>(3, 1.0, 3.0), value_error);
-  CHECK_THROWS_AS(InverseResidualLoss<double>(3, 1.0, -1.0), value_error);
+  CHECK_THROWS_AS(mi::InverseResidualLoss<double>(3, 1.0, 3.0), value_error);
+  CHECK_THROWS_AS(mi::InverseResidualLoss<double>(3, 1.0, -1.0), value_error);
 }
 
 TEST_CASE("float and double networks agree") {

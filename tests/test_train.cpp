@@ -43,7 +43,7 @@ TEST_CASE("an answer-shaped network fits the inverse of 2x2 matrices with the re
   auto net = plexus_test::answer_like<float>(32, 16, 2, 2, 4);
   net.build(4, 1);
   Adam<float> adam(net, AdamOptions{2e-3});
-  InverseResidualLoss<float> loss(2);
+  mi::InverseResidualLoss<float> loss(2);
   Rng rng(9);
   Matrix<float> x(128, 4), none(128, 0);
   auto fill = [&](Matrix<float>& m) {
@@ -101,7 +101,7 @@ TEST_CASE("a step on a batch cut into parts equals the whole-batch step") {
   net.build(9, 7);
   auto whole = net;
   SGD<double> sgd_parts(net, SGDOptions{1e-2}), sgd_whole(whole, SGDOptions{1e-2});
-  InverseResidualLoss<double> loss(3);
+  mi::InverseResidualLoss<double> loss(3);
   const Matrix<double> x = plexus_test::random_matrix(301, 9, 11);
   const Matrix<double> none(0, 0);
   StepOptions parts, one;

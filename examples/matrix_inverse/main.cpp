@@ -403,7 +403,7 @@ ModelMeta online_model_meta(const Config& c, const Convention& conv, std::uint64
   ModelMeta meta;
   meta.recipe = c.recipe;
   meta.conv = conv;
-  meta.distribution = plexus::InverseDistribution::answer;
+  meta.distribution = mi::InverseDistribution::answer;
   meta.extra = {{"seed", std::to_string(c.seed)},
                 {"samples", std::to_string(samples)},
                 {"loss", c.loss == LossKind::mse ? "mse" : "residual"},
@@ -420,7 +420,7 @@ ModelMeta online_model_meta(const Config& c, const Convention& conv, std::uint64
 ModelMeta question_model_meta(const Config& c) {
   ModelMeta meta;
   meta.recipe = "question";
-  meta.distribution = plexus::InverseDistribution::question;
+  meta.distribution = mi::InverseDistribution::question;
   meta.extra = {{"seed", std::to_string(c.seed)}, {"epochs", std::to_string(c.epochs)}};
   return meta;
 }

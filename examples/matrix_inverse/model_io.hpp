@@ -19,7 +19,7 @@ namespace mi {
 struct ModelMeta {
   std::string recipe;  // question, answer, train
   Convention conv;
-  plexus::InverseDistribution distribution = plexus::InverseDistribution::answer;
+  mi::InverseDistribution distribution = mi::InverseDistribution::answer;
   std::map<std::string, std::string> extra;  // seed, samples, ... (informational)
 };
 
@@ -39,7 +39,7 @@ inline std::map<std::string, std::string> to_metadata(const ModelMeta& m) {
   md["recipe"] = m.recipe;
   md["input_norm"] = m.conv.normalize ? "frobenius" : "none";
   md["output_scale"] = format_double(m.conv.output_scale);
-  md["distribution"] = m.distribution == plexus::InverseDistribution::question ? "question" : "answer";
+  md["distribution"] = m.distribution == mi::InverseDistribution::question ? "question" : "answer";
   return md;
 }
 
@@ -58,7 +58,7 @@ inline ModelMeta from_metadata(const std::map<std::string, std::string>& md, con
   if (norm != "none" && norm != "frobenius") throw plexus::io_error("'" + path + "': unknown input_norm '" + norm + "'");
   if (dist != "answer" && dist != "question") throw plexus::io_error("'" + path + "': unknown distribution '" + dist + "'");
   m.conv.normalize = norm == "frobenius";
-  m.distribution = dist == "question" ? plexus::InverseDistribution::question : plexus::InverseDistribution::answer;
+  m.distribution = dist == "question" ? mi::InverseDistribution::question : mi::InverseDistribution::answer;
   const std::string s = get("output_scale");
   char* end = nullptr;
   m.conv.output_scale = std::strtod(s.c_str(), &end);
@@ -146,7 +146,7 @@ inline int cmd_predict(const std::vector<std::string>& argv) {
   return 0;
 }
 
-inline void print_inverse_metrics(const char* label, const plexus::InverseMetrics& m) {
+inline void print_inverse_metrics(const char* label, const mi::InverseMetrics& m) {
   std::printf("%s: %lld matrices, median r = %.4f, share r < 0.05 = %.1f%%, share r < 0.1 = %.1f%%, "
               "RMSE on inverse/5 = %.4f\n",
               label, static_cast<long long>(m.count), m.median_r, 100 * m.share_below_005, 100 * m.share_below_01,
@@ -154,8 +154,8 @@ inline void print_inverse_metrics(const char* label, const plexus::InverseMetric
 }
 
 // Held-out matrices: a stream no training run of `seed` draws from.
-inline Eigen::MatrixXd held_out_matrices(std::uint64_t seed, plexus::Index n, plexus::InverseDistribution dist) {
-  plexus::MatrixInverseSource<double> src(plexus::mix64(seed, 0x5EED0E7A1ULL), {dist, false, 1.0});
+inline Eigen::MatrixXd held_out_matrices(std::uint64_t seed, plexus::Index n, mi::InverseDistribution dist) {
+  mi::MatrixInverseSource<double> src(plexus::mix64(seed, 0x5EED0E7A1ULL), {dist, false, 1.0});
   Eigen::MatrixXd a(n, 9), inv(n, 9);
   src.fill(0, a, inv);
   return a;
@@ -188,7 +188,7 @@ inline int cmd_evaluate(const std::vector<std::string>& argv) {
   }
   std::printf("model %s: %s recipe, %lld parameters, input %s\n", a.str("model").c_str(), model.meta.recipe.c_str(),
               static_cast<long long>(model.parameter_count()), model.meta.conv.normalize ? "A/||A||_F" : "A");
-  print_inverse_metrics(a.has("input") ? "given matrices" : "held-out", plexus::inverse_metrics(m, model.predict(m)));
+  print_inverse_metrics(a.has("input") ? "given matrices" : "held-out", mi::inverse_metrics(m, model.predict(m)));
   return 0;
 }
 

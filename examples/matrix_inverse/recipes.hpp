@@ -5,6 +5,9 @@
 
 #include <plexus/plexus.hpp>
 
+#include "residual_loss.hpp"
+#include "source.hpp"
+
 #include <Eigen/Dense>
 
 #include <cstdio>

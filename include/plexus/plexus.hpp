@@ -23,7 +23,6 @@
 #include "layers/row_plan.hpp"
 #include "layers/sequential.hpp"
 
-#include "loss/inverse_residual.hpp"
 #include "loss/loss.hpp"
 #include "loss/mse.hpp"
 
@@ -40,6 +39,5 @@
 
 #include "train/step.hpp"
 
-#include "data/matrix_inverse.hpp"
 #include "data/source.hpp"
 #include "train/online.hpp"

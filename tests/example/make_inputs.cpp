@@ -2,6 +2,8 @@
 // need no Python: good and bad matrices in both accepted shapes and types.
 #include <plexus/plexus.hpp>
 
+#include "recipes.hpp"
+
 #include <cstdio>
 #include <limits>
 #include <string>
@@ -13,7 +15,7 @@ int main(int argc, char** argv) {
   }
   const std::string dir = argv[1];
   using plexus::NpyType;
-  plexus::MatrixInverseSource<double> src(99);
+  mi::MatrixInverseSource<double> src(99);
   Eigen::MatrixXd a(64, 9), inv(64, 9);
   src.fill(0, a, inv);
   plexus::write_npy(dir + "/good33_f32.npy", plexus::matrix_to_npy(a, {64, 3, 3}), NpyType::float32);

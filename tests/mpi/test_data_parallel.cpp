@@ -7,6 +7,8 @@
 #include <plexus/mpi/data_parallel.hpp>
 #include <plexus/plexus.hpp>
 
+#include "recipes.hpp"
+
 #include "../nets.hpp"
 
 #include <cmath>
@@ -20,8 +22,8 @@ using namespace plexus;
 
 struct Run {
   Network<double> net = plexus_test::answer_like<double>(32, 16, 2, 3);
-  MatrixInverseSource<double> source{11, {InverseDistribution::answer, true, 1.0}};
-  InverseResidualLoss<double> loss{3, 1.0, 2.0};
+  mi::MatrixInverseSource<double> source{11, {mi::InverseDistribution::answer, true, 1.0}};
+  mi::InverseResidualLoss<double> loss{3, 1.0, 2.0};
   Adam<double> adam;
   OnlineTrainer<double> trainer;
 

@@ -11,14 +11,21 @@
 // It needs the input, not a target: the target may have any width.
 #pragma once
 
-#include "loss.hpp"
+#include <plexus/plexus.hpp>
 
 #include <cmath>
 
-namespace plexus {
+namespace mi {
+
+using plexus::ConstMatrixRef;
+using plexus::Index;
+using plexus::MatrixRef;
+using plexus::shape_error;
+using plexus::value_error;
+namespace detail = plexus::detail;
 
 template <typename T>
-class InverseResidualLoss : public Loss<T> {
+class InverseResidualLoss : public plexus::Loss<T> {
  public:
   explicit InverseResidualLoss(Index n = 3, double scale = 1.0, double power = 2.0, double eps = 1e-8)
       : n_(n), scale_(scale), power_(power), eps_(eps) {
@@ -43,8 +50,8 @@ class InverseResidualLoss : public Loss<T> {
     const Index nn = n_ * n_;
     if (p.cols() != nn || input.cols() != nn || input.rows() != p.rows())
       throw shape_error(detail::concat(name(), ": needs input and prediction of ", nn, " columns (", n_, "x", n_,
-                                       " matrices, row-major); got input ", shape_str(input.rows(), input.cols()),
-                                       " and prediction ", shape_str(p.rows(), p.cols())));
+                                       " matrices, row-major); got input ", plexus::shape_str(input.rows(), input.cols()),
+                                       " and prediction ", plexus::shape_str(p.rows(), p.cols())));
     // 3 x 3 (the common case) with fixed-size matrices; others up to 16 x 16.
     return n_ == 3 ? accumulate<Eigen::Matrix3d>(p, input, grad) : accumulate<Small>(p, input, grad);
   }
@@ -93,4 +100,4 @@ class InverseResidualLoss : public Loss<T> {
   double scale_, power_, eps_;
 };
 
-}  // namespace plexus
+}  // namespace mi

@@ -5,7 +5,7 @@
 // inverse likewise.
 #pragma once
 
-#include "source.hpp"
+#include <plexus/plexus.hpp>
 
 #include <Eigen/Dense>
 
@@ -13,7 +13,13 @@
 #include <cmath>
 #include <vector>
 
-namespace plexus {
+namespace mi {
+
+using plexus::Index;
+using plexus::Rng;
+using plexus::shape_error;
+using plexus::value_error;
+namespace detail = plexus::detail;
 
 enum class InverseDistribution : int {
   // The question: entries uniform in (0, 100), row 0 scaled by 1/det so det = 1.
@@ -32,9 +38,9 @@ struct MatrixInverseOptions {
 };
 
 template <typename T>
-class MatrixInverseSource : public SampleSource<T> {
+class MatrixInverseSource : public plexus::SampleSource<T> {
  public:
-  MatrixInverseSource(std::uint64_t seed, MatrixInverseOptions opt = {}) : SampleSource<T>(seed), opt_(opt) {
+  MatrixInverseSource(std::uint64_t seed, MatrixInverseOptions opt = {}) : plexus::SampleSource<T>(seed), opt_(opt) {
     if (!std::isfinite(opt.target_scale) || opt.target_scale == 0.0)
       throw value_error(detail::concat("MatrixInverseSource: target_scale must be finite and non-zero, got ",
                                        opt.target_scale));
@@ -105,7 +111,7 @@ inline InverseMetrics inverse_metrics(const Eigen::Ref<const Eigen::MatrixXd>& a
                                       const Eigen::Ref<const Eigen::MatrixXd>& x) {
   if (a.cols() != 9 || x.cols() != 9 || a.rows() != x.rows())
     throw shape_error(detail::concat("inverse_metrics: need n x 9 matrices and predictions, got ",
-                                     shape_str(a.rows(), a.cols()), " and ", shape_str(x.rows(), x.cols())));
+                                     plexus::shape_str(a.rows(), a.cols()), " and ", plexus::shape_str(x.rows(), x.cols())));
   InverseMetrics m;
   m.count = a.rows();
   if (m.count == 0) return m;
@@ -141,4 +147,4 @@ inline InverseMetrics inverse_metrics(const Eigen::Ref<const Eigen::MatrixXd>& a
   return m;
 }
 
-}  // namespace plexus
+}  // namespace mi
