@@ -85,6 +85,11 @@ plexus::Network<T> every_kind_net(int width = 12) {
   inner.add(Dense<T>(7, Activation::tanh));
   net.add(std::move(inner));
   net.add(Concat<T>(ActivationLayer<T>(Activation::sigmoid)));
+  net.add(Dense<T>(6, leaky_relu(0.3)));
+  net.add(ActivationLayer<T>(elu(0.5)));
+  net.add(Dense<T>(5, Activation::gelu));
+  net.add(SiLU<T>());
+  net.add(Dense<T>(4, Activation::softplus));
   net.add(Dense<T>(3));
   return net;
 }

@@ -1,8 +1,7 @@
 // The GEMM driver and its engines against a plain double-precision product:
 // every transpose combination, shapes that leave partial micro-tiles and
 // partial K-panels, beta = 0 and 1, an epilogue, and bit-identical results
-// for any number of threads; and the spinning team that one-row prediction
-// hands its per-layer products to.
+// for any number of threads.
 #include <doctest/doctest.h>
 
 #include <plexus/plexus.hpp>
@@ -171,96 +170,3 @@ TEST_CASE("gemm: results are bit-identical for 1, 2 and 3 threads") {
     CHECK(out[0] == out[2]);
   }
 }
-
-#if defined(_OPENMP)
-TEST_CASE("SpinTeam: parallel_for inside run hands every item to exactly one thread, loop after loop") {
-  using plexus::detail::SpinTeam;
-  for (int threads : {1, 2, 3, 5}) {
-    CAPTURE(threads);
-    plexus::set_num_threads(threads);  // also for the loops made without a team
-    for (plexus::Index n : {1, 2, 7, 100, 257}) {
-      CAPTURE(n);
-      std::vector<int> hits(static_cast<std::size_t>(n), 0), who(static_cast<std::size_t>(n), -1);
-      int team_size = 0;
-      SpinTeam::run(threads, [&] {
-        team_size = SpinTeam::current() ? SpinTeam::current()->size() : 1;
-        for (int loop = 0; loop < 20; ++loop)  // many loops in one run: the helpers go round their loop
-          plexus::parallel_for(n, [&](plexus::Index i) {
-            ++hits[static_cast<std::size_t>(i)];
-            who[static_cast<std::size_t>(i)] = omp_get_thread_num();
-          });
-      });
-      CHECK(SpinTeam::current() == nullptr);
-      CHECK(team_size == threads);
-      CHECK(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 20; }));
-      const bool spread = std::any_of(who.begin(), who.end(), [](int t) { return t != 0; });
-      CHECK(spread == (threads > 1 && n > 1));
-    }
-  }
-  plexus::set_num_threads(0);
-
-  // A loop inside an item runs on that item's thread, the leader's included.
-  std::vector<int> outer(4, -1), inner(32, -2);
-  SpinTeam::run(2, [&] {
-    plexus::parallel_for(4, [&](plexus::Index i) {
-      outer[static_cast<std::size_t>(i)] = omp_get_thread_num();
-      plexus::parallel_for(8, [&](plexus::Index k) {
-        inner[static_cast<std::size_t>(i * 8 + k)] = omp_get_thread_num();
-      });
-    });
-  });
-  for (std::size_t i = 0; i < 4; ++i)
-    for (std::size_t k = 0; k < 8; ++k) CHECK(inner[i * 8 + k] == outer[i]);
-  CHECK(std::count(outer.begin(), outer.end(), 0) == 2);
-}
-
-TEST_CASE("SpinTeam: an exception from the body stops the team and reaches the caller") {
-  using plexus::detail::SpinTeam;
-  std::vector<int> v(64, 0);
-  CHECK_THROWS_WITH_AS(SpinTeam::run(2,
-                                     [&] {
-                                       plexus::parallel_for(64, [&](plexus::Index i) { v[static_cast<std::size_t>(i)] = 1; });
-                                       throw plexus::value_error("stop here");
-                                     }),
-                       "stop here", plexus::value_error);
-  CHECK(SpinTeam::current() == nullptr);
-  CHECK(std::count(v.begin(), v.end(), 1) == 64);
-  // a nested run inside a team runs its body on the leader, with the outer team
-  bool same = false;
-  SpinTeam::run(2, [&] {
-    SpinTeam* outer = SpinTeam::current();
-    SpinTeam::run(2, [&] { same = SpinTeam::current() == outer; });
-  });
-  CHECK(same);
-}
-
-TEST_CASE("one-row prediction is bit-identical for 1, 2 and 3 threads and matches the batch path") {
-  auto net = plexus_test::answer_like<float>(256, 128, 2, 2, 9, plexus::Init::glorot_uniform);
-  net.build(9, 5);
-  const plexus::Matrix<float> x = plexus_test::random_matrix(4, 9, 6).cast<float>();
-  const plexus::Matrix<float> batch = net.predict(x);
-  std::vector<plexus::Matrix<float>> rows;
-  for (int threads : {1, 2, 3}) {
-    plexus::set_num_threads(threads);
-    plexus::Matrix<float> y(x.rows(), 9);
-    for (plexus::Index r = 0; r < x.rows(); ++r) y.row(r) = net.predict(x.row(r));
-    rows.push_back(y);
-  }
-  plexus::set_num_threads(0);
-  CHECK(rows[0] == rows[1]);
-  CHECK(rows[0] == rows[2]);
-  CHECK((rows[0] - batch).cwiseAbs().maxCoeff() <= 1e-5f * batch.cwiseAbs().maxCoeff());
-
-  // Called from the caller's own parallel region (one copy per thread), a
-  // prediction runs on its thread alone and gives the same values.
-  std::vector<plexus::Network<float>> copies{net, net};
-  std::vector<plexus::Matrix<float>> got(2);
-#pragma omp parallel num_threads(2)
-  {
-    const auto t = static_cast<std::size_t>(omp_get_thread_num());
-    got[t] = copies[t].predict(x.row(1));
-  }
-  CHECK(got[0] == rows[0].row(1));
-  CHECK(got[1] == rows[0].row(1));
-}
-#endif

@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <filesystem>
+#include <set>
 #include <limits>
 #include <map>
 #include <string>
@@ -32,9 +34,10 @@ bool same_bits(const Vector<T>& a, const Vector<T>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(T) * static_cast<std::size_t>(a.size())) == 0;
 }
 
-// Offset of the parameter count field in a model file (kind 1) of a float net.
+// Offset of the parameter count field in a model file (kind 1) of a float
+// net without buffers: ... count, parameters, buffer count (0), checksum.
 std::size_t parameter_count_offset(const std::vector<std::uint8_t>& file, std::size_t params, std::size_t item) {
-  return file.size() - 8 - params * item - 8;
+  return file.size() - 8 - 8 - params * item - 8;
 }
 
 std::size_t find(const std::vector<std::uint8_t>& b, const std::string& s) {
@@ -95,7 +98,7 @@ TEST_CASE("model files: peek_model reports type, metadata and architecture witho
   const ModelInfo info = peek_model(dir.file("m.plx"));
   CHECK(info.kind == FileKind::model);
   CHECK(info.scalar == ScalarType::float32);
-  CHECK(info.format_version == 1);
+  CHECK(info.format_version == 2);
   CHECK(info.input_width == net.input_width());
   CHECK(info.output_width == net.output_width());
   CHECK(info.parameter_count == net.parameter_count());
@@ -153,8 +156,8 @@ TEST_CASE("model files: damaged files are refused, each with its own message and
   refused(std::vector<std::uint8_t>{'h', 'e', 'l', 'l', 'o'}, "not a Plexus model file");
 
   b = good;
-  poke<std::uint32_t>(b, 8, 2);
-  refused(b, "unsupported format version 2");
+  poke<std::uint32_t>(b, 8, 3);
+  refused(b, "unsupported format version 3");
 
   b = good;
   poke<std::uint32_t>(b, 12, 3);
@@ -232,9 +235,16 @@ TEST_CASE("model files: damaged files are refused, each with its own message and
   refused(b, "malformed architecture: a layer kind is 2147483647 bytes long");
 
   b = good;
-  poke<std::uint64_t>(b, dense_at + 5 + 4, 999);  // the first Dense's recorded input width
+  const std::size_t units_at = find(b, "units");
+  poke<std::int64_t>(b, units_at + 5 + 1, 0);  // the first Dense's units: name, type tag, value
   reseal(b);
-  refused(b, "records input width 999");
+  refused(b, "Dense at layer 0: setting 'units' is 0, outside [1, 16777216]");
+  b[units_at + 5] = 2;  // the same value, tagged as a real
+  reseal(b);
+  refused(b, "setting 'units' must be an integer, got a real");
+  b[units_at + 5] = 7;
+  reseal(b);
+  refused(b, "setting 'units' of Dense has unknown type 7");
 
   b = good;
   poke<std::uint32_t>(b, 32 + 4, 0xFFFFFFF0);  // the metadata key's length
@@ -325,12 +335,14 @@ TEST_CASE("model files: system errors name the path and the reason") {
 
 TEST_CASE("fuzz seeds: the valid model files load, each damaged one is refused for its own reason") {
   const std::string dir = std::string(PLEXUS_FUZZ_CORPUS_DIR) + "/model/";
-  const std::map<std::string, std::string> expected = {
-      {"absurd_units.plx", "units, outside [1, 16777216]"},
+  const std::map<std::string, std::string> refused = {
+      {"absurd_units.plx", "setting 'units' is 1099511627776, outside [1, 16777216]"},
       {"bad_checksum.plx", "checksum mismatch"},
       {"bad_magic.plx", "not a Plexus model file"},
+      {"bad_setting_type.plx", "has unknown type 9"},
       {"deep_nesting.plx", "nested more than 64 deep"},
-      {"future_version.plx", "unsupported format version 2"},
+      {"future_version.plx", "unsupported format version 3"},
+      {"lying_buffer_count.plx", "buffer count mismatch"},
       {"lying_parameter_count.plx", "parameter count mismatch"},
       {"lying_payload_length.plx", "truncated: the header announces"},
       {"lying_scalar_type.plx", "malformed parameters"},
@@ -338,20 +350,109 @@ TEST_CASE("fuzz seeds: the valid model files load, each damaged one is refused f
       {"trailing_garbage.plx", "trailing garbage: 1 bytes"},
       {"truncated_header.plx", "shorter than the 32-byte header"},
       {"truncated_payload.plx", "truncated: the header announces"},
+      {"unknown_kind.plx", "unknown layer kind 'Conv2D'"},
+      {"unknown_setting.plx", "unknown setting 'units_'"},
+      {"v1_lying_width.plx", "records input width 5 but receives 4"},
   };
-  std::size_t valid = 0;
-  for (const auto& [name, part] : expected) {
+  const std::set<std::string> valid_f32 = {"valid_model_f32.plx", "valid_model_single_dense.plx",
+                                           "valid_checkpoint_adam_f32.plx", "valid_model_v1_f32.plx"};
+  const std::set<std::string> valid_f64 = {"valid_model_f64.plx", "valid_checkpoint_sgd_f64.plx"};
+  for (const auto& [name, part] : refused) {
     const auto msg = message_of([&] { peek_model(dir + name); });
     INFO(name << ": " << msg);
     CHECK(has(msg, part));
   }
-  for (const char* name : {"valid_model_f32.plx", "valid_model_single_dense.plx", "valid_checkpoint_adam_f32.plx"}) {
-    CHECK(load_model<float>(dir + name).parameter_count() > 0);
-    ++valid;
+  for (const auto& name : valid_f32) CHECK(load_model<float>(dir + name).parameter_count() > 0);
+  for (const auto& name : valid_f64) CHECK(load_model<double>(dir + name).parameter_count() > 0);
+  // Every file of the seed corpus is in exactly one of the tables above.
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    INFO("corpus file " << name);
+    CHECK(refused.count(name) + valid_f32.count(name) + valid_f64.count(name) == 1);
+    ++files;
   }
-  for (const char* name : {"valid_model_f64.plx", "valid_checkpoint_sgd_f64.plx"}) {
-    CHECK(load_model<double>(dir + name).parameter_count() > 0);
-    ++valid;
-  }
-  CHECK(valid + expected.size() == 17);  // every file of the seed corpus is covered here
+  CHECK(files == refused.size() + valid_f32.size() + valid_f64.size());
+}
+
+namespace {
+// The architecture of tests/data/v1 (see its README), built in code.
+template <typename T>
+Network<T> v1_fixture_net() {
+  Network<T> net;
+  net.add(Dense<T>(6, Activation::tanh, Init::he_normal, Init::torch_default));
+  net.add(ActivationLayer<T>(Activation::sigmoid));
+  Sequential<T> body;
+  body.add(Concat<T>(Dense<T>(4, Activation::relu, Init::he_uniform)));
+  body.add(Concat<T>(Dense<T>(3, Activation::sigmoid, Init::torch_default, Init::torch_default)));
+  body.add(Dense<T>(6, Activation::identity, Init::glorot_uniform, Init::he_uniform));
+  net.add(Residual<T>(std::move(body)));
+  net.add(ReLU<T>());
+  Sequential<T> inner;
+  inner.add(Dense<T>(5, Activation::tanh));
+  inner.add(Tanh<T>());
+  net.add(std::move(inner));
+  net.add(Dense<T>(2, Activation::identity, Init::zeros, Init::zeros));
+  net.build(4, 0);
+  return net;
+}
+}  // namespace
+
+TEST_CASE_TEMPLATE("model files of format version 1 still load, with the same parameters and predictions", T, float,
+                   double) {
+  const std::string tag = std::is_same_v<T, float> ? "f32" : "f64";
+  const std::string dir = std::string(PLEXUS_TEST_DATA_DIR) + "/v1/";
+  const ModelInfo info = peek_model(dir + "v1_model_" + tag + ".plx");
+  CHECK(info.format_version == 1);
+  CHECK(info.metadata.at("fixture") == "v1");
+  std::map<std::string, std::string> md;
+  const Network<T> net = load_model<T>(dir + "v1_model_" + tag + ".plx", &md);
+  CHECK(md.at("made_by") == "plexus 0.1.0, format 1");
+  const NpyArray<T> params = read_npy<T>(dir + "v1_params_" + tag + ".npy");
+  REQUIRE(static_cast<Index>(params.data.size()) == net.parameter_count());
+  CHECK(std::memcmp(params.data.data(), net.parameters().data(), params.data.size() * sizeof(T)) == 0);
+  // The architecture, as version 2 names it.
+  const std::string arch = describe_spec(net.layers().spec());
+  INFO(arch);
+  CHECK(has(arch, "Dense(activation='tanh', bias_init='torch_default', units=6, weight_init='he_normal')"));
+  CHECK(has(arch, "Activation(activation='sigmoid')"));
+  CHECK(has(arch, "Residual"));
+  // The same network built in code today, given the file's parameters,
+  // predicts the same bits as the loaded one: a batch and one row.
+  Network<T> twin = v1_fixture_net<T>();
+  REQUIRE(twin.parameter_count() == net.parameter_count());
+  std::memcpy(twin.parameters().data(), params.data.data(), params.data.size() * sizeof(T));
+  const Matrix<T> x = npy_to_matrix(read_npy<T>(dir + "v1_input_" + tag + ".npy"));
+  const Matrix<T> got = net.predict(x), got0 = net.predict(x.topRows(1));
+  const Matrix<T> want = twin.predict(x), want0 = twin.predict(x.topRows(1));
+  CHECK(std::memcmp(got.data(), want.data(), sizeof(T) * static_cast<std::size_t>(got.size())) == 0);
+  CHECK(std::memcmp(got0.data(), want0.data(), sizeof(T) * static_cast<std::size_t>(got0.size())) == 0);
+  // And what the version-1 code predicted then (its products and dot
+  // products may round differently from today's kernels and flags).
+  const Matrix<T> y = npy_to_matrix(read_npy<T>(dir + "v1_output_" + tag + ".npy"));
+  const Matrix<T> y0 = npy_to_matrix(read_npy<T>(dir + "v1_output_row0_" + tag + ".npy"));
+  const double tol = (std::is_same_v<T, float> ? 1e-6 : 1e-14) * double(y.cwiseAbs().maxCoeff());
+  CHECK(double((got - y).cwiseAbs().maxCoeff()) <= tol);
+  CHECK(double((got0 - y0).cwiseAbs().maxCoeff()) <= tol);
+  // Saved again, it is a version-2 file of the same network.
+  const auto bytes = encode_model(net, md);
+  CHECK(decode_model_info(bytes.data(), bytes.size()).format_version == 2);
+  const Network<T> again = decode_model<T>(bytes.data(), bytes.size());
+  CHECK(again.parameters() == net.parameters());
+  CHECK(spec_difference(again.layers().spec(), net.layers().spec()).empty());
+}
+
+TEST_CASE("a checkpoint of format version 1 restores the network, Adam and the training position") {
+  const std::string path = std::string(PLEXUS_TEST_DATA_DIR) + "/v1/v1_checkpoint_f32.plx";
+  Network<float> net = load_model<float>(std::string(PLEXUS_TEST_DATA_DIR) + "/v1/v1_model_f32.plx");
+  Adam<float> adam(net, AdamOptions{1e-2});
+  TrainingState st;
+  load_checkpoint(path, net, adam, st);
+  CHECK(adam.steps() == 1);
+  CHECK(adam.learning_rate() == doctest::Approx(1e-2));
+  CHECK(st.step == 1);
+  CHECK(st.samples == 5);
+  CHECK(st.generator == std::vector<std::uint64_t>{42});
+  CHECK(st.metadata.at("fixture") == "v1 checkpoint");
+  CHECK(adam.state()[0].second->cwiseAbs().maxCoeff() > 0);  // m after one step
 }

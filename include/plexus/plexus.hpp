@@ -4,6 +4,7 @@
 
 #include "version.hpp"
 
+#include "core/dot.hpp"
 #include "core/error.hpp"
 #include "core/gemm.hpp"
 #include "core/half.hpp"
@@ -13,15 +14,22 @@
 #include "core/types.hpp"
 
 #include "layers/activation.hpp"
+#include "layers/activations.hpp"
 #include "layers/concat.hpp"
+#include "layers/context.hpp"
 #include "layers/dense.hpp"
 #include "layers/factory.hpp"
 #include "layers/half_predictor.hpp"
+#include "layers/inference.hpp"
 #include "layers/layer.hpp"
 #include "layers/network.hpp"
+#include "layers/registry.hpp"
 #include "layers/residual.hpp"
 #include "layers/row_plan.hpp"
+#include "layers/row_steps.hpp"
 #include "layers/sequential.hpp"
+#include "layers/spec.hpp"
+#include "layers/wrapper.hpp"
 
 #include "loss/loss.hpp"
 #include "loss/mse.hpp"
@@ -36,8 +44,11 @@
 #include "io/checkpoint.hpp"
 #include "io/model_file.hpp"
 #include "io/npy.hpp"
+#include "io/spec_io.hpp"
 
 #include "train/step.hpp"
 
 #include "data/source.hpp"
 #include "train/online.hpp"
+
+#include "testing/gradcheck.hpp"

@@ -1,7 +1,10 @@
 // Writes the seed corpora of the fuzz targets: small valid model files,
 // checkpoints, .npy and .npz files, and damaged variants of each.
 //   make_fuzz_corpus tests/fuzz/corpus/model tests/fuzz/corpus/npy
-// The output is committed; rerun this only when the formats change.
+// The output is committed; rerun this only when the formats change. The
+// model corpus also holds valid_model_v1_f32.plx, a copy of
+// tests/data/v1/v1_model_f32.plx (format version 1, which this program no
+// longer writes).
 #include <plexus/plexus.hpp>
 
 #include <cstdio>
@@ -41,7 +44,7 @@ std::size_t find(const Bytes& b, const std::string& s) {
 template <typename T>
 Network<T> tiny(std::uint64_t seed) {
   Network<T> net;
-  net.add(Dense<T>(4, Activation::relu));
+  net.add(Dense<T>(4, leaky_relu(0.2)));
   Sequential<T> body;
   body.add(Concat<T>(Dense<T>(2, Activation::tanh)));
   body.add(ActivationLayer<T>(Activation::sigmoid));
@@ -86,7 +89,7 @@ void models() {
   b[m32.size() / 2] ^= 1;
   put(d, "bad_checksum.plx", b);
   b = m32;
-  poke<std::uint32_t>(b, 8, 2);
+  poke<std::uint32_t>(b, 8, 3);
   put(d, "future_version.plx", b);
   b = m32;
   b[16] = 2;
@@ -95,32 +98,79 @@ void models() {
   b = m32;
   poke<std::uint64_t>(b, 24, ~std::uint64_t(0));
   put(d, "lying_payload_length.plx", b);
+  // The tail of a model file: parameter count, parameters, buffer count (0 here), checksum.
   b = m32;
-  poke<std::uint64_t>(b, m32.size() - 8 - static_cast<std::size_t>(f32.parameter_count()) * 4 - 8, 1ull << 40);
+  poke<std::uint64_t>(b, m32.size() - 8 - 8 - static_cast<std::size_t>(f32.parameter_count()) * 4 - 8, 1ull << 40);
   reseal(b);
   put(d, "lying_parameter_count.plx", b);
+  b = m32;
+  poke<std::uint64_t>(b, m32.size() - 8 - 8, 3);
+  reseal(b);
+  put(d, "lying_buffer_count.plx", b);
   b = m32;
   const std::size_t dense = find(b, "Dense");
   poke<std::uint32_t>(b, dense - 4, 0x7FFFFFFF);
   reseal(b);
   put(d, "lying_string_length.plx", b);
   b = m32;
-  poke<std::int64_t>(b, dense + 5 + 4 + 8, std::int64_t(1) << 40);  // units of the first Dense
+  const std::size_t units = find(b, "units");
+  poke<std::int64_t>(b, units + 5 + 1, std::int64_t(1) << 40);  // the first Dense's units: name, tag, value
   reseal(b);
   put(d, "absurd_units.plx", b);
+  b = m32;
+  b[units + 5] = 9;  // the type tag of that setting
+  reseal(b);
+  put(d, "bad_setting_type.plx", b);
 
-  // A spec nested 70 deep, behind a valid checksum.
-  {
+  // Specs written directly, behind a valid checksum.
+  auto with_spec = [](const LayerSpec& root, std::size_t params) {
     detail::ByteWriter w;
     detail::start_container(w, FileKind::model, ScalarType::float32);
     w.put_u32(0);  // no metadata
     w.put_u64(2);  // input width
-    LayerSpec s{"Dense", {2, 2, 0, 1, 0}, {}};
-    for (int i = 0; i < 70; ++i) s = LayerSpec{"Residual", {2}, {s}};
-    detail::write_spec_node(w, LayerSpec{"Sequential", {2}, {s}});
-    w.put_u64(6);
-    for (int i = 0; i < 6; ++i) w.put(float(i));
-    put(d, "deep_nesting.plx", detail::finish_container(w));
+    detail::write_spec_node(w, root);
+    w.put_u64(params);
+    for (std::size_t i = 0; i < params; ++i) w.put(float(i));
+    w.put_u64(0);  // no buffers
+    return detail::finish_container(w);
+  };
+  auto node = [](const char* kind, std::vector<LayerSpec> children) {
+    LayerSpec s;
+    s.kind = kind;
+    s.children = std::move(children);
+    return s;
+  };
+  LayerSpec dense2 = node("Dense", {});
+  dense2.set("units", 2);
+  {
+    LayerSpec s = dense2;
+    for (int i = 0; i < 70; ++i) s = node("Residual", {s});
+    put(d, "deep_nesting.plx", with_spec(node("Sequential", {s}), 6));
+  }
+  put(d, "unknown_kind.plx", with_spec(node("Sequential", {node("Conv2D", {})}), 0));
+  {
+    LayerSpec s = dense2;
+    s.set("units_", 3);
+    put(d, "unknown_setting.plx", with_spec(node("Sequential", {s}), 6));
+  }
+  // Format version 1: a Dense that records input width 5 but receives 4.
+  {
+    detail::ByteWriter w;
+    detail::start_container(w, FileKind::model, ScalarType::float32);
+    w.patch_u32(8, 1);
+    w.put_u32(0);  // no metadata
+    w.put_u64(4);  // input width
+    auto v1_node = [&](const char* kind, std::vector<long long> ints, std::uint32_t children) {
+      w.put_string(kind, "a layer kind");
+      w.put_u32(static_cast<std::uint32_t>(ints.size()));
+      for (long long v : ints) w.put_i64(v);
+      w.put_u32(children);
+    };
+    v1_node("Sequential", {4}, 1);
+    v1_node("Dense", {5, 3, 1, 1, 0}, 0);
+    w.put_u64(15);
+    for (int i = 0; i < 15; ++i) w.put(float(i));
+    put(d, "v1_lying_width.plx", detail::finish_container(w));
   }
 }
 

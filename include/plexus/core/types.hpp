@@ -52,12 +52,17 @@ using same_t = typename same<T>::type;
 template <typename T>
 inline constexpr bool is_supported_scalar_v = std::is_same_v<T, float> || std::is_same_v<T, double>;
 
-// 64-byte aligned storage that only grows, so reusing it for a smaller or
-// equal batch never allocates.
+// 64-byte aligned scratch storage that only grows, so reusing it for a
+// smaller or equal batch never allocates. A copy starts empty: a buffer
+// holds scratch values of one pass, not state.
 template <typename T>
 class Buffer {
  public:
   Buffer() = default;
+  Buffer(const Buffer&) {}
+  Buffer& operator=(const Buffer&) { return *this; }
+  Buffer(Buffer&&) noexcept = default;
+  Buffer& operator=(Buffer&&) noexcept = default;
 
   // Returns a rows x cols view over the buffer, growing it if needed.
   MatrixMap<T> view(Index rows, Index cols) {
@@ -67,7 +72,6 @@ class Buffer {
   void reserve(std::size_t n) {
     if (n > data_.size()) data_.resize(n);
   }
-  void release() { data_ = Storage(); }
   std::size_t capacity() const { return data_.size(); }
   T* data() { return data_.data(); }
 

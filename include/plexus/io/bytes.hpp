@@ -96,6 +96,7 @@ class ByteWriter {
   }
   // Overwrites 8 bytes at `at` (for lengths known only at the end).
   void patch_u64(std::size_t at, std::uint64_t v) { std::memcpy(out_.data() + at, &v, sizeof v); }
+  void patch_u32(std::size_t at, std::uint32_t v) { std::memcpy(out_.data() + at, &v, sizeof v); }
 
  private:
   std::vector<std::uint8_t> out_;

@@ -27,8 +27,10 @@ struct TrainingState {
 // The bytes of a checkpoint of `net` (built) and `opt` (bound to it).
 // `state.metadata` is stored as the file's metadata map, so load_model and
 // peek_model show it too.
+namespace detail {
 template <typename T>
-std::vector<std::uint8_t> encode_checkpoint(const Network<T>& net, Optimizer<T>& opt, const TrainingState& state) {
+std::vector<std::uint8_t> encode_checkpoint_as(const Network<T>& net, Optimizer<T>& opt, const TrainingState& state,
+                                               const char* who) {
   detail::ByteWriter w;
   std::size_t state_values = 0;
   const auto vectors = opt.state();
@@ -36,7 +38,7 @@ std::vector<std::uint8_t> encode_checkpoint(const Network<T>& net, Optimizer<T>&
   w.bytes().reserve(kModelHeaderBytes + 1024 +
                     (static_cast<std::size_t>(net.parameter_count()) + state_values) * sizeof(T));
   detail::start_container(w, FileKind::checkpoint, scalar_type_of_v<T>);
-  detail::write_model_sections(w, net, state.metadata, "save_checkpoint");
+  detail::write_model_sections(w, net, state.metadata, who);
   w.put_string(opt.name(), "the optimizer name");
   w.put_i64(opt.steps());
   w.put_f64(opt.learning_rate());
@@ -48,10 +50,16 @@ std::vector<std::uint8_t> encode_checkpoint(const Network<T>& net, Optimizer<T>&
   }
   w.put_i64(state.step);
   w.put_i64(state.samples);
-  if (state.generator.size() > 0xFFFFFFFFu) throw value_error("save_checkpoint: too many generator state words");
+  if (state.generator.size() > 0xFFFFFFFFu) throw value_error(concat(who, ": too many generator state words"));
   w.put_u32(static_cast<std::uint32_t>(state.generator.size()));
   for (auto g : state.generator) w.put_u64(g);
   return detail::finish_container(w);
+}
+}  // namespace detail
+
+template <typename T>
+std::vector<std::uint8_t> encode_checkpoint(const Network<T>& net, Optimizer<T>& opt, const TrainingState& state) {
+  return detail::encode_checkpoint_as(net, opt, state, "encode_checkpoint");
 }
 
 // Restores a checkpoint held in memory into `net` and `opt`, and its
@@ -59,10 +67,11 @@ std::vector<std::uint8_t> encode_checkpoint(const Network<T>& net, Optimizer<T>&
 // architecture and `opt` to be the same optimizer (name, state vectors and
 // their sizes); `opt` must be the optimizer bound to `net`. Nothing is
 // changed unless everything matches.
+namespace detail {
 template <typename T>
-void decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const std::string& where, Network<T>& net,
-                       Optimizer<T>& opt, TrainingState& out) {
-  const auto f = detail::parse_model_file_as<T>(bytes, size, where, "load_checkpoint");
+void decode_checkpoint_as(const std::uint8_t* bytes, std::size_t size, const std::string& where, Network<T>& net,
+                          Optimizer<T>& opt, TrainingState& out, const char* who) {
+  const auto f = detail::parse_model_file_as<T>(bytes, size, where, who);
   if (f.kind != FileKind::checkpoint)
     throw io_error(detail::concat(where, ": is a model file, not a checkpoint (it holds no optimizer state); load it "
                                          "with load_model"));
@@ -91,6 +100,7 @@ void decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const std::s
   }
   // Everything matches: now change things.
   detail::copy_scalars(net.parameters(), f.parameters, f.parameter_count);
+  detail::copy_scalars(net.buffers(), f.buffers, f.buffer_count);
   for (std::size_t i = 0; i < vectors.size(); ++i)
     detail::copy_scalars(*vectors[i].second, source[i]->data, source[i]->count);
   opt.set_steps(f.optimizer_steps);
@@ -100,18 +110,25 @@ void decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const std::s
   out.generator = f.generator;
   out.metadata = f.metadata;
 }
+}  // namespace detail
+
+template <typename T>
+void decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const std::string& where, Network<T>& net,
+                       Optimizer<T>& opt, TrainingState& out) {
+  detail::decode_checkpoint_as(bytes, size, where, net, opt, out, "decode_checkpoint");
+}
 
 // Saves a checkpoint atomically (see encode_checkpoint).
 template <typename T>
 void save_checkpoint(const std::string& path, const Network<T>& net, Optimizer<T>& opt, const TrainingState& state) {
-  write_file_atomic(path, encode_checkpoint(net, opt, state));
+  write_file_atomic(path, detail::encode_checkpoint_as(net, opt, state, "save_checkpoint"));
 }
 
 // Restores the checkpoint at `path` (see decode_checkpoint).
 template <typename T>
 void load_checkpoint(const std::string& path, Network<T>& net, Optimizer<T>& opt, TrainingState& out) {
   const auto bytes = read_file(path, kMaxModelFileBytes);
-  decode_checkpoint(bytes.data(), bytes.size(), "'" + path + "'", net, opt, out);
+  detail::decode_checkpoint_as(bytes.data(), bytes.size(), "'" + path + "'", net, opt, out, "load_checkpoint");
 }
 
 // The network of a checkpoint alone (to use it as a model), and optionally

@@ -1,7 +1,9 @@
 // Plexus model files: a versioned, checksummed binary container holding a
-// network's architecture (its LayerSpec tree) and its flat parameters, plus
-// a string metadata map. docs/model_format.md gives the byte layout;
-// checkpoint.hpp stores training state in the same container.
+// network's architecture (its LayerSpec tree), its flat parameters and
+// buffers, plus a string metadata map. Files are written in format version
+// 2; version 1 (integer settings, no buffers) is still read.
+// docs/model_format.md gives the byte layout; checkpoint.hpp stores
+// training state in the same container.
 #pragma once
 
 #include "../core/error.hpp"
@@ -9,6 +11,7 @@
 #include "../layers/network.hpp"
 #include "atomic_file.hpp"
 #include "bytes.hpp"
+#include "spec_io.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -46,11 +49,10 @@ inline std::string to_string(FileKind k) {
 }
 
 inline constexpr char kModelMagic[8] = {'\x89', 'P', 'L', 'E', 'X', 'U', 'S', '\n'};
-inline constexpr std::uint32_t kModelFormatVersion = 1;
+inline constexpr std::uint32_t kModelFormatVersion = 2;  // what is written; 1 is still read
 inline constexpr std::size_t kModelHeaderBytes = 32;
 inline constexpr std::size_t kModelChecksumBytes = 8;
 inline constexpr std::size_t kMaxModelFileBytes = std::size_t(1) << 36;  // 64 GiB: refuse anything larger unread
-inline constexpr std::size_t kMaxNameBytes = 4096;  // layer kinds, optimizer and state names
 
 // What peek_model reports without building the network.
 struct ModelInfo {
@@ -60,7 +62,7 @@ struct ModelInfo {
   std::uint64_t file_bytes = 0;
   std::map<std::string, std::string> metadata;
   LayerSpec architecture;  // the root Sequential
-  Index input_width = 0, output_width = 0, parameter_count = 0;
+  Index input_width = 0, output_width = 0, parameter_count = 0, buffer_count = 0;
   // Checkpoints only: the optimizer's name and steps, and the training position.
   std::string optimizer;
   std::int64_t optimizer_steps = 0;
@@ -83,8 +85,9 @@ struct ParsedModelFile {
   Index input_width = 0;
   LayerSpec architecture;
   SpecSummary summary;
-  std::uint64_t parameter_count = 0;
+  std::uint64_t parameter_count = 0, buffer_count = 0;
   const std::uint8_t* parameters = nullptr;
+  const std::uint8_t* buffers = nullptr;
   // Checkpoints.
   struct State {
     std::string name;
@@ -101,32 +104,31 @@ struct ParsedModelFile {
 
 inline std::size_t scalar_bytes(ScalarType t) { return t == ScalarType::float32 ? 4 : 8; }
 
+// Checks the architecture as the file's scalar type builds it; for version
+// 1, also that each node's recorded input width is the width it receives.
+template <typename T>
+SpecSummary check_file_architecture(const ParsedModelFile& f, const std::vector<long long>& v1_widths) {
+  detail::require_sequential_root<T>(f.architecture);
+  SpecSummary sum;
+  const std::unique_ptr<Layer<T>> root = built_from_spec<T>(f.architecture, f.input_width, sum);
+  if (f.version == 1) {
+    std::size_t at = 0;
+    std::function<void(const Layer<T>&)> visit = [&](const Layer<T>& l) {
+      const long long recorded = v1_widths.at(at++);
+      if (recorded != l.input_width())
+        throw value_error(concat("layer spec: ", l.label(), " records input width ", recorded, " but receives ",
+                                 l.input_width(), " columns"));
+      for (std::size_t i = 0; i < l.child_count(); ++i) visit(l.child(i));
+    };
+    visit(*root);
+  }
+  return sum;
+}
+
 inline std::string hex64(std::uint64_t v) {
   std::ostringstream s;
   s << "0x" << std::hex << v;
   return s.str();
-}
-
-inline LayerSpec read_spec_node(ByteReader& r, int depth) {
-  if (depth > kMaxSpecDepth) r.fail(concat("layers are nested more than ", kMaxSpecDepth, " deep"));
-  LayerSpec s;
-  s.kind = r.string("a layer kind", kMaxNameBytes);
-  const std::size_t n_ints = r.count(r.u32("an integer count"), 8, "an integer list");
-  s.ints.resize(n_ints);
-  for (auto& v : s.ints) v = r.i64("an integer setting");
-  // Each child takes at least 12 bytes: its kind's length and two counts.
-  const std::size_t n_children = r.count(r.u32("a child count"), 12, "a child list");
-  s.children.reserve(n_children);
-  for (std::size_t i = 0; i < n_children; ++i) s.children.push_back(read_spec_node(r, depth + 1));
-  return s;
-}
-
-inline void write_spec_node(ByteWriter& w, const LayerSpec& s) {
-  w.put_string(s.kind, "a layer kind");
-  w.put_u32(static_cast<std::uint32_t>(s.ints.size()));
-  for (auto v : s.ints) w.put_i64(v);
-  w.put_u32(static_cast<std::uint32_t>(s.children.size()));
-  for (const auto& c : s.children) write_spec_node(w, c);
 }
 
 inline std::map<std::string, std::string> read_string_map(ByteReader& r) {
@@ -170,19 +172,27 @@ template <typename T>
 void write_model_sections(ByteWriter& w, const Network<T>& net, const std::map<std::string, std::string>& metadata,
                           const char* who) {
   if (!net.built()) throw value_error(concat(who, ": the network is not built; call build(input_width) first"));
-  // Refuse what the loader would refuse (e.g. a layer kind the factory does
-  // not know), so a file is never written that cannot be read back.
+  // Refuse what the loader would refuse (e.g. a layer kind nobody
+  // registered), so a file is never written that cannot be read back.
+  const LayerSpec spec = net.layers().spec();
   try {
-    check_network_spec(net.layers().spec(), net.input_width());
+    const SpecSummary sum = check_network_spec<T>(spec, net.input_width());
+    if (sum.parameter_count != net.parameter_count() || sum.buffer_count != net.buffer_count())
+      throw value_error(concat("its spec rebuilds a network of ", sum.parameter_count, " parameters and ",
+                               sum.buffer_count, " buffer values, not ", net.parameter_count(), " and ",
+                               net.buffer_count(), " (a layer's write_settings or from_spec misses a setting)"));
   } catch (const error& e) {
     throw value_error(concat(who, ": this network cannot be stored in a file: ", e.what()));
   }
   write_string_map(w, metadata, "the metadata");
   w.put_u64(static_cast<std::uint64_t>(net.input_width()));
-  write_spec_node(w, net.layers().spec());
+  write_spec_node(w, spec);
   const auto& p = net.parameters();
   w.put_u64(static_cast<std::uint64_t>(p.size()));
   w.put_raw(p.data(), static_cast<std::size_t>(p.size()) * sizeof(T));
+  const auto& b = net.buffers();
+  w.put_u64(static_cast<std::uint64_t>(b.size()));
+  w.put_raw(b.data(), static_cast<std::size_t>(b.size()) * sizeof(T));
 }
 
 inline void require_scalar(const ParsedModelFile& f, ScalarType want, const char* asked_by) {
@@ -211,9 +221,9 @@ inline ParsedModelFile parse_model_file(const std::uint8_t* bytes, std::size_t s
   ByteReader h(bytes, kModelHeaderBytes, where + ": bad header: ");
   h.take(8, "the magic");
   f.version = h.u32("the format version");
-  if (f.version != kModelFormatVersion)
-    throw io_error(concat(where, ": unsupported format version ", f.version, " (this build of Plexus reads version ",
-                          kModelFormatVersion, ")"));
+  if (f.version != 1 && f.version != 2)
+    throw io_error(concat(where, ": unsupported format version ", f.version, " (this build of Plexus reads versions 1 ",
+                          "and 2)"));
   const std::uint32_t kind = h.u32("the kind");
   if (kind != 1 && kind != 2)
     throw io_error(concat(where, ": unknown file kind ", kind, " (1 = model, 2 = checkpoint)"));
@@ -253,9 +263,17 @@ inline ParsedModelFile parse_model_file(const std::uint8_t* bytes, std::size_t s
   if (input_width < 1 || input_width > static_cast<std::uint64_t>(kMaxLayerWidth))
     r.fail(concat("input width ", input_width, " is outside [1, ", kMaxLayerWidth, "]"));
   f.input_width = static_cast<Index>(input_width);
-  f.architecture = read_spec_node(r, 0);
+  std::vector<long long> v1_widths;
+  if (f.version == 1) {
+    V1Spec v1 = read_spec_node_v1(r);
+    f.architecture = std::move(v1.spec);
+    v1_widths = std::move(v1.widths);
+  } else {
+    f.architecture = read_spec_node(r, 0);
+  }
   try {
-    f.summary = check_network_spec(f.architecture, f.input_width);
+    if (f.scalar == ScalarType::float32) f.summary = check_file_architecture<float>(f, v1_widths);
+    else f.summary = check_file_architecture<double>(f, v1_widths);
   } catch (const value_error& e) {
     throw io_error(concat(where, ": malformed architecture: ", e.what()));
   }
@@ -267,6 +285,16 @@ inline ParsedModelFile parse_model_file(const std::uint8_t* bytes, std::size_t s
     throw io_error(concat(where, ": parameter count mismatch: the architecture has ", f.summary.parameter_count,
                           " parameters but the file stores ", f.parameter_count));
   f.parameters = r.take(r.count(f.parameter_count, item, "the parameter block") * item, "the parameters");
+  if (f.version >= 2) {
+    r.set_prefix(where + ": malformed buffers: ");
+    f.buffer_count = r.u64("the buffer count");
+    if (f.buffer_count != static_cast<std::uint64_t>(f.summary.buffer_count))
+      throw io_error(concat(where, ": buffer count mismatch: the architecture has ", f.summary.buffer_count,
+                            " buffer values but the file stores ", f.buffer_count));
+    f.buffers = r.take(r.count(f.buffer_count, item, "the buffer block") * item, "the buffers");
+  } else if (f.summary.buffer_count != 0) {
+    throw io_error(concat(where, ": malformed architecture: a version-1 file cannot hold buffers"));
+  }
 
   if (f.kind == FileKind::checkpoint) {
     r.set_prefix(where + ": malformed optimizer section: ");
@@ -319,6 +347,7 @@ template <typename T>
 Network<T> build_network(const ParsedModelFile& f) {
   Network<T> net = network_from_spec<T>(f.architecture, f.input_width, static_cast<Index>(f.parameter_count));
   copy_scalars(net.parameters(), f.parameters, f.parameter_count);
+  copy_scalars(net.buffers(), f.buffers, f.buffer_count);
   return net;
 }
 
@@ -342,6 +371,7 @@ inline ModelInfo make_info(const ParsedModelFile& f) {
   m.input_width = f.input_width;
   m.output_width = f.summary.output_width;
   m.parameter_count = f.summary.parameter_count;
+  m.buffer_count = f.summary.buffer_count;
   m.optimizer = f.optimizer;
   m.optimizer_steps = f.optimizer_steps;
   m.step = f.step;
@@ -350,7 +380,9 @@ inline ModelInfo make_info(const ParsedModelFile& f) {
   d << "Plexus " << to_string(f.kind) << " file, format version " << f.version << ", " << to_string(f.scalar)
     << " parameters, " << f.file_bytes << " bytes\n";
   d << "input width " << m.input_width << ", output width " << m.output_width << ", " << m.parameter_count
-    << " parameters\n";
+    << " parameters";
+  if (m.buffer_count) d << ", " << m.buffer_count << " buffer values";
+  d << "\n";
   if (f.kind == FileKind::checkpoint) {
     d << "optimizer " << f.optimizer << " after " << f.optimizer_steps << " steps, learning rate " << f.learning_rate
       << "; training step " << f.step << ", " << f.samples << " samples\n";
@@ -368,14 +400,31 @@ inline ModelInfo make_info(const ParsedModelFile& f) {
 
 // ---- In memory (what the file functions and the fuzzers use) -------------
 
+namespace detail {
+template <typename T>
+std::vector<std::uint8_t> encode_model_as(const Network<T>& net, const std::map<std::string, std::string>& metadata,
+                                          const char* who) {
+  ByteWriter w;
+  w.bytes().reserve(kModelHeaderBytes + 256 +
+                    static_cast<std::size_t>(net.parameter_count() + net.buffer_count()) * sizeof(T));
+  start_container(w, FileKind::model, scalar_type_of_v<T>);
+  write_model_sections(w, net, metadata, who);
+  return finish_container(w);
+}
+template <typename T>
+Network<T> decode_model_as(const std::uint8_t* bytes, std::size_t size, const std::string& where,
+                           std::map<std::string, std::string>* metadata, const char* who) {
+  const auto f = parse_model_file_as<T>(bytes, size, where, who);
+  Network<T> net = build_network<T>(f);
+  if (metadata) *metadata = f.metadata;
+  return net;
+}
+}  // namespace detail
+
 // The bytes of a model file for `net` (which must be built).
 template <typename T>
 std::vector<std::uint8_t> encode_model(const Network<T>& net, const std::map<std::string, std::string>& metadata = {}) {
-  detail::ByteWriter w;
-  w.bytes().reserve(kModelHeaderBytes + 256 + static_cast<std::size_t>(net.parameter_count()) * sizeof(T));
-  detail::start_container(w, FileKind::model, scalar_type_of_v<T>);
-  detail::write_model_sections(w, net, metadata, "save_model");
-  return detail::finish_container(w);
+  return detail::encode_model_as(net, metadata, "encode_model");
 }
 
 // Rebuilds the network stored in `bytes` (a model file or a checkpoint).
@@ -383,10 +432,7 @@ std::vector<std::uint8_t> encode_model(const Network<T>& net, const std::map<std
 template <typename T>
 Network<T> decode_model(const std::uint8_t* bytes, std::size_t size, const std::string& where = "<memory>",
                         std::map<std::string, std::string>* metadata = nullptr) {
-  const auto f = detail::parse_model_file_as<T>(bytes, size, where, "load_model");
-  Network<T> net = detail::build_network<T>(f);
-  if (metadata) *metadata = f.metadata;
-  return net;
+  return detail::decode_model_as<T>(bytes, size, where, metadata, "decode_model");
 }
 
 // What `bytes` hold, fully checked, without building the network.
@@ -400,7 +446,7 @@ inline ModelInfo decode_model_info(const std::uint8_t* bytes, std::size_t size, 
 // the old file or the new one, never a mix.
 template <typename T>
 void save_model(const Network<T>& net, const std::string& path, const std::map<std::string, std::string>& metadata = {}) {
-  write_file_atomic(path, encode_model(net, metadata));
+  write_file_atomic(path, detail::encode_model_as(net, metadata, "save_model"));
 }
 
 // Loads a network saved by save_model. A checkpoint (save_checkpoint) is
@@ -410,7 +456,7 @@ void save_model(const Network<T>& net, const std::string& path, const std::map<s
 template <typename T>
 Network<T> load_model(const std::string& path, std::map<std::string, std::string>* metadata = nullptr) {
   const auto bytes = read_file(path, kMaxModelFileBytes);
-  return decode_model<T>(bytes.data(), bytes.size(), "'" + path + "'", metadata);
+  return detail::decode_model_as<T>(bytes.data(), bytes.size(), "'" + path + "'", metadata, "load_model");
 }
 
 // Loads the parameters stored in `path` into an existing, built network of
@@ -425,6 +471,7 @@ void load_model_into(const std::string& path, Network<T>& net, std::map<std::str
     throw io_error(detail::concat(f.where, ": shape mismatch: the file's architecture differs from the network's: ",
                                   diff));
   detail::copy_scalars(net.parameters(), f.parameters, f.parameter_count);
+  detail::copy_scalars(net.buffers(), f.buffers, f.buffer_count);
   if (metadata) *metadata = f.metadata;
 }
 

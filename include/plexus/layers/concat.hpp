@@ -8,56 +8,38 @@
 // the add backward happens.
 #pragma once
 
-#include "layer.hpp"
-
-#include <memory>
+#include "wrapper.hpp"
 
 namespace plexus {
 
 template <typename T>
-class Concat : public Layer<T> {
+class Concat : public Wrapper<Concat<T>, T> {
+  using Base = Wrapper<Concat<T>, T>;
+
  public:
-  template <typename L, typename = std::enable_if_t<std::is_base_of_v<Layer<T>, std::decay_t<L>>>>
-  explicit Concat(L&& f) : f_(std::make_unique<std::decay_t<L>>(std::forward<L>(f))) {}
-  explicit Concat(std::unique_ptr<Layer<T>> f) : f_(std::move(f)) {
-    if (!f_) throw value_error("Concat: null sub-network");
-  }
-  Concat(const Concat& o) : Layer<T>(o), f_(o.f_->clone()) {}
-  Concat& operator=(const Concat& o) {
-    if (this != &o) {
-      Layer<T>::operator=(o);
-      f_ = o.f_->clone();
-    }
-    return *this;
-  }
-  Concat(Concat&&) noexcept = default;
-  Concat& operator=(Concat&&) noexcept = default;
+  static constexpr const char* kind_name = "Concat";
+  static constexpr const char* body_name = "concat body";
+  using Base::Base;
 
-  Layer<T>& body() { return *f_; }
-
-  std::string kind() const override { return "Concat"; }
-  std::string describe() const override {
-    return this->built() ? detail::concat(this->input_width(), " -> ", this->output_width()) : std::string();
-  }
-  LayerSpec spec() const override { return {kind(), {this->input_width()}, {f_->spec()}}; }
-  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Concat>(*this); }
-  void for_each_child(const std::function<void(Layer<T>&)>& f) override { f(*f_); }
   bool extends_input() const override { return true; }
 
-  Index parameter_count() const override { return f_->parameter_count(); }
-  void bind(T* params, T* grads) override { f_->bind(params, grads); }
-  void initialize(Rng& rng) override { f_->initialize(rng); }
-
-  void forward(const ConstMatrixRef<T>& x, MatrixRef<T> y) override {
-    this->check_forward(x, y);
-    const Index w = x.cols();
-    if (!aliased(x.data(), x.outerStride(), y.data(), y.outerStride())) y.leftCols(w) = x;
-    f_->forward(x, y.rightCols(y.cols() - w));
+  void emit_row_steps(RowPlanBuilder<T>& plan, Index in, Index out) const override {
+    const Index w = this->input_width();
+    plan.copy(in, out, w);  // nothing when the input already is the output's leading columns
+    plan.emit(this->body(), in, out + w);
   }
 
-  void backward(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy, MatrixRef<T> dx,
-                GradientMode mode = GradientMode::add) override {
-    this->check_backward(x, y, dy, dx);
+ protected:
+  Index build_shape(Index input_width) override { return input_width + this->build_body(input_width); }
+
+  void forward_impl(const ConstMatrixRef<T>& x, MatrixRef<T> y, const ForwardContext& ctx) override {
+    const Index w = x.cols();
+    if (!aliased(x.data(), x.outerStride(), y.data(), y.outerStride())) y.leftCols(w) = x;
+    this->body().forward(x, y.rightCols(y.cols() - w), ctx);
+  }
+
+  void backward_impl(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy, MatrixRef<T> dx,
+                     GradientMode mode) override {
     const Index w = x.cols(), g = y.cols() - w;
     if (aliased(dx.data(), dx.outerStride(), dy.data(), dy.outerStride())) {
       if (mode != GradientMode::add)
@@ -67,21 +49,13 @@ class Concat : public Layer<T> {
     } else {
       dx = dy.leftCols(w);
     }
-    f_->backward(x, y.rightCols(g), dy.rightCols(g), dx, GradientMode::add);
+    this->body().backward(x, y.rightCols(g), dy.rightCols(g), dx, GradientMode::add);
   }
-
- protected:
-  Index build_shape(Index input_width) override {
-    f_->set_path(child_path());
-    return input_width + f_->build(input_width);
-  }
-  void on_path_changed() override { f_->set_path(child_path()); }
 
  private:
   static bool aliased(const T* a, Index lda, const T* b, Index ldb) { return a == b && lda == ldb; }
-  std::string child_path() const { return (this->path().empty() ? std::string() : this->path() + " > ") + "concat body"; }
-
-  std::unique_ptr<Layer<T>> f_;
 };
+
+PLEXUS_REGISTER_LAYER(Concat);
 
 }  // namespace plexus

@@ -3,14 +3,17 @@
 //
 // Shapes: x is batch x in, W is in x out (stored column-major, i.e. exactly
 // PyTorch's (out, in) row-major weight), b is out, y is batch x out.
-// Gradients: dZ = dy * f'(y); dW = x^T dZ; db = column sums of dZ; dx += dZ W^T.
+// Gradients: dZ = dy * f'(z); dW = x^T dZ; db = column sums of dZ; dx += dZ W^T.
+// An activation whose derivative needs z (GELU, SiLU) keeps z from the
+// training forward pass in a buffer of the layer's own.
 #pragma once
 
+#include "../core/dot.hpp"
 #include "../core/gemm.hpp"
-#include "../core/half.hpp"
 #include "../core/kernels.hpp"
-#include "activation.hpp"
+#include "activations.hpp"
 #include "layer.hpp"
+#include "registry.hpp"
 
 #include <cmath>
 #include <functional>
@@ -27,129 +30,127 @@ enum class Init : int {
   torch_default = 4,   // U(-1/sqrt(in), 1/sqrt(in)): PyTorch's nn.Linear default, weights and bias
 };
 
-inline std::string to_string(Init i) {
-  switch (i) {
-    case Init::zeros: return "zeros";
-    case Init::glorot_uniform: return "glorot_uniform";
-    case Init::he_normal: return "he_normal";
-    case Init::he_uniform: return "he_uniform";
-    case Init::torch_default: return "torch_default";
-  }
-  return "unknown";
-}
+// The one table of initialiser names (codes as in model files of version 1).
+inline constexpr EnumName<Init> kInitNames[] = {{Init::zeros, "zeros"},
+                                                {Init::glorot_uniform, "glorot_uniform"},
+                                                {Init::he_normal, "he_normal"},
+                                                {Init::he_uniform, "he_uniform"},
+                                                {Init::torch_default, "torch_default"}};
 
-inline Init init_from_int(long long v) {
-  if (v < 0 || v > 4) throw value_error(detail::concat("unknown initialiser code ", v));
-  return static_cast<Init>(v);
-}
+inline std::string to_string(Init i) { return enum_name(kInitNames, i); }
 
 struct DenseOptions {
-  Activation activation = Activation::identity;
+  ActivationFunction activation = Activation::identity;
   Init weight_init = Init::glorot_uniform;
   Init bias_init = Init::zeros;
 };
 
 template <typename T>
-class HalfPredictor;
-namespace detail {
-template <typename T>
-class RowPlan;
-}
-
-template <typename T>
-class Dense : public Layer<T> {
+class Dense : public LayerBase<Dense<T>, T> {
  public:
+  static constexpr const char* kind_name = "Dense";
+
   // A dense layer with `units` outputs; its input width comes from build().
-  explicit Dense(Index units, Activation activation = Activation::identity, Init weight_init = Init::glorot_uniform,
-                 Init bias_init = Init::zeros)
+  explicit Dense(Index units, ActivationFunction activation = Activation::identity,
+                 Init weight_init = Init::glorot_uniform, Init bias_init = Init::zeros)
       : units_(units), opt_{activation, weight_init, bias_init} {
-    if (units <= 0) throw value_error(detail::concat("Dense: units must be positive, got ", units));
+    if (units <= 0 || units > kMaxLayerWidth)
+      throw value_error(detail::concat("Dense: units must be in [1, ", kMaxLayerWidth, "], got ", units));
   }
   Dense(Index units, DenseOptions opt) : Dense(units, opt.activation, opt.weight_init, opt.bias_init) {}
 
-  std::string kind() const override { return "Dense"; }
+  static std::unique_ptr<Layer<T>> from_spec(SpecReader& r, const SpecChildren<T>& /*children*/) {
+    const Index units = r.integer("units", 1, kMaxLayerWidth);
+    const ActivationFunction f = ActivationFunction::read(r);
+    const Init w = r.choice("weight_init", kInitNames, Init::glorot_uniform);
+    const Init b = r.choice("bias_init", kInitNames, Init::zeros);
+    return std::make_unique<Dense>(units, f, w, b);
+  }
+
   std::string describe() const override {
     std::string s = this->built() ? detail::concat(this->input_width(), " -> ", units_) : detail::concat("-> ", units_);
-    if (opt_.activation != Activation::identity) s += ", " + to_string(opt_.activation);
+    if (!opt_.activation.is_identity()) s += ", " + opt_.activation.text();
     return s;
-  }
-  LayerSpec spec() const override {
-    return {kind(),
-            {this->input_width(), units_, static_cast<long long>(opt_.activation),
-             static_cast<long long>(opt_.weight_init), static_cast<long long>(opt_.bias_init)},
-            {}};
-  }
-  std::unique_ptr<Layer<T>> clone() const override {
-    auto c = std::make_unique<Dense>(units_, opt_);
-    if (this->built()) c->build(this->input_width());
-    c->set_path(this->path());
-    return c;
   }
 
   Index units() const { return units_; }
-  Activation activation() const { return opt_.activation; }
+  const ActivationFunction& activation() const { return opt_.activation; }
   const DenseOptions& options() const { return opt_; }
 
   Index parameter_count() const override { return this->input_width() * units_ + units_; }
-  void bind(T* params, T* grads) override {
-    const Index in = this->input_width();
-    new (&w_) MatrixMap<T>(params, in, units_);
-    new (&b_) VectorMap<T>(params + in * units_, units_);
-    new (&dw_) MatrixMap<T>(grads, in, units_);
-    new (&db_) VectorMap<T>(grads + in * units_, units_);
-  }
-  void initialize(Rng& rng) override {
-    fill(w_.data(), w_.size(), opt_.weight_init, rng);
-    fill(b_.data(), b_.size(), opt_.bias_init, rng);
-  }
 
   // Views of the parameters and their gradients (valid once the network is built).
   MatrixMap<T>& weight() { return w_; }
   VectorMap<T>& bias() { return b_; }
-  const MatrixMap<T>& weight_gradient() const { return dw_; }
-  const VectorMap<T>& bias_gradient() const { return db_; }
+  ConstMatrixMap<T> weight() const { return ConstMatrixMap<T>(w_.data(), w_.rows(), w_.cols()); }
+  Eigen::Map<const Vector<T>> bias() const { return Eigen::Map<const Vector<T>>(b_.data(), b_.size()); }
+  ConstMatrixMap<T> weight_gradient() const { return ConstMatrixMap<T>(dw_.data(), dw_.rows(), dw_.cols()); }
+  Eigen::Map<const Vector<T>> bias_gradient() const { return Eigen::Map<const Vector<T>>(db_.data(), db_.size()); }
 
-  void forward(const ConstMatrixRef<T>& x, MatrixRef<T> y) override {
-    this->check_forward(x, y);
+  void emit_row_steps(RowPlanBuilder<T>& plan, Index in, Index out) const override {
+    plan.dense(*this, in, this->input_width(), out, w_.data(), units_, b_.data(), opt_.activation);
+  }
+
+ protected:
+  Index build_shape(Index /*input_width*/) override { return units_; }
+  void write_settings(LayerSpec& s) const override {
+    s.set("units", units_);
+    opt_.activation.write(s);
+    s.set("weight_init", to_string(opt_.weight_init));
+    s.set("bias_init", to_string(opt_.bias_init));
+  }
+  void on_bind(T* params, T* grads, T* /*buffers*/) override {
+    const Index in = this->input_width();
+    new (&w_) MatrixMap<T>(params, in, units_);
+    new (&b_) VectorMap<T>(params + in * units_, units_);
+    new (&dw_) MatrixMap<T>(grads, grads ? in : 0, grads ? units_ : 0);
+    new (&db_) VectorMap<T>(grads ? grads + in * units_ : nullptr, grads ? units_ : 0);
+  }
+  void on_initialize(Rng& rng) override {
+    fill(w_.data(), w_.size(), opt_.weight_init, rng);
+    fill(b_.data(), b_.size(), opt_.bias_init, rng);
+  }
+
+  void forward_impl(const ConstMatrixRef<T>& x, MatrixRef<T> y, const ForwardContext& ctx) override {
     const Index rows = x.rows(), in = this->input_width();
-    const Activation a = opt_.activation;
-    if (rows == 1) {  // one sample: matrix-vector products over column blocks of W, no packing
+    const ActivationFunction& f = opt_.activation;
+    keep_input_ = ctx.backward && f.needs_input();
+    if (rows == 1 && !keep_input_) {  // one sample: a dot product per output, no packing
       const T* xp = x.data();
       if (x.outerStride() != 1) {  // a row of a taller matrix: gather it
         xrow_.reserve(static_cast<std::size_t>(in));
         for (Index i = 0; i < in; ++i) xrow_.data()[i] = x(0, i);
         xp = xrow_.data();
       }
-      const Index block = in * units_ >= detail::kOneRowSplitWeights ? 64 : units_;
-      parallel_chunks(units_, block, [&](Index j0, Index nj) {
-        for (Index j = j0; j < j0 + nj; ++j) y(0, j) = row_output(j, xp);
-      });
+      for (Index j = 0; j < units_; ++j) y(0, j) = row_output(j, xp);
       return;
     }
     T* yd = y.data();
     const Index ldy = y.outerStride();
     const T* bias = b_.data();
+    T* z = keep_input_ ? z_.view(rows, units_).data() : nullptr;
     gemm<T>(false, false, rows, units_, in, T(1), x.data(), x.outerStride(), w_.data(), in, T(0), yd, ldy,
             [&](Index i0, Index j0, Index mi, Index nj) {
               for (Index j = j0; j < j0 + nj; ++j) {
                 T* col = yd + i0 + j * ldy;
                 const T bj = bias[j];
                 for (Index i = 0; i < mi; ++i) col[i] += bj;
-                act::apply(a, col, mi);
+                if (z) std::copy(col, col + mi, z + i0 + j * rows);
+                act::apply(f, col, mi);
               }
             });
   }
 
-  void backward(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy, MatrixRef<T> dx,
-                GradientMode mode = GradientMode::add) override {
-    this->check_backward(x, y, dy, dx);
+  void backward_impl(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy, MatrixRef<T> dx,
+                     GradientMode mode) override {
     const Index rows = x.rows(), in = this->input_width();
-    const Activation a = opt_.activation;
-    // dZ = dy * f'(y) in place, and db = column sums of dZ.
+    const ActivationFunction& f = opt_.activation;
+    const T* z = keep_input_ ? z_.data() : nullptr;
+    // dZ = dy * f'(z) in place, and db = column sums of dZ.
     parallel_chunks(units_, detail::column_chunk(rows), [&](Index c0, Index nc) {
       for (Index j = c0; j < c0 + nc; ++j) {
         T* g = dy.col(j).data();
-        act::apply_jacobian(a, y.col(j).data(), g, rows);
+        act::apply_jacobian(f, z ? z + j * rows : nullptr, y.col(j).data(), g, rows);
         db_[j] = detail::lane_sum(g, rows);
       }
     });
@@ -161,32 +162,13 @@ class Dense : public Layer<T> {
             mode == GradientMode::add ? T(1) : T(0), dx.data(), dx.outerStride());
   }
 
- protected:
-  Index build_shape(Index /*input_width*/) override { return units_; }
-
  private:
-  friend class HalfPredictor<T>;
-  friend class detail::RowPlan<T>;
-
-  // Output j of the one-row forward pass for the input row x (in values):
-  // f(column j of W (or of its 16-bit copy) . x + b_j).
+  // Output j of the one-row forward pass for the input row x: f(column j of W . x + b_j),
+  // with the arithmetic of the one-row plan's dense step (row_plan.hpp).
   T row_output(Index j, const T* x) const {
-    T v = (half_.p ? dot_half_col(j, x) : w_.col(j).dot(Eigen::Map<const Vector<T>>(x, this->input_width()))) + b_[j];
+    T v = detail::dot(w_.data() + j * this->input_width(), x, this->input_width()) + b_[j];
     act::apply(opt_.activation, &v, 1);
     return v;
-  }
-
-  // Column j of the half-precision W times x (one-row forward of a HalfPredictor's copy).
-  T dot_half_col(Index j, const T* x) const {
-    const Index in = this->input_width();
-    const std::uint16_t* w = half_.p + j * in;
-    if constexpr (std::is_same_v<T, float>) {
-      return detail::dot_half(w, x, in);
-    } else {
-      T s = 0;
-      for (Index i = 0; i < in; ++i) s += T(half_to_float(w[i])) * x[i];
-      return s;
-    }
   }
 
   void fill(T* p, Index n, Init init, Rng& rng) const {
@@ -225,27 +207,20 @@ class Dense : public Layer<T> {
   MatrixMap<T> dw_{nullptr, 0, 0};
   VectorMap<T> db_{nullptr, 0};
   Buffer<T> xrow_;
-  // Half-precision copy of W owned by a HalfPredictor (null otherwise); a
-  // copied layer does not inherit it.
-  struct HalfWeights {
-    const std::uint16_t* p = nullptr;
-    HalfWeights() = default;
-    HalfWeights(const HalfWeights&) {}
-    HalfWeights& operator=(const HalfWeights&) {
-      p = nullptr;
-      return *this;
-    }
-  } half_;
+  Buffer<T> z_;              // pre-activations of the last training pass, when f needs them
+  bool keep_input_ = false;  // z_ holds them
 };
 
-// Every Dense layer in `layer` (itself included), in the order the forward
-// pass applies them; the pointers stay valid while the layers exist.
+PLEXUS_REGISTER_LAYER(Dense);
+
+// Every Dense layer in `layer` (itself included, subclasses too), in the
+// order the forward pass applies them; valid while the layers exist.
 template <typename T>
 std::vector<Dense<T>*> dense_layers(Layer<T>& layer) {
   std::vector<Dense<T>*> out;
   std::function<void(Layer<T>&)> visit = [&](Layer<T>& l) {
     if (auto* d = dynamic_cast<Dense<T>*>(&l)) out.push_back(d);
-    l.for_each_child(visit);
+    for (std::size_t i = 0; i < l.child_count(); ++i) visit(l.child(i));
   };
   visit(layer);
   return out;

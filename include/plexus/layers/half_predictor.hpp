@@ -1,42 +1,40 @@
-// HalfPredictor: a frozen copy of a network whose Dense weights are stored
-// as IEEE half precision (16 bits), for prediction one sample at a time.
+// HalfPredictor: a frozen copy of a network whose one-row plan stores the
+// weights of its dense steps as IEEE half precision (16 bits), for
+// prediction one sample at a time.
 //
 // Predicting one sample reads every weight once, so its time is the time to
 // stream the weights from memory: halving their size nearly halves it. The
-// copy's weight matrices are rounded to the nearest half (biases stay in
-// full precision) and every product is still computed in T, so the copy is
-// an ordinary network with slightly different weights: one-row calls read
-// the 16-bit copy, larger batches run the usual products on the rounded
+// copy's weights are rounded to the nearest half (biases stay in full
+// precision) and every product is still computed in T, so the copy is an
+// ordinary network with slightly different weights: one-row calls read the
+// 16-bit copy, larger batches run the usual products on the rounded
 // weights, and both compute the same function up to rounding of the sums.
 // Relative to the original, each weight moves by at most 2^-11 of its value
 // (weights below 2^-14 in magnitude by at most 2^-25; double weights are
-// rounded to float first).
+// rounded to float first). Any layer that emits dense steps (Dense, and a
+// user's layer that does) gets 16-bit weights; other layers run as they are.
 //
 //   plexus::HalfPredictor<float> fast(net);   // snapshot; net is not changed
 //   fast.predict(x, y);                       // x: 1 x in, y: 1 x out
 //
-// Later changes to `net` do not reach the snapshot: make a new one.
-//
-// Fast only when built for AVX-512 or F16C with FMA (e.g. -march=native):
-// without them each half is converted in plain C++, and one-row calls are
-// several times slower than the float network's (docs/layers.md).
+// Later changes to `net` do not reach the snapshot: make a new one. Like
+// Network::predict, predict() is const and safe from many threads at once.
 #pragma once
 
-#include "dense.hpp"
+#include "inference.hpp"
 #include "network.hpp"
 
-#include <cmath>
 #include <cstdint>
-#include <vector>
+#include <memory>
 
 namespace plexus {
 
 template <typename T>
 class HalfPredictor {
  public:
-  // Copies `net` (which must be built) and rounds its Dense weights to
-  // half precision. Throws value_error naming the layer and the entry if a
-  // weight is not finite or beyond +-65504, the largest half.
+  // Copies `net` (which must be built) and rounds the weights of its dense
+  // steps to half precision. Throws value_error naming the layer and the
+  // entry if a weight is not finite or beyond +-65504, the largest half.
   explicit HalfPredictor(const Network<T>& net) : net_(checked(net)) { convert(); }
   HalfPredictor(const HalfPredictor& o) : net_(o.net_) { convert(); }
   HalfPredictor& operator=(const HalfPredictor& o) {
@@ -46,7 +44,7 @@ class HalfPredictor {
     }
     return *this;
   }
-  // Moving keeps the heap blocks the layers point into.
+  // Moving keeps the heap blocks the plan points into.
   HalfPredictor(HalfPredictor&&) noexcept = default;
   HalfPredictor& operator=(HalfPredictor&&) noexcept = default;
 
@@ -55,16 +53,30 @@ class HalfPredictor {
 
   // Predictions for a batch of any size, with the same checks and messages
   // as Network::predict.
-  Matrix<T> predict(const ConstMatrixRef<T>& x) { return net_.predict(x); }
-  void predict(const ConstMatrixRef<T>& x, MatrixRef<T> y) { net_.predict(x, y); }
+  Matrix<T> predict(const ConstMatrixRef<T>& x, PredictOptions options = {}) const {
+    Matrix<T> y(x.rows(), output_width());
+    predict(x, y, options);
+    return y;
+  }
+  void predict(const ConstMatrixRef<T>& x, MatrixRef<T> y, PredictOptions options = {}) const {
+    net_.check_prediction(x, y, "Network::predict");
+    if (x.rows() != 1) {
+      net_.predict(x, y, options);
+      return;
+    }
+    ThreadLimit limit(options.threads);
+    const int threads = net_.parameter_count() >= detail::kOneRowSplitWeights ? num_threads() : 1;
+    Network<T>& n = const_cast<Network<T>&>(net_);  // the plan only reads it
+    half_->run_row(n.layers(), n.parameters().data(), n.buffers().data(), x, y, threads);
+  }
 
   // The frozen copy, with the rounded weights in its parameters(): it can be
   // saved, or copied into a Network for further training.
   const Network<T>& network() const { return net_; }
   // Bytes of 16-bit weights the one-row path reads per call.
-  std::size_t half_bytes() const { return half_.size() * sizeof(std::uint16_t); }
+  std::size_t half_bytes() const { return half_->plan(net_.layers()).half_bytes(); }
   // Steps of the laid-out one-row pass, as Network::one_row_steps.
-  std::size_t one_row_steps() const { return steps_; }
+  std::size_t one_row_steps() const { return half_->plan(net_.layers()).steps(); }
 
  private:
   static const Network<T>& checked(const Network<T>& net) {
@@ -73,33 +85,22 @@ class HalfPredictor {
   }
 
   void convert() {
-    const std::vector<Dense<T>*> dense = dense_layers<T>(net_.layers());
-    std::size_t total = 0;
-    for (const Dense<T>* d : dense) total += static_cast<std::size_t>(d->w_.size());
-    half_.assign(total, 0);
-    std::uint16_t* h = half_.data();
-    for (Dense<T>* d : dense) {
-      auto& w = d->w_;  // in x units, column-major: column j holds the weights of output j
-      for (Index j = 0; j < w.cols(); ++j)
-        for (Index i = 0; i < w.rows(); ++i) {
-          const T v = w(i, j);
-          if (!(std::abs(v) <= T(kHalfMax)))
-            throw value_error(detail::concat("HalfPredictor: ", d->label(), ": weight (", i, ", ", j, ") of ",
-                                             shape_str(w.rows(), w.cols()), " is ", static_cast<double>(v),
-                                             std::isfinite(v) ? ", beyond +-65504, the largest half" : ", not finite"));
-          const std::uint16_t b = float_to_half(static_cast<float>(v));
-          h[i + j * w.rows()] = b;
-          w(i, j) = static_cast<T>(half_to_float(b));
-        }
-      d->half_.p = h;
-      h += w.size();
+    half_ = std::make_shared<detail::Inference<T>>(RowWeights::half);
+    try {
+      const RowPlan<T>& plan = half_->plan(net_.layers());
+      // The copy's own weights become the rounded values, so batch calls
+      // compute the function the 16-bit one-row calls do.
+      for (const auto& [w, n] : plan.converted()) {
+        T* p = const_cast<T*>(w);
+        for (Index i = 0; i < n; ++i) p[i] = static_cast<T>(half_to_float(float_to_half(static_cast<float>(p[i]))));
+      }
+    } catch (const value_error& e) {
+      throw value_error(std::string("HalfPredictor: ") + e.what());
     }
-    steps_ = net_.one_row_steps();  // laid out now, over the 16-bit copies
   }
 
   Network<T> net_;
-  std::vector<std::uint16_t> half_;
-  std::size_t steps_ = 0;
+  std::shared_ptr<detail::Inference<T>> half_;
 };
 
 }  // namespace plexus

@@ -1,8 +1,20 @@
-// Network: a Sequential stack plus the flat buffers that hold every
-// parameter and gradient, in forward order. Layers see their slices through
-// Eigen::Map views, so optimizers, files and allreduce see one array each.
+// Network: a Sequential stack plus the flat storage that holds every
+// parameter, gradient and buffer, in forward order. Layers see their slices
+// through views, so optimizers, files and allreduce see one array each.
+//
+// Threading contract:
+//  - Training (forward, backward, train_step, an optimizer's step) changes
+//    the network: one thread at a time, and no predict meanwhile.
+//  - predict() on a network that is not being trained is const and safe
+//    from any number of threads at once: each call borrows a workspace of
+//    its own (a copy of the layers reading the same parameters, an arena
+//    for the one-row plan) from a pool the network keeps, and returns it.
+//  - A call uses num_threads() threads (OpenMP), at most
+//    PredictOptions::threads; threads = 1 runs it on the calling thread
+//    alone, which is what a server with a thread pool of its own wants.
 #pragma once
 
+#include "inference.hpp"
 #include "row_plan.hpp"
 #include "sequential.hpp"
 
@@ -12,6 +24,20 @@
 
 namespace plexus {
 
+struct PredictOptions {
+  // At most this many threads for the call (0: num_threads()).
+  int threads = 0;
+};
+
+namespace detail {
+// The flat storage of a network; optimizers hold it too, so a network
+// that moves keeps working with its optimizer.
+template <typename T>
+struct NetworkStorage {
+  Vector<T> params, buffers;
+};
+}  // namespace detail
+
 template <typename T>
 class Network {
  public:
@@ -19,10 +45,11 @@ class Network {
 
   Network() = default;
   explicit Network(Sequential<T> root) : root_(std::move(root)) {}
-  Network(const Network& o) : root_(o.root_), seed_(o.seed_) {
+  Network(const Network& o) : root_(o.root_) {
     if (o.built_) {
       allocate();
-      params_ = o.params_;
+      store_->params = o.store_->params;
+      store_->buffers = o.store_->buffers;
     }
   }
   Network& operator=(const Network& o) {
@@ -32,22 +59,34 @@ class Network {
     }
     return *this;
   }
-  // Moving keeps the flat buffers' heap blocks, so the layers' views stay valid.
-  Network(Network&&) noexcept = default;
-  Network& operator=(Network&&) noexcept = default;
+  // Moving keeps the storage's heap blocks, so the layers' views (and an
+  // optimizer bound to the network) stay valid; the moved-from network is
+  // left empty and unbuilt.
+  Network(Network&& o) noexcept { swap(o); }
+  Network& operator=(Network&& o) noexcept {
+    if (this != &o) {
+      Network empty;
+      swap(empty);
+      swap(o);
+    }
+    return *this;
+  }
 
-  // Appends a layer (before build()).
-  template <typename L>
+  // Appends a layer (before build()); returns a reference to the stored copy.
+  template <typename L, typename = std::enable_if_t<std::is_base_of_v<Layer<T>, std::decay_t<L>>>>
   std::decay_t<L>& add(L&& layer) {
     if (built_) throw error("Network::add: the network is already built; add layers before build()");
     return root_.add(std::forward<L>(layer));
+  }
+  Layer<T>& add(std::unique_ptr<Layer<T>> layer) {
+    if (built_) throw error("Network::add: the network is already built; add layers before build()");
+    return root_.add(std::move(layer));
   }
 
   // Fixes the input width, allocates parameters and initialises them from `seed`.
   void build(Index input_width, std::uint64_t seed = 0) {
     if (root_.empty()) throw error("Network::build: the network has no layers");
     root_.build(input_width);
-    seed_ = seed;
     allocate();
     Rng rng(seed);
     root_.initialize(rng);
@@ -55,40 +94,48 @@ class Network {
   bool built() const { return built_; }
   Index input_width() const { return root_.input_width(); }
   Index output_width() const { return root_.output_width(); }
-  Index parameter_count() const { return static_cast<Index>(params_.size()); }
+  Index parameter_count() const { return built_ ? static_cast<Index>(store_->params.size()) : 0; }
+  Index buffer_count() const { return built_ ? static_cast<Index>(store_->buffers.size()) : 0; }
+  // Whether every row's output depends on that row alone (no layer couples the rows of a batch).
+  bool rows_independent() const { return root_.coupling_layer() == nullptr; }
 
   Sequential<T>& layers() { return root_; }
   const Sequential<T>& layers() const { return root_; }
 
   // All parameters, in forward order; and the gradients of the last backward().
-  Vector<T>& parameters() { return params_; }
-  const Vector<T>& parameters() const { return params_; }
-  Vector<T>& gradients() { return grads_; }
-  const Vector<T>& gradients() const { return grads_; }
+  Vector<T>& parameters() { return storage().params; }
+  const Vector<T>& parameters() const { return storage().params; }
+  Vector<T>& gradients() { return require_grads(); }
+  const Vector<T>& gradients() const { return require_grads(); }
+  // Values the layers keep but do not train (e.g. running statistics), saved with the model.
+  Vector<T>& buffers() { return storage().buffers; }
+  const Vector<T>& buffers() const { return storage().buffers; }
 
-  // Forward pass on a batch (rows = samples). The result is a view into a
-  // buffer the network owns, valid until the next forward().
-  ConstMatrixMap<T> forward(const ConstMatrixRef<T>& x) {
+  // Training forward pass on a batch (rows = samples), with randomness from
+  // `ctx` (its seed and step). The input is copied, so a temporary may be
+  // passed. The result is a view into a buffer the network owns, valid
+  // until the next forward().
+  ConstMatrixMap<T> forward(const ConstMatrixRef<T>& x, const ForwardContext& ctx) {
     check_input(x, "Network::forward");
     batch_ = x.rows();
+    auto in = in_.view(batch_, input_width());
+    in = x;
     auto y = out_.view(batch_, output_width());
-    root_.forward(x, y);
-    x_ = x.data();
-    x_ld_ = x.outerStride();
+    root_.forward(in, y, ctx);
     return ConstMatrixMap<T>(out_.data(), batch_, output_width());
   }
+  // Same, as step `passes` of seed 0 (a new step each call).
+  ConstMatrixMap<T> forward(const ConstMatrixRef<T>& x) { return forward(x, ForwardContext::train(0, passes_++)); }
 
   // Buffer for d(loss)/d(output) of the last forward pass; a loss writes it.
   MatrixMap<T> output_gradient() { return dout_.view(batch_, output_width()); }
 
   // Back-propagates output_gradient(): writes gradients() and input_gradient().
-  // The input of the last forward() must still be alive and unchanged.
   void backward() {
-    if (batch_ == 0 || x_ == nullptr) throw error("Network::backward: no forward pass to go back through");
+    if (batch_ == 0) throw error("Network::backward: no training forward pass to go back through");
     auto dx = dx_.view(batch_, input_width());
-    StridedMap<T> x(const_cast<T*>(x_), batch_, input_width(), Eigen::OuterStride<>(x_ld_));
-    root_.backward(x, MatrixMap<T>(out_.data(), batch_, output_width()), output_gradient(), dx,
-                   GradientMode::assign);
+    root_.backward(MatrixMap<T>(in_.data(), batch_, input_width()), MatrixMap<T>(out_.data(), batch_, output_width()),
+                   output_gradient(), dx, GradientMode::assign);
   }
   // Same, from a given d(loss)/d(output).
   void backward(const ConstMatrixRef<T>& dy) {
@@ -98,58 +145,48 @@ class Network {
     output_gradient() = dy;
     backward();
   }
-  ConstMatrixMap<T> input_gradient() const { return ConstMatrixMap<T>(dx_view_data(), batch_, input_width()); }
+  ConstMatrixMap<T> input_gradient() const {
+    return ConstMatrixMap<T>(const_cast<Buffer<T>&>(dx_).data(), batch_, input_width());
+  }
 
-  // Predictions for a batch of any size (one row per sample).
-  Matrix<T> predict(const ConstMatrixRef<T>& x) {
+  // Predictions for a batch of any size (one row per sample); safe from
+  // many threads at once (see the threading contract above).
+  Matrix<T> predict(const ConstMatrixRef<T>& x, PredictOptions options = {}) const {
     Matrix<T> y(x.rows(), output_width());
-    predict(x, y);
+    predict(x, y, options);
     return y;
   }
-  void predict(const ConstMatrixRef<T>& x, MatrixRef<T> y) {
-    check_input(x, "Network::predict");
-    if (y.rows() != x.rows() || y.cols() != output_width())
-      throw shape_error(detail::concat("Network::predict: output is ", shape_str(y.rows(), y.cols()), ", expected ",
-                                       shape_str(x.rows(), output_width()), " for input ",
-                                       shape_str(x.rows(), x.cols())));
+  void predict(const ConstMatrixRef<T>& x, MatrixRef<T> y, PredictOptions options = {}) const {
+    check_prediction(x, y, "Network::predict");
+    ThreadLimit limit(options.threads);
     if (x.rows() == 1) {
-      // A few microseconds per layer. A network large enough for its layers
-      // to split their columns over threads runs on all of them.
       const int threads = parameter_count() >= detail::kOneRowSplitWeights ? num_threads() : 1;
-      if (one_row_steps() > 0) row_plan_.run(x.data(), x.outerStride(), y.data(), y.outerStride(), threads);
-      else detail::SpinTeam::run(threads, [&] { root_.forward(x, y); });
+      inference_->run_row(root_, storage().params.data(), storage().buffers.data(), x, y, threads);
     } else {
-      root_.forward(x, y);
+      inference_->run_batch(root_, storage().params.data(), storage().buffers.data(), x, y);
     }
-    batch_ = 0;  // the activations no longer match a stored input: no backward after predict
-    x_ = nullptr;
   }
 
   // Steps of the laid-out one-row pass predict() runs for a single row
-  // (detail::RowPlan: a Dense, or a Residual's body ending in one, is one
-  // step), made on first use; 0 when the network holds a layer the plan
-  // does not know, and one-row calls walk the layers instead.
-  std::size_t one_row_steps() {
+  // (row_plan.hpp), made on first use.
+  std::size_t one_row_steps() const {
     if (!built_) throw error("Network::one_row_steps: the network is not built; call build(input_width) first");
-    if (!row_plan_tried_) {
-      row_plan_.compile(root_);
-      row_plan_tried_ = true;
-    }
-    return row_plan_.steps();
+    return inference_->plan(root_).steps();
   }
 
   // Replica i of the network for data-parallel steps (train_step): the same
-  // layers, reading this network's parameters, with gradients and
-  // activation buffers of its own. replica(0) is the network itself. Made on
-  // first use and kept; rebuilding the network drops them.
+  // layers, reading this network's parameters and buffers, with gradients
+  // and activation buffers of its own. replica(0) is the network itself.
+  // Made on first use and kept; rebuilding the network drops them.
   Network& replica(std::size_t i) {
     if (i == 0) return *this;
     if (!built_) throw error("Network::replica: the network is not built; call build(input_width) first");
     while (replicas_.size() < i) {
       auto r = std::make_unique<Network>();
       r->root_ = root_;
-      r->grads_.setZero(params_.size());
-      r->root_.bind(params_.data(), r->grads_.data());
+      r->store_ = store_;
+      r->grads_ = std::make_shared<Vector<T>>(Vector<T>::Zero(store_->params.size()));
+      r->root_.bind(store_->params.data(), r->grads_->data(), store_->buffers.data());
       r->built_ = true;
       replicas_.push_back(std::move(r));
     }
@@ -169,15 +206,65 @@ class Network {
     return s.str();
   }
 
+  // The checks predict() makes (built, shapes, finite input), with `where`
+  // starting the messages.
+  void check_prediction(const ConstMatrixRef<T>& x, const MatrixRef<T>& y, const char* where) const {
+    check_input(x, where);
+    if (y.rows() != x.rows() || y.cols() != output_width())
+      throw shape_error(detail::concat(where, ": output is ", shape_str(y.rows(), y.cols()), ", expected ",
+                                       shape_str(x.rows(), output_width()), " for input ",
+                                       shape_str(x.rows(), x.cols())));
+  }
+
+  void swap(Network& o) noexcept {
+    using std::swap;
+    swap(root_, o.root_);
+    swap(store_, o.store_);
+    swap(grads_, o.grads_);
+    swap(in_, o.in_);
+    swap(out_, o.out_);
+    swap(dout_, o.dout_);
+    swap(dx_, o.dx_);
+    swap(batch_, o.batch_);
+    swap(passes_, o.passes_);
+    swap(built_, o.built_);
+    swap(replicas_, o.replicas_);
+    swap(inference_, o.inference_);
+  }
+
+  // The storage, for optimizers (detail).
+  const std::shared_ptr<detail::NetworkStorage<T>>& storage_handle() const { return (storage(), store_); }
+  const std::shared_ptr<Vector<T>>& gradient_handle() const { return (require_grads(), grads_); }
+
  private:
   void allocate() {
     replicas_.clear();
-    row_plan_tried_ = false;
-    const Index n = root_.parameter_count();
-    params_.setZero(n);
-    grads_.setZero(n);
-    root_.bind(params_.data(), grads_.data());
+    const Index n = root_.parameter_count(), nb = root_.buffer_count();
+    // A rebuilt network keeps its storage objects, so an optimizer bound to
+    // it sees the new sizes (and refuses them) rather than old memory.
+    if (!store_) store_ = std::make_shared<detail::NetworkStorage<T>>();
+    if (!grads_) grads_ = std::make_shared<Vector<T>>();
+    store_->params.setZero(n);
+    store_->buffers.setZero(nb);
+    grads_->setZero(n);
+    root_.bind(store_->params.data(), grads_->data(), store_->buffers.data());
+    Index next = 0;
+    number(root_, next);
+    inference_ = std::make_shared<detail::Inference<T>>();
     built_ = true;
+  }
+  static void number(Layer<T>& l, Index& next) {
+    l.set_index(next++);
+    for (std::size_t i = 0; i < l.child_count(); ++i) number(l.child(i), next);
+  }
+  // Made on first use, so an unbuilt (or moved-from) network has empty vectors.
+  detail::NetworkStorage<T>& storage() const {
+    if (!store_) store_ = std::make_shared<detail::NetworkStorage<T>>();
+    return *store_;
+  }
+  Vector<T>& require_grads() const {
+    if (!grads_) grads_ = std::make_shared<Vector<T>>();
+    return *grads_;
   }
 
   void check_input(const ConstMatrixRef<T>& x, const char* where) const {
@@ -199,21 +286,18 @@ class Network {
                                        ") at row ", r, ", column ", c));
     }
   }
-  const T* dx_view_data() const { return const_cast<Buffer<T>&>(dx_).data(); }
 
   Sequential<T> root_;
-  Vector<T> params_, grads_;
-  Buffer<T> out_, dout_, dx_;
-  const T* x_ = nullptr;
-  Index x_ld_ = 0;
+  mutable std::shared_ptr<detail::NetworkStorage<T>> store_;
+  mutable std::shared_ptr<Vector<T>> grads_;
+  Buffer<T> in_, out_, dout_, dx_;
   Index batch_ = 0;
+  std::uint64_t passes_ = 0;
   bool built_ = false;
-  std::uint64_t seed_ = 0;
   std::vector<std::unique_ptr<Network>> replicas_;
-  // The one-row pass laid out over this network's layers (a copy lays out
-  // its own on first use).
-  detail::RowPlan<T> row_plan_;
-  bool row_plan_tried_ = false;
+  // The one-row plan and the workspaces of concurrent predict() calls
+  // (a copy of the network makes its own).
+  std::shared_ptr<detail::Inference<T>> inference_ = std::make_shared<detail::Inference<T>>();
 };
 
 }  // namespace plexus

@@ -1,37 +1,37 @@
 // RowPlan: the forward pass of a network for one row, laid out once as a
-// flat list of steps over buffers of its own, and run by all the threads
+// flat list of steps over an arena of its own, and run by all the threads
 // alike, with a spinning barrier between dependent steps.
 //
 // One-row prediction is a few microseconds of work per layer, dozens of
-// layers in a row. Walking the layer tree on one thread and handing each
-// layer's columns to the others (SpinTeam) costs a handoff per layer; here
-// every thread already knows its share of every step, so a layer costs one
-// barrier, and a Residual whose body ends in a Dense adds its skip inside
-// that Dense's step instead of in a step of its own. Every output is
-// computed whole by one thread with the same arithmetic as the layers' own
-// one-row path (Dense::row_output), so results are bit-identical to
-// walking the layers (their forward() on one row), whatever the number of
-// threads. Network::predict lays one out on its first one-row call.
+// layers in a row: here every thread already knows its share of every step,
+// so a layer costs at most one barrier. Each layer emits its own steps
+// (Layer::emit_row_steps; row_steps.hpp): a Dense is a dense step, a
+// Residual whose body ends in one adds its skip inside it, a layer that
+// emits nothing of its own is one opaque step (its forward() on one
+// thread). Every output of a dense step is computed whole by one thread
+// with the arithmetic of Dense's own one-row pass, so results are the same
+// bits whatever the number of threads.
 //
-// Only Sequential, Dense, Concat, Residual and the activation layers are
-// understood, matched by their exact type; for any other layer compile()
-// leaves the plan empty and the caller walks the layers instead.
+// A plan is immutable once compiled: concurrent calls each bring an arena
+// (and, for opaque steps, their own copy of the layers).
 #pragma once
 
+#include "../core/dot.hpp"
+#include "../core/half.hpp"
 #include "../core/parallel.hpp"
-#include "activation.hpp"
-#include "concat.hpp"
-#include "dense.hpp"
-#include "residual.hpp"
-#include "sequential.hpp"
+#include "layer.hpp"
 
 #include <algorithm>
 #include <atomic>
-#include <typeinfo>
+#include <exception>
 #include <vector>
 
 namespace plexus {
 namespace detail {
+
+// A network with fewer parameters than this predicts one row on one thread:
+// sharing its steps out would cost more than it saves.
+inline constexpr Index kOneRowSplitWeights = Index(1) << 16;
 
 // A barrier for a fixed team that spins (then yields, see spin_until).
 class SpinBarrier {
@@ -52,159 +52,74 @@ class SpinBarrier {
   alignas(64) std::atomic<unsigned> generation_{0};
 };
 
+}  // namespace detail
+
 template <typename T>
 class RowPlan {
  public:
-  // Lays out the one-row forward pass of `root` (already built); leaves the
-  // plan empty if it holds a layer the plan does not know.
-  void compile(Sequential<T>& root) {
-    steps_.clear();
-    size_ = 0;
-    in_width_ = root.input_width();
-    out_width_ = root.output_width();
-    in_ = allocate(in_width_);
-    out_ = allocate(out_width_);
-    if (!emit(root, in_, in_width_, out_)) {
-      steps_.clear();
-      return;
+  RowPlan() = default;
+
+  // Lays out the one-row pass of `root` (built and bound), with its dense
+  // steps' weights stored as `format` says.
+  static RowPlan compile(const Layer<T>& root, RowWeights format = RowWeights::native) {
+    RowPlanBuilder<T> b(format);
+    RowPlan p;
+    p.in_width_ = root.input_width();
+    p.out_width_ = root.output_width();
+    p.in_ = b.allocate(p.in_width_);
+    p.out_ = b.allocate(p.out_width_);
+    b.emit(root, p.in_, p.out_);
+    p.steps_ = std::move(b.take_steps());
+    p.halves_ = std::move(b.take_halves());
+    p.converted_ = b.converted();
+    p.size_ = b.arena_size();
+    for (auto& s : p.steps_) {
+      if (s.kind == RowStep<T>::Kind::dense && format == RowWeights::half) s.halves = p.halves_.data() + s.half_offset;
+      p.opaque_ = p.opaque_ || s.kind == RowStep<T>::Kind::opaque;
     }
-    place_barriers();
-    arena_.reserve(static_cast<std::size_t>(size_));
+    p.place_barriers();
+    return p;
   }
+
   std::size_t steps() const { return steps_.size(); }
+  Index arena_size() const { return size_; }
+  // Whether a run needs the caller's copy of the layers (an opaque step).
+  bool has_opaque_steps() const { return opaque_; }
+  std::size_t half_bytes() const { return halves_.size() * sizeof(std::uint16_t); }
+  // The weight blocks stored as halves: (first weight in the network, count).
+  const std::vector<std::pair<const T*, Index>>& converted() const { return converted_; }
 
   // y = the network applied to x (in_width and out_width values, with
-  // strides), on `threads` threads (fewer inside a parallel region).
-  void run(const T* x, Index x_stride, T* y, Index y_stride, int threads) {
-    T* a = arena_.data();
-    for (Index i = 0; i < in_width_; ++i) a[in_ + i] = x[i * x_stride];
+  // strides), on `threads` threads (one inside a parallel region). `arena`
+  // holds arena_size() values; `layers[i]` is the caller's layer of index i
+  // (needed only when has_opaque_steps()).
+  void run(T* arena, const T* x, Index x_stride, T* y, Index y_stride, int threads,
+           const std::vector<Layer<T>*>& layers) const {
+    for (Index i = 0; i < in_width_; ++i) arena[in_ + i] = x[i * x_stride];
+    std::exception_ptr failure;
 #if defined(_OPENMP)
     if (threads > 1 && !omp_in_parallel()) {
-      SpinBarrier barrier;
+      detail::SpinBarrier barrier;
 #pragma omp parallel num_threads(threads)
       {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        for (std::size_t s = 0; s < steps_.size(); ++s) {
-          if (steps_[s].barrier_before && nt > 1) barrier.wait(nt);
-          execute(steps_[s], a, t, nt);
+        for (const RowStep<T>& s : steps_) {
+          if (s.barrier_before && nt > 1) barrier.wait(nt);
+          execute(s, arena, t, nt, layers, failure);
         }
       }
     } else
 #endif
     {
       (void)threads;
-      for (const Step& s : steps_) execute(s, a, 0, 1);
+      for (const RowStep<T>& s : steps_) execute(s, arena, 0, 1, layers, failure);
     }
-    for (Index j = 0; j < out_width_; ++j) y[j * y_stride] = a[out_ + j];
+    if (failure) std::rethrow_exception(failure);
+    for (Index j = 0; j < out_width_; ++j) y[j * y_stride] = arena[out_ + j];
   }
 
  private:
-  enum class Kind { dense, copy, add, activate };
-  // Offsets into the arena. dense: out[j] = (skip[j] +) layer->row_output(j,
-  // in); copy: out = in; add: out = in + skip; activate: out = f(in).
-  struct Step {
-    Kind kind = Kind::copy;
-    const Dense<T>* layer = nullptr;
-    Index in = 0, in_width = 0, out = 0, width = 0, skip = -1;
-    Activation activation = Activation::identity;
-    Index items = 1;  // work items, shared out evenly over the threads
-    bool barrier_before = false;
-  };
-  static constexpr Index kItem = 64;  // outputs per work item
-  // A step shares its items out from this many multiply-adds (a dense
-  // step) or values (the others); below, one thread takes it whole.
-  static constexpr Index kSplitWork = Index(1) << 13;
-
-  Index allocate(Index n) {
-    const Index at = size_;
-    size_ += (n + 15) / 16 * 16;  // each buffer on its own 64-byte line
-    return at;
-  }
-
-  template <typename L>
-  static L* exactly(Layer<T>& l) {
-    return typeid(l) == typeid(L) ? static_cast<L*>(&l) : nullptr;
-  }
-  static ActivationLayer<T>* activation_layer(Layer<T>& l) {
-    const auto& t = typeid(l);
-    if (t == typeid(ActivationLayer<T>) || t == typeid(ReLU<T>) || t == typeid(Tanh<T>) ||
-        t == typeid(Sigmoid<T>) || t == typeid(Identity<T>))
-      return static_cast<ActivationLayer<T>*>(&l);
-    return nullptr;
-  }
-
-  // A step of `kind` reading from `in`, writing `width` values at `out`.
-  static Step step(Kind kind, Index in, Index out, Index width) {
-    Step s;
-    s.kind = kind;
-    s.in = in;
-    s.out = out;
-    s.width = width;
-    return s;
-  }
-
-  void push(Step s) {
-    // Work items of kItem outputs, when the step is large enough to share.
-    const Index work = s.kind == Kind::dense ? s.in_width * s.width : s.width;
-    s.items = work >= kSplitWork ? (s.width + kItem - 1) / kItem : 1;
-    steps_.push_back(s);
-  }
-
-  // Emits the steps computing layer l (input width w at `in`) into `out`.
-  bool emit(Layer<T>& l, Index in, Index w, Index out) {
-    if (auto* d = exactly<Dense<T>>(l)) {
-      Step s = step(Kind::dense, in, out, d->units());
-      s.layer = d;
-      s.in_width = w;
-      push(s);
-      return true;
-    }
-    if (auto* a = activation_layer(l)) {
-      Step s = step(Kind::activate, in, out, w);
-      s.activation = a->activation();
-      push(s);
-      return true;
-    }
-    if (auto* c = exactly<Concat<T>>(l)) {  // out = [in | body(in)]
-      if (in != out) push(step(Kind::copy, in, out, w));
-      return emit(c->body(), in, w, out + w);
-    }
-    if (auto* r = exactly<Residual<T>>(l)) {  // out = in + body(in)
-      const Index fx = allocate(w);
-      if (!emit(r->body(), in, w, fx)) return false;
-      Step& last = steps_.back();
-      if (last.kind == Kind::dense && last.out == fx && last.width == w && last.skip < 0) {
-        last.out = out;  // the body's last Dense writes in + its output
-        last.skip = in;
-        return true;
-      }
-      Step s = step(Kind::add, in, out, w);
-      s.skip = fx;
-      push(s);
-      return true;
-    }
-    if (auto* q = exactly<Sequential<T>>(l)) {
-      const std::size_t n = q->size();
-      if (n == 0) {
-        push(step(Kind::copy, in, out, w));
-        return true;
-      }
-      // Layer i writes where layer i + 1 wants its input: inside its output
-      // when layer i + 1 is a Concat (the zero-copy chain), else a buffer.
-      std::vector<Index> at(n);
-      at[n - 1] = out;
-      for (std::size_t i = n - 1; i-- > 0;)
-        at[i] = exactly<Concat<T>>((*q)[i + 1]) ? at[i + 1] : allocate((*q)[i].output_width());
-      Index from = in, width = w;
-      for (std::size_t i = 0; i < n; ++i) {
-        if (!emit((*q)[i], from, width, at[i])) return false;
-        from = at[i];
-        width = (*q)[i].output_width();
-      }
-      return true;
-    }
-    return false;
-  }
+  using Kind = typename RowStep<T>::Kind;
 
   // A step waits for the others when it reads what a step since the last
   // barrier wrote, or writes what one since then read or wrote.
@@ -218,8 +133,9 @@ class RowPlan {
         if (x.begin < r.end && r.begin < x.end) return true;
       return false;
     };
-    for (Step& s : steps_) {
-      std::vector<Range> reads{{s.in, s.in + (s.kind == Kind::dense ? s.in_width : s.width)}};
+    for (RowStep<T>& s : steps_) {
+      const Index in_width = s.kind == Kind::dense || s.kind == Kind::opaque ? s.in_width : s.width;
+      std::vector<Range> reads{{s.in, s.in + in_width}};
       if (s.skip >= 0) reads.push_back({s.skip, s.skip + s.width});
       const Range w{s.out, s.out + s.width};
       bool wait = overlaps(written, w) || overlaps(read, w);
@@ -234,11 +150,44 @@ class RowPlan {
     }
   }
 
-  // Thread t's share (of nt) of step s.
-  static void execute(const Step& s, T* a, int t, int nt) {
+  // Output j of a dense step: f(w_j . in + b_j), as Dense's own one-row pass.
+  static T dense_output(const RowStep<T>& s, Index j, const T* in) {
+    T v;
+    if (s.halves) {
+      const std::uint16_t* w = s.halves + j * s.in_width;
+      if constexpr (std::is_same_v<T, float>) {
+        v = detail::dot_half(w, in, s.in_width);
+      } else {
+        v = 0;
+        for (Index i = 0; i < s.in_width; ++i) v += T(half_to_float(w[i])) * in[i];
+      }
+    } else {
+      v = detail::dot(s.weights + j * s.in_width, in, s.in_width);
+    }
+    v += s.bias[j];
+    act::apply(s.activation, &v, 1);
+    return v;
+  }
+
+  // Thread t's share (of nt) of step s. An opaque step runs on thread 0;
+  // after a failure the other steps are skipped, but every thread still
+  // meets every barrier.
+  static void execute(const RowStep<T>& s, T* a, int t, int nt, const std::vector<Layer<T>*>& layers,
+                      std::exception_ptr& failure) {
+    if (s.kind == Kind::opaque) {
+      if (t != 0 || failure) return;
+      try {
+        Layer<T>* l = layers.at(static_cast<std::size_t>(s.layer_index));
+        l->forward(MatrixMap<T>(a + s.in, 1, s.in_width), MatrixMap<T>(a + s.out, 1, s.width),
+                   ForwardContext::inference());
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      return;
+    }
     const Index i0 = s.items * t / nt, i1 = s.items * (t + 1) / nt;
     if (i0 == i1) return;
-    const Index per = s.items == 1 ? s.width : kItem;
+    const Index per = s.items == 1 ? s.width : 64;
     const Index j0 = i0 * per, j1 = std::min(s.width, i1 * per);
     const T* in = a + s.in;
     T* out = a + s.out;
@@ -246,9 +195,9 @@ class RowPlan {
       case Kind::dense:
         if (s.skip >= 0) {
           const T* skip = a + s.skip;
-          for (Index j = j0; j < j1; ++j) out[j] = skip[j] + s.layer->row_output(j, in);
+          for (Index j = j0; j < j1; ++j) out[j] = skip[j] + dense_output(s, j, in);
         } else {
-          for (Index j = j0; j < j1; ++j) out[j] = s.layer->row_output(j, in);
+          for (Index j = j0; j < j1; ++j) out[j] = dense_output(s, j, in);
         }
         return;
       case Kind::copy:
@@ -263,13 +212,15 @@ class RowPlan {
         if (out != in) std::copy(in + j0, in + j1, out + j0);
         act::apply(s.activation, out + j0, j1 - j0);
         return;
+      case Kind::opaque: return;
     }
   }
 
-  std::vector<Step> steps_;
-  Buffer<T> arena_;
+  std::vector<RowStep<T>> steps_;
+  std::vector<std::uint16_t> halves_;
+  std::vector<std::pair<const T*, Index>> converted_;
   Index size_ = 0, in_ = 0, out_ = 0, in_width_ = 0, out_width_ = 0;
+  bool opaque_ = false;
 };
 
-}  // namespace detail
 }  // namespace plexus

@@ -8,7 +8,9 @@
 #pragma once
 
 #include "layer.hpp"
+#include "registry.hpp"
 
+#include <limits>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -18,6 +20,8 @@ namespace plexus {
 template <typename T>
 class Sequential : public Layer<T> {
  public:
+  static constexpr const char* kind_name = "Sequential";
+
   Sequential() = default;
   Sequential(const Sequential& other) : Layer<T>(other) { copy_from(other); }
   Sequential& operator=(const Sequential& other) {
@@ -30,16 +34,25 @@ class Sequential : public Layer<T> {
   Sequential(Sequential&&) noexcept = default;
   Sequential& operator=(Sequential&&) noexcept = default;
 
-  // Appends a layer; returns a reference to the stored copy.
+  static std::unique_ptr<Layer<T>> from_spec(SpecReader& r, const SpecChildren<T>& children) {
+    auto s = std::make_unique<Sequential>();
+    const std::size_t n = r.children(0, std::numeric_limits<std::size_t>::max());
+    for (std::size_t i = 0; i < n; ++i) s->add(children.make(i, "layer " + std::to_string(i)));
+    return s;
+  }
+
+  // Appends a layer (before build()); returns a reference to the stored copy.
   template <typename L, typename = std::enable_if_t<std::is_base_of_v<Layer<T>, std::decay_t<L>>>>
   std::decay_t<L>& add(L&& layer) {
     auto p = std::make_unique<std::decay_t<L>>(std::forward<L>(layer));
     auto& ref = *p;
-    layers_.push_back(std::move(p));
+    add(std::unique_ptr<Layer<T>>(std::move(p)));
     return ref;
   }
   Layer<T>& add(std::unique_ptr<Layer<T>> layer) {
     if (!layer) throw value_error("Sequential::add: null layer");
+    if (this->built())
+      throw error(this->label() + ": add after build(): layers are added before the network is built");
     layers_.push_back(std::move(layer));
     return *layers_.back();
   }
@@ -49,59 +62,88 @@ class Sequential : public Layer<T> {
   Layer<T>& operator[](std::size_t i) { return *layers_.at(i); }
   const Layer<T>& operator[](std::size_t i) const { return *layers_.at(i); }
 
-  std::string kind() const override { return "Sequential"; }
+  std::string kind() const override { return kind_name; }
   std::string describe() const override { return detail::concat(layers_.size(), " layers"); }
-  LayerSpec spec() const override {
-    LayerSpec s{kind(), {this->input_width()}, {}};
-    for (const auto& l : layers_) s.children.push_back(l->spec());
-    return s;
-  }
-  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Sequential>(*this); }
-  void for_each_child(const std::function<void(Layer<T>&)>& f) override {
-    for (auto& l : layers_) f(*l);
-  }
+  std::size_t child_count() const override { return layers_.size(); }
+  const Layer<T>& child(std::size_t i) const override { return *layers_.at(i); }
+  using Layer<T>::child;
 
   Index parameter_count() const override {
     Index n = 0;
     for (const auto& l : layers_) n += l->parameter_count();
     return n;
   }
-  void bind(T* params, T* grads) override {
-    for (auto& l : layers_) {
-      l->bind(params, grads);
-      const Index n = l->parameter_count();
-      params += n;
-      grads += n;
+  Index buffer_count() const override {
+    Index n = 0;
+    for (const auto& l : layers_) n += l->buffer_count();
+    return n;
+  }
+
+  // Layer i writes where layer i + 1 wants its input: inside its output
+  // when layer i + 1 extends its input (the zero-copy Concat chain), else
+  // in a buffer of the plan's.
+  void emit_row_steps(RowPlanBuilder<T>& plan, Index in, Index out) const override {
+    const std::size_t n = layers_.size();
+    if (n == 0) {
+      plan.copy(in, out, this->input_width());
+      return;
+    }
+    std::vector<Index> at(n);
+    at[n - 1] = out;
+    for (std::size_t i = n - 1; i-- > 0;)
+      at[i] = layers_[i + 1]->extends_input() ? at[i + 1] : plan.allocate(layers_[i]->output_width());
+    Index from = in;
+    for (std::size_t i = 0; i < n; ++i) {
+      plan.emit(*layers_[i], from, at[i]);
+      from = at[i];
     }
   }
-  void initialize(Rng& rng) override {
+
+ protected:
+  std::unique_ptr<Layer<T>> clone_impl() const override { return std::make_unique<Sequential>(*this); }
+
+  Index build_shape(Index input_width) override {
+    Index w = input_width;
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      layers_[i]->set_path(path_of(i));
+      w = layers_[i]->build(w);
+    }
+    make_plan();
+    return w;
+  }
+  void on_path_changed() override {
+    for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i]->set_path(path_of(i));
+  }
+  void on_bind(T* params, T* grads, T* buffers) override {
+    for (auto& l : layers_) {
+      l->bind(params, grads, buffers);
+      params += l->parameter_count();
+      if (grads) grads += l->parameter_count();
+      buffers += l->buffer_count();
+    }
+  }
+  void on_initialize(Rng& rng) override {
     for (auto& l : layers_) l->initialize(rng);
   }
 
-  void forward(const ConstMatrixRef<T>& x, MatrixRef<T> y) override {
-    this->check_forward(x, y);
+  void forward_impl(const ConstMatrixRef<T>& x, MatrixRef<T> y, const ForwardContext& ctx) override {
     const Index b = x.rows(), n = static_cast<Index>(layers_.size());
     if (n == 0) {
       if (y.data() != x.data()) y = x;
       return;
     }
     prepare(b);
-    for (Index i = 0; i < n; ++i) layers_[i]->forward(activation(i, x, y), activation(i + 1, x, y));
-    batch_ = b;
+    for (Index i = 0; i < n; ++i) layers_[i]->forward(activation(i, x, y), activation(i + 1, x, y), ctx);
   }
 
-  void backward(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy, MatrixRef<T> dx,
-                GradientMode mode = GradientMode::add) override {
-    this->check_backward(x, y, dy, dx);
+  void backward_impl(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy, MatrixRef<T> dx,
+                     GradientMode mode) override {
     const Index b = x.rows(), n = static_cast<Index>(layers_.size());
     if (n == 0) {
       if (mode == GradientMode::add) dx += dy;
       else dx = dy;
       return;
     }
-    if (b != batch_)
-      throw shape_error(detail::concat(this->label(), ": backward on a batch of ", b,
-                                       " rows after a forward pass of ", batch_, " rows"));
     for (Index i = n - 1; i >= 0; --i) {
       auto g_in = i == 0 ? StridedMap<T>(dx.data(), b, dx.cols(), Eigen::OuterStride<>(dx.outerStride()))
                          : gradient(i, dy);
@@ -110,20 +152,6 @@ class Sequential : public Layer<T> {
       const GradientMode m = i == 0 ? mode : plan_[i].in_next ? GradientMode::add : GradientMode::assign;
       layers_[i]->backward(activation(i, x, y), activation(i + 1, x, y), gradient(i + 1, dy), g_in, m);
     }
-  }
-
- protected:
-  Index build_shape(Index input_width) override {
-    Index w = input_width;
-    for (std::size_t i = 0; i < layers_.size(); ++i) {
-      layers_[i]->set_path(child_path(i));
-      w = layers_[i]->build(w);
-    }
-    make_plan();
-    return w;
-  }
-  void on_path_changed() override {
-    for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i]->set_path(child_path(i));
   }
 
  private:
@@ -135,10 +163,7 @@ class Sequential : public Layer<T> {
     Index owner = 0;       // slot that owns the storage (n means the caller's y)
   };
 
-  std::string child_path(std::size_t i) const {
-    const std::string me = this->path();
-    return (me.empty() ? std::string() : me + " > ") + "layer " + std::to_string(i);
-  }
+  std::string path_of(std::size_t i) const { return this->child_path("layer " + std::to_string(i)); }
 
   void make_plan() {
     const Index n = static_cast<Index>(layers_.size());
@@ -181,13 +206,13 @@ class Sequential : public Layer<T> {
     plan_ = other.plan_;
     act_.assign(other.act_.size(), Buffer<T>());
     grad_.assign(other.grad_.size(), Buffer<T>());
-    batch_ = 0;
   }
 
   std::vector<std::unique_ptr<Layer<T>>> layers_;
   std::vector<Slot> plan_;
   std::vector<Buffer<T>> act_, grad_;
-  Index batch_ = 0;
 };
+
+PLEXUS_REGISTER_LAYER(Sequential);
 
 }  // namespace plexus

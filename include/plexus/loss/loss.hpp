@@ -19,6 +19,9 @@ class Loss {
   // Whether evaluate() reads the target; losses that do not accept a target
   // of any width (zero columns too).
   virtual bool needs_target() const { return true; }
+  // False when a row's loss depends on other rows of the batch: such a
+  // batch cannot be cut into parts (StepOptions::micro_batch).
+  virtual bool rows_independent() const { return true; }
 
   // Returns the loss of the batch. When `grad` is given (same shape as
   // prediction) it receives d(loss)/d(prediction). Sums are accumulated in

@@ -1,6 +1,8 @@
-// The optimizer interface. An optimizer is bound to one network and keeps
-// its state in flat vectors that match the network's flat parameter buffer
-// element for element, so the state can be saved, loaded and averaged.
+// The optimizer interface. An optimizer is bound to one network's storage
+// and keeps its state in flat vectors that match the network's flat
+// parameter buffer element for element, so the state can be saved, loaded
+// and averaged. It holds the storage itself, not the Network object: a
+// network that is moved keeps working with its optimizer.
 #pragma once
 
 #include "../core/error.hpp"
@@ -8,6 +10,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,7 +20,8 @@ namespace plexus {
 template <typename T>
 class Optimizer {
  public:
-  explicit Optimizer(Network<T>& net, double lr) : net_(&net), size_(net.parameter_count()) {
+  explicit Optimizer(Network<T>& net, double lr)
+      : store_(net.storage_handle()), grads_(net.gradient_handle()), size_(net.parameter_count()) {
     if (!net.built()) throw error("optimizer: the network must be built before an optimizer is attached");
     set_learning_rate(lr);
   }
@@ -26,11 +30,16 @@ class Optimizer {
 
   // One update of the network's parameters from its gradients.
   void step() {
-    if (net_->parameter_count() != size_)
-      throw error(name() + ": the network's parameter count changed since the optimizer was created");
+    if (store_->params.size() != size_ || grads_->size() != size_)
+      throw error(detail::concat(name(), ": the network's parameter count changed from ", size_, " to ",
+                                 store_->params.size(), " since the optimizer was created (rebuilt?)"));
     ++t_;
-    apply(net_->parameters(), net_->gradients());
+    apply(store_->params, *grads_);
   }
+
+  // Whether this optimizer updates `net`'s parameters (not those of a
+  // network that was assigned over it since).
+  bool bound_to(const Network<T>& net) const { return net.storage_handle() == store_; }
 
   double learning_rate() const { return lr_; }
   void set_learning_rate(double lr) {
@@ -53,7 +62,8 @@ class Optimizer {
   // Elements per work item of the element-wise update loops.
   static constexpr Index kChunk = Index(1) << 14;
 
-  Network<T>* net_;
+  std::shared_ptr<detail::NetworkStorage<T>> store_;
+  std::shared_ptr<Vector<T>> grads_;
   Index size_;
   double lr_ = 0.0;
   std::int64_t t_ = 0;

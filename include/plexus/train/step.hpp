@@ -24,16 +24,21 @@ struct StepOptions {
   // many rows. The threads take one part each, on replicas of the network
   // that share its parameters, and the parts' gradients are combined,
   // weighted by rows, in a fixed order. The result depends on this value
-  // and on the batch, never on the number of threads. 0: never cut.
+  // and on the batch, never on the number of threads. 0: never cut. A
+  // network or loss whose rows are not independent (batch normalisation)
+  // cannot be cut: a larger batch is then refused.
   Index micro_batch = 512;
+  // The seed of the step's random streams (dropout); with the optimizer's
+  // step count it fixes every mask (ForwardContext).
+  std::uint64_t seed = 0;
 };
 
 namespace detail {
 
 template <typename T>
 double forward_backward(Network<T>& net, const Loss<T>& loss, const ConstMatrixRef<T>& x,
-                        const ConstMatrixRef<T>& target) {
-  auto y = net.forward(x);
+                        const ConstMatrixRef<T>& target, const ForwardContext& ctx) {
+  auto y = net.forward(x, ctx);
   const double value = loss.value_and_gradient(y, target, x, net.output_gradient());
   net.backward();
   return value;
@@ -46,7 +51,7 @@ double forward_backward(Network<T>& net, const Loss<T>& loss, const ConstMatrixR
 // arithmetic is the same.
 template <typename T>
 double forward_backward_parts(Network<T>& net, const Loss<T>& loss, const ConstMatrixRef<T>& x,
-                              const ConstMatrixRef<T>& target, Index parts) {
+                              const ConstMatrixRef<T>& target, Index parts, ForwardContext ctx) {
   // Per calling thread, kept so a step does not allocate; named through
   // references, because a thread_local named inside the parallel region
   // would be the worker's own.
@@ -70,9 +75,11 @@ double forward_backward_parts(Network<T>& net, const Loss<T>& loss, const ConstM
     try {
       const Index r0 = begin(i), rn = begin(i + 1) - r0;
       Network<T>& r = net.replica(static_cast<std::size_t>(i));
+      ForwardContext part = ctx;
+      part.first_row = r0;
       losses[static_cast<std::size_t>(i)] =
-          loss.needs_target() ? forward_backward<T>(r, loss, x.middleRows(r0, rn), target.middleRows(r0, rn))
-                              : forward_backward<T>(r, loss, x.middleRows(r0, rn), target);
+          loss.needs_target() ? forward_backward<T>(r, loss, x.middleRows(r0, rn), target.middleRows(r0, rn), part)
+                              : forward_backward<T>(r, loss, x.middleRows(r0, rn), target, part);
     } catch (...) {
       errors[static_cast<std::size_t>(i)] = std::current_exception();
     }
@@ -115,15 +122,30 @@ template <typename T>
 double train_step(Network<T>& net, const Loss<T>& loss, Optimizer<T>& opt,
                   const ConstMatrixRef<detail::same_t<T>>& x, const ConstMatrixRef<detail::same_t<T>>& target,
                   StepOptions options = {}) {
+  if (!opt.bound_to(net))
+    throw error(detail::concat("train_step: the ", opt.name(), " optimizer updates another network's parameters (was ",
+                               "this network assigned over since the optimizer was made?)"));
   if (loss.needs_target() && target.rows() != x.rows())
     throw shape_error(detail::concat("train_step: input has ", x.rows(), " rows but the target has ", target.rows()));
   const Index parts = options.micro_batch > 0 ? (x.rows() + options.micro_batch - 1) / options.micro_batch : 1;
+  if (parts > 1) {
+    if (const Layer<T>* l = net.layers().coupling_layer())
+      throw value_error(detail::concat("train_step: ", l->label(), " couples the rows of a batch, so a batch of ",
+                                       x.rows(), " rows cannot be cut into parts of ", options.micro_batch,
+                                       " (StepOptions::micro_batch); set micro_batch = 0 or a batch of at most ",
+                                       options.micro_batch, " rows"));
+    if (!loss.rows_independent())
+      throw value_error(detail::concat("train_step: the loss ", loss.name(), " couples the rows of a batch, so a batch ",
+                                       "of ", x.rows(), " rows cannot be cut into parts of ", options.micro_batch,
+                                       " (StepOptions::micro_batch); set micro_batch = 0"));
+  }
+  const std::int64_t step = opt.steps() + 1;
+  const ForwardContext ctx = ForwardContext::train(options.seed, static_cast<std::uint64_t>(step));
   // Bad input goes the whole-batch way, so its error names rows of the batch.
   const bool split = parts > 1 && net.built() && x.cols() == net.input_width() &&
                      (!loss.needs_target() || target.cols() == net.output_width()) && x.allFinite();
-  double value = split ? detail::forward_backward_parts(net, loss, x, target, parts)
-                       : detail::forward_backward(net, loss, x, target);
-  const std::int64_t step = opt.steps() + 1;
+  double value = split ? detail::forward_backward_parts(net, loss, x, target, parts, ctx)
+                       : detail::forward_backward(net, loss, x, target, ctx);
   if (options.before_update && *options.before_update) (*options.before_update)(value);
   if (options.check_finite && !std::isfinite(value))
     throw divergence_error(detail::concat("training diverged at step ", step, ": the loss is ", value,
