@@ -50,8 +50,7 @@ struct Axis {
           }
         if (t.size() >= 3) return t;
       }
-      if (t.size() < 2) t = {lo, hi};
-      return t;
+      t.clear();  // a narrow range: evenly spaced values, placed on the log scale
     }
     const double span = hi - lo, raw = span / 5;
     const double mag = std::pow(10.0, std::floor(std::log10(raw)));
@@ -141,8 +140,15 @@ inline std::string panels_svg(const std::string& title, const std::string& xlabe
   std::string out = svg_open(title, W, H);
   double y0 = T;
   for (const Panel& panel : panels) {
+    // the y range of the points drawn (not of those a log x axis leaves out)
+    std::vector<std::vector<double>> drawn;
+    for (const Series& s : panel.series) {
+      drawn.emplace_back();
+      for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
+        if (!logx || s.x[i] > 0) drawn.back().push_back(s.y[i]);
+    }
     std::vector<const std::vector<double>*> ys;
-    for (const Series& s : panel.series) ys.push_back(&s.y);
+    for (const auto& d : drawn) ys.push_back(&d);
     const Axis ay = fit(ys, panel.logy);
     const double y1 = y0 + ph;
     out += axes(xlabel, panel.ylabel, ax, ay, L, W - R, y0, y1);
