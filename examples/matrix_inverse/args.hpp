@@ -1,11 +1,13 @@
 // A strict command-line flag parser for the example: every flag must be
 // known, every number must parse completely and lie in its range; anything
-// else is a one-line usage error.
+// else is a one-line usage error. A command lists its flags once (FlagSpec):
+// the parser accepts exactly those and --help prints exactly those.
 #pragma once
 
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <stdexcept>
@@ -18,8 +20,59 @@ struct usage_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// One flag of a command: its name (without "--"), the placeholder of its
+// value ("" for a switch) and its line of help.
+struct FlagSpec {
+  std::string name, value, help;
+};
+
+// `text` as lines of at most `width` columns (longer words stay whole), each
+// after `indent` spaces but the first, which continues a line already at
+// column `first`.
+inline std::string wrap(const std::string& text, std::size_t width, std::size_t indent = 0, std::size_t first = 0) {
+  std::string out;
+  std::size_t col = first, at = 0;
+  bool line_empty = true;
+  while (at < text.size()) {
+    std::size_t end = text.find(' ', at);
+    if (end == std::string::npos) end = text.size();
+    const std::size_t n = end - at;
+    if (n > 0) {
+      if (!line_empty && col + 1 + n > width) {
+        out += "\n" + std::string(indent, ' ');
+        col = indent;
+        line_empty = true;
+      }
+      if (!line_empty) out += ' ', ++col;
+      out.append(text, at, n);
+      col += n;
+      line_empty = false;
+    }
+    at = end + 1;
+  }
+  return out;
+}
+
+// The "flags:" section of a command's help: one entry per flag, in order.
+inline std::string flags_help(const std::vector<FlagSpec>& flags) {
+  const std::size_t indent = 26, width = 100;
+  std::string out;
+  for (const FlagSpec& f : flags) {
+    const std::string head = "  --" + f.name + (f.value.empty() ? "" : " " + f.value);
+    out += head;
+    if (head.size() + 2 > indent) out += "\n" + std::string(indent, ' ');
+    else out += std::string(indent - head.size(), ' ');
+    out += wrap(f.help, width, indent, indent) + "\n";
+  }
+  return out;
+}
+
 class Args {
  public:
+  // `argv` after the subcommand; accepts exactly the flags in `flags`.
+  Args(const std::string& command, const std::vector<std::string>& argv, const std::vector<FlagSpec>& flags)
+      : Args(command, argv, arity(flags)) {}
+
   // `argv` after the subcommand; `flags`: name -> takes a value.
   Args(const std::string& command, const std::vector<std::string>& argv, const std::map<std::string, bool>& flags)
       : command_(command) {
@@ -88,6 +141,11 @@ class Args {
   }
 
  private:
+  static std::map<std::string, bool> arity(const std::vector<FlagSpec>& flags) {
+    std::map<std::string, bool> m;
+    for (const FlagSpec& f : flags) m[f.name] = !f.value.empty();
+    return m;
+  }
   static std::string fmt(double v) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%g", v);

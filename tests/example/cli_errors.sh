@@ -37,6 +37,21 @@ expect_error 2 export --model m.plx --npz x.npz --dtype int8
 expect_error 2 train --samples 100 --samples 200
 expect_error 2 train --optimizer rmsprop
 expect_error 2 train --resume --checkpoint missing.ck
+# answer has no default budget (its full recipe takes days): refused, naming the flags
+for args in "" "--lr 1e-4" "--width 8 --model a.plx"; do
+  # shellcheck disable=SC2086
+  expect_error 2 answer $args
+  grep -q -- "--samples" err.txt && grep -q -- "--seconds" err.txt || fail "answer without a budget: $(cat err.txt)"
+done
+[ ! -f a.plx ] || fail "answer without a budget wrote a model"
+# a flag of another command is unknown here
+for bad in "question --micro-batch 256" "question --width 8" "question --eval-every 1" "train --epochs 3" \
+           "answer --dataset 100" "predict --samples 5" "evaluate --output o.npy" "export --threads 2" \
+           "train --input x.npy" "question --npz x.npz"; do
+  # shellcheck disable=SC2086
+  expect_error 2 $bad
+  grep -q "unknown flag '--" err.txt || fail "$bad: $(cat err.txt)"
+done
 
 # a real model to test the file checks against
 "$MI" train --samples 4096 --width 8 --growth 4 --blocks 1 --model m.plx > /dev/null 2>&1 || fail "tiny training run"
@@ -63,6 +78,15 @@ done
 expect_error 1 predict --model m.plx --input good9_f64.npy --output no/such/dir/o.npy
 expect_error 2 train --resume --checkpoint m.plx
 expect_error 2 answer --resume --checkpoint m.plx
+# --resume takes the run's settings from the checkpoint: only output, thread and budget flags may change
+"$MI" train --samples 4096 --width 8 --growth 4 --blocks 1 --checkpoint r.ck > /dev/null 2>&1 || fail "checkpointed tiny run"
+for bad in "--lr 1e-4" "--width 16" "--seed 3" "--micro-batch 0"; do
+  # shellcheck disable=SC2086
+  expect_error 2 train --resume --checkpoint r.ck $bad
+  grep -q "cannot change a resumed run" err.txt || fail "train --resume $bad: $(cat err.txt)"
+done
+expect_error 2 question --resume --checkpoint r.ck
+grep -q "checkpoint of 'train'" err.txt || fail "question --resume on train's checkpoint: $(cat err.txt)"
 # divergence: a clear error naming the step; the last checkpoint stays loadable
 "$MI" train --samples 8192 --width 8 --growth 4 --blocks 1 --checkpoint good.ck > /dev/null 2>&1 || fail "checkpointed run"
 cp good.ck before.ck

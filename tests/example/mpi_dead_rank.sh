@@ -1,25 +1,53 @@
 #!/usr/bin/env bash
-# Data-parallel training under mpiexec when a rank dies: rank 1 is SIGKILLed
-# mid-training (the test-only PLEXUS_TEST_DIE_AT_STEP), the whole job must
-# exit non-zero saying which rank died, and the last checkpoint (written by
-# rank 0 alone) must load and resume, under mpiexec again, to the end.
+# Data-parallel training under mpiexec when a rank dies: once rank 0 has
+# written a checkpoint, rank 1 is SIGKILLed from outside (found by its rank
+# variable and this test's tag in its environment). The whole job must exit
+# non-zero saying which rank died, write no model, and the last checkpoint
+# (written by rank 0 alone) must load and resume, under mpiexec again, to the end.
 #   mpi_dead_rank.sh MATRIX_INVERSE WORK_DIR MPIEXEC [NUMPROC_FLAG]
 source "$(dirname "$0")/common.sh"
 MPIEXEC="$3"
 NP="${4:--n}"
-ARGS=(train --samples 102400 "${SMALL[@]}" --seed 7)
+SAMPLES=600000
+ARGS=(train --samples "$SAMPLES" "${SMALL[@]}" --seed 7)
+TAG="mi-dead-rank-$$-$RANDOM"
+
+# rank_pid R: the pid of this test's rank R (an mpiexec passes its environment to its ranks)
+rank_pid() {
+  local dir pid env exe
+  exe="$(readlink -f "$MI")"
+  for dir in /proc/[0-9]*; do
+    [ "$(readlink "$dir/exe" 2> /dev/null)" = "$exe" ] || continue
+    env="$( { tr '\0' '\n' < "$dir/environ"; } 2> /dev/null)" || continue
+    grep -qx "MI_TEST_TAG=$TAG" <<< "$env" || continue
+    grep -Eqx "(OMPI_COMM_WORLD_RANK|PMIX_RANK|PMI_RANK)=$1" <<< "$env" && { echo "${dir#/proc/}"; return 0; }
+  done
+  return 1
+}
 
 rc=0
-PLEXUS_TEST_DIE_AT_STEP=200 "$MPIEXEC" "$NP" 2 "$MI" "${ARGS[@]}" --checkpoint ck.plx --checkpoint-every 0.02 \
-  --model never.plx > dead.log 2>&1 || rc=$?
+MI_TEST_TAG="$TAG" "$MPIEXEC" "$NP" 2 "$MI" "${ARGS[@]}" --checkpoint ck.plx --checkpoint-every 0.02 \
+  --model never.plx > dead.log 2>&1 &
+job=$!
+victim=""
+for _ in $(seq 1200); do
+  kill -0 "$job" 2> /dev/null || break
+  [ -n "$victim" ] || victim="$(rank_pid 1 || true)"
+  [ -n "$victim" ] && [ -f ck.plx ] && break
+  sleep 0.05
+done
+[ -n "$victim" ] || { cat dead.log; fail "rank 1's process was not found"; }
+[ -f ck.plx ] || { cat dead.log; fail "no checkpoint appeared"; }
+kill -9 "$victim"
+echo "killed rank 1 (pid $victim) once the first checkpoint was written"
+wait "$job" || rc=$?
 cat dead.log
 [ "$rc" -ne 0 ] || fail "the job exited 0 although rank 1 died"
-grep -q "dying at step 200" dead.log || fail "rank 1 did not die as planned"
+grep -q "^trained $SAMPLES samples" dead.log && fail "the job finished its budget before rank 1 was killed"
 grep -Eiq "rank 1.*(killed|signal|exit)|(killed|signal|exit).*rank 1" dead.log \
   || fail "no message says that rank 1 died"
 [ ! -f never.plx ] || fail "a model was written by a job that lost a rank"
 [ "$(grep -c 'concat-ResNet' dead.log)" -eq 1 ] || fail "ranks other than 0 printed the run's header"
-[ -f ck.plx ] || fail "no checkpoint was written before rank 1 died"
 "$MI" evaluate --model ck.plx --samples 100 > eval.log 2>&1 || fail "the last checkpoint does not load: $(cat eval.log)"
 echo "job exit status $rc; the last checkpoint loads: $(grep -m1 'median' eval.log)"
 
@@ -27,8 +55,9 @@ echo "job exit status $rc; the last checkpoint loads: $(grep -m1 'median' eval.l
   || fail "resuming under $MPIEXEC failed: $(cat resume.log)"
 [ "$(grep -c 'resumed from' resume.log)" -eq 1 ] || fail "expected one 'resumed from' line (rank 0's): $(cat resume.log)"
 step=$(sed -n 's/.*resumed from .* at step \([0-9]*\),.*/\1/p' resume.log)
-[ -n "$step" ] && [ "$step" -gt 0 ] && [ "$step" -le 200 ] || fail "resumed at step '$step', expected 1..200"
-grep -q "trained 102400 samples" resume.log || fail "the resumed run did not finish its budget: $(cat resume.log)"
+total=$((SAMPLES / 256))
+[ -n "$step" ] && [ "$step" -gt 0 ] && [ "$step" -lt "$total" ] || fail "resumed at step '$step', expected 1..$((total - 1))"
+grep -q "trained $SAMPLES samples" resume.log || fail "the resumed run did not finish its budget: $(cat resume.log)"
 "$MI" evaluate --model resumed.plx --samples 100 > /dev/null || fail "the resumed run's model does not load"
-echo "resumed at step $step under $MPIEXEC -n 2 and finished"
+echo "resumed at step $step of $total under $MPIEXEC -n 2 and finished"
 echo "PASS"

@@ -1,0 +1,99 @@
+// The settings of a training run (question, answer, train): the Config
+// struct, each command's defaults and flags — one table, from which both the
+// parser and --help are made — and the round trip through a checkpoint's
+// metadata that lets --resume continue a run without repeating its flags.
+#pragma once
+
+#include "args.hpp"
+#include "recipes.hpp"
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mi {
+
+using plexus::Index;
+
+enum class LossKind { mse, residual };
+
+// The scalar types a run may train in, one line each: the --precision value
+// (also the enumerator and what checkpoints record), the C++ type of the
+// network, and its help.
+#define MI_PRECISIONS(X)          \
+  X(f32, float, "32-bit floats")  \
+  X(f64, double, "64-bit doubles (slower)")
+
+enum class Precision {
+#define MI_PRECISION_ENUMERATOR(name, type, help) name,
+  MI_PRECISIONS(MI_PRECISION_ENUMERATOR)
+#undef MI_PRECISION_ENUMERATOR
+};
+
+const char* precision_name(Precision p);
+// False when s names no precision.
+bool precision_from_name(const std::string& s, Precision& p);
+
+// f(T()) with T the scalar type of p; returns what f returns.
+template <typename F>
+auto with_precision(Precision p, F&& f) {
+  switch (p) {
+#define MI_PRECISION_CASE(name, type, help) \
+  case Precision::name:                     \
+    return f(type());
+    MI_PRECISIONS(MI_PRECISION_CASE)
+#undef MI_PRECISION_CASE
+  }
+  throw std::logic_error("with_precision: a precision without a type");
+}
+
+struct Config {
+  std::string recipe;  // question, answer, train
+  std::string model, out, checkpoint;
+  double checkpoint_every = 60;
+  bool resume = false;
+  std::uint64_t seed = 1;
+  int threads = 0;            // 0 = all cores
+  std::uint64_t samples = 0;  // budget; 0 = none
+  double seconds = 0;         // budget; 0 = none
+  Index batch = 1024;
+  Index micro_batch = 512;  // rows per part of a batch the threads share (StepOptions::micro_batch)
+  double lr = 1e-3, lr_min = 0, warmup = 0;
+  bool cosine = true;
+  LossKind loss = LossKind::residual;
+  double loss_power = 2.0;
+  bool sgd = false;  // SGD with momentum instead of Adam
+  double momentum = 0.9;
+  Convention conv;
+  Arch arch;
+  Precision precision = Precision::f32;
+  double eval_every = 0;  // seconds between held-out evaluations; 0 = automatic
+  double log_every = 30;
+  // question only
+  Index dataset = 10000;
+  int epochs = 400;
+  double adam_eps = 1e-8;
+};
+
+// The defaults of a training command (question, answer or train).
+Config defaults_of(const std::string& command);
+
+// The flags a training command accepts, in the order --help lists them,
+// with the command's own defaults in their help.
+std::vector<FlagSpec> flags_of(const std::string& command);
+
+// A training command's --help.
+std::string help_of(const std::string& command);
+
+// Parses a training command's flags (after the command's name) into c,
+// applying the budget rule and, with --resume, the checkpoint's settings.
+// Returns false when --help was asked for (and printed).
+bool parse_training_flags(const std::string& command, const std::vector<std::string>& argv, Config& c);
+
+// The settings of a run as stored in its checkpoints ("run.*"), and back.
+std::map<std::string, std::string> config_metadata(const Config& c);
+void config_from_metadata(const std::map<std::string, std::string>& md, const std::string& path, Config& c);
+
+}  // namespace mi

@@ -1,0 +1,42 @@
+// matrix_inverse predict: a model's predicted inverses of the matrices in a
+// .npy file, written as .npy.
+#include "args.hpp"
+#include "commands.hpp"
+#include "model_io.hpp"
+
+#include <cstdio>
+
+namespace mi {
+
+int cmd_predict(const std::vector<std::string>& argv) {
+  const std::vector<FlagSpec> flags = {
+      {"model", "FILE", "the model (required)"},
+      {"input", "IN.npy", "the matrices: float32 or float64, shape (n, 3, 3) or (n, 9) (required)"},
+      {"output", "OUT.npy", "where the predicted inverses go: float64, the input's shape (required)"},
+      {"threads", "T", "threads (default: all cores); results do not depend on it"},
+      {"help", "", "print this help"},
+  };
+  const Args a("predict", argv, flags);
+  if (a.has("help")) {
+    std::printf("usage: matrix_inverse predict --model FILE --input IN.npy --output OUT.npy [--threads T]\n\n%s\n\n"
+                "flags:\n%s",
+                wrap("Reads matrices (float32 or float64, shape (n, 3, 3) or (n, 9)) and writes their predicted "
+                     "inverses, in the inverse's own scale, as float64 of the same shape.",
+                     100)
+                    .c_str(),
+                flags_help(flags).c_str());
+    return 0;
+  }
+  for (const char* k : {"model", "input", "output"})
+    if (!a.has(k)) throw usage_error(std::string("predict: --") + k + " is required (see --help)");
+  if (a.has("threads")) plexus::set_num_threads(static_cast<int>(a.integer("threads", 0, 1, 1024)));
+  LoadedModel model = load_inverse_model(a.str("model"));
+  std::vector<std::int64_t> shape;
+  const Eigen::MatrixXd m = read_matrices(a.str("input"), shape);
+  const Eigen::MatrixXd x = model.predict(m);
+  plexus::write_npy(a.str("output"), plexus::matrix_to_npy(x, shape), plexus::NpyType::float64);
+  std::printf("wrote %lld predicted inverses to %s\n", static_cast<long long>(x.rows()), a.str("output").c_str());
+  return 0;
+}
+
+}  // namespace mi
