@@ -42,8 +42,11 @@
 #include "io/atomic_file.hpp"
 #include "io/bytes.hpp"
 #include "io/checkpoint.hpp"
+#include "io/model_container.hpp"
 #include "io/model_file.hpp"
 #include "io/npy.hpp"
+#include "io/npy_header.hpp"
+#include "io/npz.hpp"
 #include "io/spec_io.hpp"
 
 #include "train/step.hpp"

@@ -2,7 +2,7 @@
 // must be read or refused with a plexus::error; a crash, a sanitizer report,
 // another exception, a huge allocation or a broken round trip is a bug.
 // Also built without libFuzzer as a corpus replayer (replay_main.cpp).
-#include <plexus/io/npy.hpp>
+#include <plexus/io/npz.hpp>
 
 #include <cstdint>
 #include <cstdio>

@@ -87,7 +87,10 @@ double forward_backward_parts(Network<T>& net, const Loss<T>& loss, const ConstM
 #if defined(_OPENMP)
   const int threads = num_threads();
   if (threads > 1 && threads < 2 * parts && !omp_in_parallel()) {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(static_cast<int>(std::min<Index>(threads, parts)))
+    // Static: thread t always takes the same parts, so the per-thread
+    // workspaces its products grow are sized by the first step (a thread
+    // that got its first part only later would allocate then).
+#pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(std::min<Index>(threads, parts)))
     for (Index i = 0; i < parts; ++i) run(i);
   } else
 #endif
