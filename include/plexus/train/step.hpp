@@ -5,6 +5,7 @@
 #include "../core/kernels.hpp"
 #include "../layers/network.hpp"
 #include "../loss/loss.hpp"
+#include "../optim/clip.hpp"
 #include "../optim/optimizer.hpp"
 
 #include <cmath>
@@ -26,6 +27,9 @@ struct StepOptions {
   // weighted by rows, in a fixed order. The result depends on this value
   // and on the batch, never on the number of threads. 0: never cut.
   Index micro_batch = 512;
+  // > 0: the gradients are scaled to at most this global L2 norm before the
+  // update (clip_grad_norm, PyTorch's clip_grad_norm_); 0: no clipping.
+  double clip_norm = 0.0;
 };
 
 namespace detail {
@@ -120,7 +124,8 @@ double train_step(Network<T>& net, const Loss<T>& loss, Optimizer<T>& opt,
   const Index parts = options.micro_batch > 0 ? (x.rows() + options.micro_batch - 1) / options.micro_batch : 1;
   // Bad input goes the whole-batch way, so its error names rows of the batch.
   const bool split = parts > 1 && net.built() && x.cols() == net.input_width() &&
-                     (!loss.needs_target() || target.cols() == net.output_width()) && x.allFinite();
+                     (!loss.needs_target() || loss.accepts_target_width(target.cols(), net.output_width())) &&
+                     loss.rows_independent() && x.allFinite();
   double value = split ? detail::forward_backward_parts(net, loss, x, target, parts)
                        : detail::forward_backward(net, loss, x, target);
   const std::int64_t step = opt.steps() + 1;
@@ -135,6 +140,7 @@ double train_step(Network<T>& net, const Loss<T>& loss, Optimizer<T>& opt,
     throw divergence_error(detail::concat("training diverged at step ", step, ": gradient of parameter ", bad, " of ",
                                           g.size(), " is ", static_cast<double>(g[bad]), " (loss ", value, ")"));
   }
+  if (options.clip_norm != 0.0) clip_grad_norm(net.gradients(), options.clip_norm);
   opt.step();
   return value;
 }
