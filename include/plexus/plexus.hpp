@@ -23,11 +23,20 @@
 #include "layers/row_plan.hpp"
 #include "layers/sequential.hpp"
 
+#include "loss/binary_cross_entropy.hpp"
+#include "loss/class_labels.hpp"
+#include "loss/cross_entropy.hpp"
+#include "loss/elementwise.hpp"
+#include "loss/huber.hpp"
 #include "loss/loss.hpp"
+#include "loss/mae.hpp"
 #include "loss/mse.hpp"
 
 #include "optim/adam.hpp"
+#include "optim/adamw.hpp"
+#include "optim/clip.hpp"
 #include "optim/optimizer.hpp"
+#include "optim/rmsprop.hpp"
 #include "optim/schedule.hpp"
 #include "optim/sgd.hpp"
 
@@ -37,7 +46,10 @@
 #include "io/model_file.hpp"
 #include "io/npy.hpp"
 
+#include "train/metrics.hpp"
 #include "train/step.hpp"
 
+#include "data/csv.hpp"
 #include "data/source.hpp"
+#include "data/split.hpp"
 #include "train/online.hpp"
