@@ -206,7 +206,8 @@ TEST_CASE("losses: every error names the loss, the row and the value or both sha
   CHECK(has(message_of([&] { MSE<double>().value(z, MatD::Zero(3, 1), none); }),
             "MSE: target is 3x1 but the prediction is 3x4"));
   CHECK_THROWS_AS(Huber<double>(0.0), value_error);
-  CHECK_THROWS_AS(Huber<double>(std::numeric_limits<double>::infinity()), value_error);
+  const double inf = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_AS(Huber<double>{inf}, value_error);
   CHECK_THROWS_AS(MAE<double>().value(MatD(0, 4), MatD(0, 4), MatD(0, 0)), value_error);
   CHECK(has(message_of([&] { Huber<double>().value(z, MatD::Zero(3, 1), none); }), "Huber: target is 3x1"));
 }

@@ -129,7 +129,6 @@ schedule_case("cosine_restarts_warmup", "cosine_restarts",
                                            S.CosineAnnealingWarmRestarts(o, T_0=5, T_mult=2)], milestones=[4]), 0.05)
 for three in (False, True):
     for anneal in ("cos", "linear"):
-        d = S.OneCycleLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0), max_lr=0.1, total_steps=20)
         schedule_case("one_cycle_%s%s" % (anneal, "_three" if three else ""), "one_cycle",
                       {"max_lr": 0.1, "total_steps": 20, "pct_start": 0.3, "linear": anneal == "linear",
                        "three_phase": three, "div_factor": 25.0, "final_div_factor": 1e4},

@@ -126,7 +126,8 @@ CsvData<T> parse_csv(const std::string& text, const CsvOptions& o = {}, const st
     while (!lines.empty() && blank(lines.back().second)) lines.pop_back();
     for (const auto& l : lines)
       if (blank(l.second))
-        throw io_error(detail::concat(who, ", line ", l.first, ": the line is empty (empty lines may only end the file)"));
+        throw io_error(
+            detail::concat(who, ", line ", l.first, ": the line is empty (empty lines may only end the file)"));
   }
   if (lines.empty()) throw io_error(who + ": no data (the file is empty)");
 
@@ -157,10 +158,11 @@ CsvData<T> parse_csv(const std::string& text, const CsvOptions& o = {}, const st
       }
     }
     if (numbers != 0 && numbers != columns)
-      throw io_error(detail::concat(who, ", line 1: column ", first_text, " (\"", fields[static_cast<std::size_t>(first_text)],
-                                    "\") is not a number but column ", first_number, " (\"",
-                                    fields[static_cast<std::size_t>(first_number)], "\") is, so line 1 is neither "
-                                    "a header nor a row of numbers; set CsvOptions::header to present or absent"));
+      throw io_error(detail::concat(who, ", line 1: column ", first_text, " (\"",
+                                    fields[static_cast<std::size_t>(first_text)], "\") is not a number but column ",
+                                    first_number, " (\"", fields[static_cast<std::size_t>(first_number)],
+                                    "\") is, so line 1 is neither a header nor a row of numbers; set "
+                                    "CsvOptions::header to present or absent"));
     has_header = numbers == 0;
   }
   if (has_header) header = fields;
@@ -177,7 +179,8 @@ CsvData<T> parse_csv(const std::string& text, const CsvOptions& o = {}, const st
       if (header[static_cast<std::size_t>(c)] == o.label_name) label = c;
     if (label < 0) {
       std::string names;
-      for (Index c = 0; c < columns && c < 20; ++c) names += (c ? ", \"" : "\"") + header[static_cast<std::size_t>(c)] + "\"";
+      for (Index c = 0; c < columns && c < 20; ++c)
+        names += (c ? ", \"" : "\"") + header[static_cast<std::size_t>(c)] + "\"";
       throw value_error(detail::concat(who, ": no column is called \"", o.label_name, "\"; the header has ", names,
                                        columns > 20 ? ", ..." : ""));
     }
@@ -213,13 +216,14 @@ CsvData<T> parse_csv(const std::string& text, const CsvOptions& o = {}, const st
   d.has_header = has_header;
   d.features.resize(rows, label >= 0 ? columns - 1 : columns);
   d.labels.resize(rows, label >= 0 ? 1 : 0);
+  auto value = [&](Index r, Index c) { return static_cast<T>(values[static_cast<std::size_t>(r * columns + c)]); };
   for (Index c = 0, f = 0; c < columns; ++c) {
     if (c == label) {
-      for (Index r = 0; r < rows; ++r) d.labels(r, 0) = static_cast<T>(values[static_cast<std::size_t>(r * columns + c)]);
+      for (Index r = 0; r < rows; ++r) d.labels(r, 0) = value(r, c);
       if (has_header) d.label_name = header[static_cast<std::size_t>(c)];
       continue;
     }
-    for (Index r = 0; r < rows; ++r) d.features(r, f) = static_cast<T>(values[static_cast<std::size_t>(r * columns + c)]);
+    for (Index r = 0; r < rows; ++r) d.features(r, f) = value(r, c);
     if (has_header) d.feature_names.push_back(header[static_cast<std::size_t>(c)]);
     ++f;
   }

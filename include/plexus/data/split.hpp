@@ -64,7 +64,9 @@ std::vector<RowSplit<T>> split_rows(const Matrix<T>& x, const Matrix<T>& y, cons
     cum += fractions[k];
     // Floor as Keras does; the 1e-9 absorbs the rounding of the running
     // sum (0.7 + 0.1 is 0.7999999999999999).
-    const Index end = k + 1 == fractions.size() ? n : std::min<Index>(n, static_cast<Index>(std::floor(cum * static_cast<double>(n) + 1e-9)));
+    const Index end = k + 1 == fractions.size()
+                          ? n
+                          : std::min<Index>(n, static_cast<Index>(std::floor(cum * static_cast<double>(n) + 1e-9)));
     if (end <= begin)
       throw value_error(detail::concat("split_rows: part ", k, " (fraction ", fractions[k], ") of ", n,
                                        " rows would have no rows"));
