@@ -88,6 +88,40 @@ TEST_CASE("no heap allocation in a training step after the first") {
   set_num_threads(0);
 }
 
+TEST_CASE("no heap allocation with the classification losses, AdamW, RMSprop and clipping") {
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    auto net = plexus_test::answer_like<float>(32, 16, 1, 4);
+    net.build(9, 1);
+    AdamW<float> adamw(net);
+    RMSprop<float> rms(net, RMSpropOptions{1e-3, 0.9, 1e-8, 0.01, 0.9, true});
+    SoftmaxCrossEntropy<float> ce(0.1);
+    BinaryCrossEntropy<float> bce;
+    Huber<float> huber;
+    MAE<float> mae;
+    Matrix<float> x = Matrix<float>::Random(300, 9), t = (Matrix<float>::Random(300, 9).array() + 1) / 2;
+    Matrix<float> labels(300, 1);
+    for (Index i = 0; i < 300; ++i) labels(i, 0) = static_cast<float>(i % 9);
+    StepOptions so;
+    so.micro_batch = 128;  // cut into parts, on replicas
+    so.clip_norm = 0.5;
+    auto all = [&] {
+      train_step(net, ce, adamw, x, labels, so);
+      train_step(net, ce, rms, x, t, so);
+      train_step(net, bce, adamw, x, t, so);
+      train_step(net, huber, rms, x, t, so);
+      train_step(net, mae, adamw, x, t, so);
+    };
+    all();
+    const long before = g_allocations.load();
+    for (int i = 0; i < 2; ++i) all();
+    const long during = g_allocations.load() - before;  // before INFO, which allocates on first use
+    INFO("threads " << threads << ": " << during << " allocations in 10 steps");
+    CHECK(during == 0);
+  }
+  set_num_threads(0);
+}
+
 TEST_CASE("the counter sees allocations (the test can fail)") {
   volatile int n = 1000;
   const long before = g_allocations.load();

@@ -31,11 +31,20 @@
 #include "layers/spec.hpp"
 #include "layers/wrapper.hpp"
 
+#include "loss/binary_cross_entropy.hpp"
+#include "loss/class_labels.hpp"
+#include "loss/cross_entropy.hpp"
+#include "loss/elementwise.hpp"
+#include "loss/huber.hpp"
 #include "loss/loss.hpp"
+#include "loss/mae.hpp"
 #include "loss/mse.hpp"
 
 #include "optim/adam.hpp"
+#include "optim/adamw.hpp"
+#include "optim/clip.hpp"
 #include "optim/optimizer.hpp"
+#include "optim/rmsprop.hpp"
 #include "optim/schedule.hpp"
 #include "optim/sgd.hpp"
 
@@ -49,9 +58,12 @@
 #include "io/npz.hpp"
 #include "io/spec_io.hpp"
 
+#include "train/metrics.hpp"
 #include "train/step.hpp"
 
+#include "data/csv.hpp"
 #include "data/source.hpp"
+#include "data/split.hpp"
 #include "train/online.hpp"
 
 #include "testing/gradcheck.hpp"

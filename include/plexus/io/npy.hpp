@@ -197,6 +197,12 @@ Matrix<T> npy_to_matrix(const NpyArray<T>& a) {
   return detail::from_row_major(a.data.data(), rows, cols);
 }
 
+// A .npy file as a matrix: npy_to_matrix(read_npy<T>(path)).
+template <typename T = double>
+Matrix<T> read_matrix_npy(const std::string& path) {
+  return npy_to_matrix(read_npy<T>(path));
+}
+
 // The array's elements, in C order, as a rows x cols matrix (rows * cols
 // must equal the element count).
 template <typename T>

@@ -23,6 +23,20 @@ class Loss {
   // batch cannot be cut into parts (StepOptions::micro_batch).
   virtual bool rows_independent() const { return true; }
 
+  // Whether a target of `target_cols` columns goes with a prediction of
+  // `prediction_cols` columns (asked only when needs_target(); the rows must
+  // match in any case). By default the target has the prediction's shape; a
+  // loss that also takes class labels in one column says so here.
+  virtual bool accepts_target_width(Index target_cols, Index prediction_cols) const {
+    return target_cols == prediction_cols;
+  }
+
+  // Whether the loss of a batch is the row-weighted mean of the losses of
+  // its parts, so that train_step may cut a batch (StepOptions::micro_batch)
+  // and data-parallel training may split it over ranks. A loss that couples
+  // the rows of a batch (a batch statistic, a contrastive term) returns false.
+  virtual bool rows_independent() const { return true; }
+
   // Returns the loss of the batch. When `grad` is given (same shape as
   // prediction) it receives d(loss)/d(prediction). Sums are accumulated in
   // double in a fixed order. A loss is a mean over the batch's rows:
@@ -41,12 +55,19 @@ class Loss {
   }
 
  protected:
+  // Appended to the message of a refused target shape, e.g. " (the target
+  // takes 1 column of class labels or 5 columns of probabilities)"; empty
+  // when the target simply has the prediction's shape.
+  virtual std::string target_width_hint(Index /*prediction_cols*/) const { return ""; }
+
   void check_common(const ConstMatrixRef<T>& prediction, const ConstMatrixRef<T>& target,
                     const ConstMatrixRef<T>& input, const MatrixRef<T>* grad) const {
     if (prediction.rows() == 0) throw value_error(name() + ": empty batch");
-    if (needs_target() && (target.rows() != prediction.rows() || target.cols() != prediction.cols()))
+    if (needs_target() &&
+        (target.rows() != prediction.rows() || !accepts_target_width(target.cols(), prediction.cols())))
       throw shape_error(detail::concat(name(), ": target is ", shape_str(target.rows(), target.cols()),
-                                       " but the prediction is ", shape_str(prediction.rows(), prediction.cols())));
+                                       " but the prediction is ", shape_str(prediction.rows(), prediction.cols()),
+                                       target_width_hint(prediction.cols())));
     if (input.rows() != prediction.rows() && input.size() != 0)
       throw shape_error(detail::concat(name(), ": input batch is ", shape_str(input.rows(), input.cols()),
                                        " but the prediction is ", shape_str(prediction.rows(), prediction.cols())));

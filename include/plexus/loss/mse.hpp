@@ -2,6 +2,7 @@
 // elements, L = 1/(n m) sum (p - t)^2, dL/dp = 2 (p - t) / (n m).
 #pragma once
 
+#include "elementwise.hpp"
 #include "loss.hpp"
 
 namespace plexus {
@@ -14,18 +15,12 @@ class MSE : public Loss<T> {
   double evaluate(const ConstMatrixRef<T>& p, const ConstMatrixRef<T>& t, const ConstMatrixRef<T>& input,
                   MatrixRef<T>* grad) const override {
     this->check_common(p, t, input, grad);
-    const double scale = 1.0 / (static_cast<double>(p.rows()) * static_cast<double>(p.cols()));
-    double sum = 0.0;
-    for (Index j = 0; j < p.cols(); ++j) {
-      double col = 0.0;
-      for (Index i = 0; i < p.rows(); ++i) {
-        const double d = static_cast<double>(p(i, j)) - static_cast<double>(t(i, j));
-        col += d * d;
-        if (grad) (*grad)(i, j) = static_cast<T>(2.0 * scale * d);
-      }
-      sum += col;
-    }
-    return sum * scale;
+    // 2 d * scale: the same bits as 2 * scale * d (doubling is exact).
+    return detail::elementwise_mean<T>(p, t, grad, [](double a, double b, Index, Index, double* g) {
+      const double d = a - b;
+      if (g) *g = 2.0 * d;
+      return d * d;
+    });
   }
 };
 

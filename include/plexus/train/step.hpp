@@ -5,6 +5,7 @@
 #include "../core/kernels.hpp"
 #include "../layers/network.hpp"
 #include "../loss/loss.hpp"
+#include "../optim/clip.hpp"
 #include "../optim/optimizer.hpp"
 
 #include <cmath>
@@ -31,6 +32,9 @@ struct StepOptions {
   // The seed of the step's random streams (dropout); with the optimizer's
   // step count it fixes every mask (ForwardContext).
   std::uint64_t seed = 0;
+  // > 0: the gradients are scaled to at most this global L2 norm before the
+  // update (clip_grad_norm, PyTorch's clip_grad_norm_); 0: no clipping.
+  double clip_norm = 0.0;
 };
 
 namespace detail {
@@ -146,7 +150,8 @@ double train_step(Network<T>& net, const Loss<T>& loss, Optimizer<T>& opt,
   const ForwardContext ctx = ForwardContext::train(options.seed, static_cast<std::uint64_t>(step));
   // Bad input goes the whole-batch way, so its error names rows of the batch.
   const bool split = parts > 1 && net.built() && x.cols() == net.input_width() &&
-                     (!loss.needs_target() || target.cols() == net.output_width()) && x.allFinite();
+                     (!loss.needs_target() || loss.accepts_target_width(target.cols(), net.output_width())) &&
+                     x.allFinite();
   double value = split ? detail::forward_backward_parts(net, loss, x, target, parts, ctx)
                        : detail::forward_backward(net, loss, x, target, ctx);
   if (options.before_update && *options.before_update) (*options.before_update)(value);
@@ -160,6 +165,7 @@ double train_step(Network<T>& net, const Loss<T>& loss, Optimizer<T>& opt,
     throw divergence_error(detail::concat("training diverged at step ", step, ": gradient of parameter ", bad, " of ",
                                           g.size(), " is ", static_cast<double>(g[bad]), " (loss ", value, ")"));
   }
+  if (options.clip_norm != 0.0) clip_grad_norm(net.gradients(), options.clip_norm);
   opt.step();
   return value;
 }
