@@ -19,9 +19,6 @@ class Loss {
   // Whether evaluate() reads the target; losses that do not accept a target
   // of any width (zero columns too).
   virtual bool needs_target() const { return true; }
-  // False when a row's loss depends on other rows of the batch: such a
-  // batch cannot be cut into parts (StepOptions::micro_batch).
-  virtual bool rows_independent() const { return true; }
 
   // Whether a target of `target_cols` columns goes with a prediction of
   // `prediction_cols` columns (asked only when needs_target(); the rows must
