@@ -261,7 +261,7 @@ class SquaredMeanLoss : public Loss<double> {
 };
 }  // namespace
 
-TEST_CASE("train_step does not cut a batch for a loss whose rows are not independent") {
+TEST_CASE("train_step refuses to cut a batch for a loss whose rows are not independent") {
   auto run = [](bool claims_independent, Index micro_batch) {
     Network<double> net;
     net.add(Dense<double>(2));
@@ -275,7 +275,8 @@ TEST_CASE("train_step does not cut a batch for a loss whose rows are not indepen
     return Vector<double>(net.parameters());
   };
   const auto whole = run(false, 0);
-  CHECK((run(false, 4) - whole).cwiseAbs().maxCoeff() == 0.0);
+  CHECK_THROWS_AS(run(false, 4), value_error);
+  CHECK((run(false, 12) - whole).cwiseAbs().maxCoeff() == 0.0);  // a batch within micro_batch is not cut
   // the same loss claiming independence is cut into parts, and the result changes
   CHECK((run(true, 4) - whole).cwiseAbs().maxCoeff() > 1e-6);
 }
