@@ -15,25 +15,30 @@
 
 namespace mi {
 
-// The answer's architecture, parameterised: Dense(width, relu); blocks x
-// Residual(layers x Concat(Dense(growth, relu)), Dense(width, zeros)); Dense(9).
+// The answer's architecture, parameterised: Dense(width, f); blocks x
+// Residual(layers x Concat(Dense(growth, f)), Dense(width, block_init));
+// Dense(outputs), with f = relu in the answer. Written once: the example,
+// the tests and the benchmarks all build it here.
 struct Arch {
   int width = 128, growth = 256, blocks = 7, layers = 4;
+  int outputs = 9;
+  plexus::Init block_init = plexus::Init::zeros;  // each block's last Dense: the block starts as the identity
+  plexus::ActivationFunction activation = plexus::Activation::relu;
 };
 
 template <typename T>
 plexus::Network<T> concat_resnet(const Arch& a) {
   using namespace plexus;
   Network<T> net;
-  net.add(Dense<T>(a.width, Activation::relu));
+  net.add(Dense<T>(a.width, a.activation));
   for (int b = 0; b < a.blocks; ++b) {
     Sequential<T> body;
     for (int i = 0; i < a.layers; ++i)  // x = concatenate([x, Dense(growth, relu)(x)])
-      body.add(Concat<T>(Dense<T>(a.growth, Activation::relu)));
-    body.add(Dense<T>(a.width, Activation::identity, Init::zeros));
+      body.add(Concat<T>(Dense<T>(a.growth, a.activation)));
+    body.add(Dense<T>(a.width, Activation::identity, a.block_init));
     net.add(Residual<T>(std::move(body)));  // x = skip + Dense(width, zeros)(x)
   }
-  net.add(Dense<T>(9));
+  net.add(Dense<T>(a.outputs));
   return net;
 }
 

@@ -7,6 +7,10 @@
 
 #include <Eigen/Core>
 
+#if !EIGEN_VERSION_AT_LEAST(3, 4, 0)
+#error "Plexus needs Eigen 3.4 or newer"
+#endif
+
 #include <cstddef>
 #include <cstdint>
 #include <new>

@@ -14,12 +14,9 @@ namespace plexus {
 
 template <typename T>
 class Concat : public Wrapper<Concat<T>, T> {
-  using Base = Wrapper<Concat<T>, T>;
-
  public:
-  static constexpr const char* kind_name = "Concat";
-  static constexpr const char* body_name = "concat body";
-  using Base::Base;
+  static constexpr const char *kind_name = "Concat", *body_name = "concat body";
+  using Wrapper<Concat<T>, T>::Wrapper;
 
   bool extends_input() const override { return true; }
 

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <sstream>
+#include <utility>
 
 namespace plexus {
 
@@ -30,6 +31,24 @@ struct PredictOptions {
 };
 
 namespace detail {
+// A flag that a move leaves false in the object moved from.
+struct ClearedOnMove {
+  bool value = false;
+  ClearedOnMove() = default;
+  ClearedOnMove(const ClearedOnMove&) = default;
+  ClearedOnMove& operator=(const ClearedOnMove&) = default;
+  ClearedOnMove(ClearedOnMove&& o) noexcept : value(std::exchange(o.value, false)) {}
+  ClearedOnMove& operator=(ClearedOnMove&& o) noexcept {
+    value = std::exchange(o.value, false);
+    return *this;
+  }
+  ClearedOnMove& operator=(bool v) {
+    value = v;
+    return *this;
+  }
+  operator bool() const { return value; }
+};
+
 // The flat storage of a network; optimizers hold it too, so a network
 // that moves keeps working with its optimizer.
 template <typename T>
@@ -61,16 +80,9 @@ class Network {
   }
   // Moving keeps the storage's heap blocks, so the layers' views (and an
   // optimizer bound to the network) stay valid; the moved-from network is
-  // left empty and unbuilt.
-  Network(Network&& o) noexcept { swap(o); }
-  Network& operator=(Network&& o) noexcept {
-    if (this != &o) {
-      Network empty;
-      swap(empty);
-      swap(o);
-    }
-    return *this;
-  }
+  // left unbuilt.
+  Network(Network&&) noexcept = default;
+  Network& operator=(Network&&) noexcept = default;
 
   // Appends a layer (before build()); returns a reference to the stored copy.
   template <typename L, typename = std::enable_if_t<std::is_base_of_v<Layer<T>, std::decay_t<L>>>>
@@ -216,22 +228,6 @@ class Network {
                                        shape_str(x.rows(), x.cols())));
   }
 
-  void swap(Network& o) noexcept {
-    using std::swap;
-    swap(root_, o.root_);
-    swap(store_, o.store_);
-    swap(grads_, o.grads_);
-    swap(in_, o.in_);
-    swap(out_, o.out_);
-    swap(dout_, o.dout_);
-    swap(dx_, o.dx_);
-    swap(batch_, o.batch_);
-    swap(passes_, o.passes_);
-    swap(built_, o.built_);
-    swap(replicas_, o.replicas_);
-    swap(inference_, o.inference_);
-  }
-
   // The storage, for optimizers (detail).
   const std::shared_ptr<detail::NetworkStorage<T>>& storage_handle() const { return (storage(), store_); }
   const std::shared_ptr<Vector<T>>& gradient_handle() const { return (require_grads(), grads_); }
@@ -258,14 +254,13 @@ class Network {
     for (std::size_t i = 0; i < l.child_count(); ++i) number(l.child(i), next);
   }
   // Made on first use, so an unbuilt (or moved-from) network has empty vectors.
-  detail::NetworkStorage<T>& storage() const {
-    if (!store_) store_ = std::make_shared<detail::NetworkStorage<T>>();
-    return *store_;
+  template <typename S>
+  static S& made(std::shared_ptr<S>& p) {
+    if (!p) p = std::make_shared<S>();
+    return *p;
   }
-  Vector<T>& require_grads() const {
-    if (!grads_) grads_ = std::make_shared<Vector<T>>();
-    return *grads_;
-  }
+  detail::NetworkStorage<T>& storage() const { return made(store_); }
+  Vector<T>& require_grads() const { return made(grads_); }
 
   void check_input(const ConstMatrixRef<T>& x, const char* where) const {
     if (!built_) throw error(detail::concat(where, ": the network is not built; call build(input_width) first"));
@@ -293,7 +288,7 @@ class Network {
   Buffer<T> in_, out_, dout_, dx_;
   Index batch_ = 0;
   std::uint64_t passes_ = 0;
-  bool built_ = false;
+  detail::ClearedOnMove built_;
   std::vector<std::unique_ptr<Network>> replicas_;
   // The one-row plan and the workspaces of concurrent predict() calls
   // (a copy of the network makes its own).

@@ -10,12 +10,9 @@ namespace plexus {
 
 template <typename T>
 class Residual : public Wrapper<Residual<T>, T> {
-  using Base = Wrapper<Residual<T>, T>;
-
  public:
-  static constexpr const char* kind_name = "Residual";
-  static constexpr const char* body_name = "residual body";
-  using Base::Base;
+  static constexpr const char *kind_name = "Residual", *body_name = "residual body";
+  using Wrapper<Residual<T>, T>::Wrapper;
 
   // The body writes a buffer of its own; when its last step is a dense
   // step, the skip is added inside it instead of in a step of its own.
