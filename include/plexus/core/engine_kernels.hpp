@@ -232,7 +232,8 @@ PLEXUS_ISA T lane_sum(const T* p, Index n) {
   Index i = 0;
   for (; i + L <= n; i += L)
     for (int l = 0; l < L; ++l) acc[l] += p[i + l];
-  for (int l = 0; i < n; ++i, ++l) acc[l] += p[i];
+  const int tail = static_cast<int>(n - i);  // < L
+  for (int l = 0; l < tail && l < L; ++l) acc[l] += p[i + l];
   for (int w = L / 2; w > 0; w /= 2)
     for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
   return acc[0];

@@ -138,7 +138,8 @@ using F64 = Vec<double, 4, 1, 4>;
 
 // half -> float without branches on the value (so the loop vectorises):
 // the half's exponent and mantissa moved into a float's and scaled by 2^112
-// (exact for normals and subnormals alike); infinities and NaNs set apart.
+// (exact for normals and subnormals alike); infinities and NaNs set apart
+// under a mask.
 PLEXUS_ISA inline float half_bits_to_float(std::uint16_t h) {
   const std::uint32_t magnitude = h & 0x7fffu, sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
   const std::uint32_t moved = magnitude << 13;
@@ -147,27 +148,30 @@ PLEXUS_ISA inline float half_bits_to_float(std::uint16_t h) {
   f *= 0x1p112f;
   std::uint32_t x;
   __builtin_memcpy(&x, &f, 4);
-  x = magnitude >= 0x7c00u ? (moved | 0x7f800000u) : x;
-  x |= sign;
+  const std::uint32_t special = 0u - static_cast<std::uint32_t>(magnitude >= 0x7c00u);
+  x = (x & ~special) | ((moved | 0x7f800000u) & special) | sign;
   __builtin_memcpy(&f, &x, 4);
   return f;
 }
 
-// sum_i half_to_float(w[i]) * x[i] in 8 interleaved lanes, combined pairwise.
+// sum_i half_to_float(w[i]) * x[i] in 8 interleaved lanes, combined
+// pairwise; the weights asked for 2 KB ahead, one line per 32.
 PLEXUS_ISA inline float hdot(const std::uint16_t* w, const float* x, Index n) {
   constexpr int L = 8;
   float acc[L] = {};
   Index i = 0;
-  for (; i + L <= n; i += L) {
-    if (i % 32 == 0) __builtin_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(w + i) + 2048));
-    for (int l = 0; l < L; ++l) {
-      const float p = half_bits_to_float(w[i + l]) * x[i + l];
-      acc[l] += p;
-    }
+  for (; i + 32 <= n; i += 32) {
+    __builtin_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(w + i) + 2048));
+    for (int b = 0; b < 32; b += L)
+      for (int l = 0; l < L; ++l) {
+        const float p = half_bits_to_float(w[i + b + l]) * x[i + b + l];
+        acc[l] += p;
+      }
   }
-  for (int l = 0; i < n; ++i, ++l) {
-    const float p = half_bits_to_float(w[i]) * x[i];
-    acc[l] += p;
+  const int tail = static_cast<int>(n - i);  // < 32
+  for (int t = 0; t < tail; ++t) {
+    const float p = half_bits_to_float(w[i + t]) * x[i + t];
+    acc[t % L] += p;
   }
   for (int s = L / 2; s > 0; s /= 2)
     for (int l = 0; l < s; ++l) acc[l] += acc[l + s];
