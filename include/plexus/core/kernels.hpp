@@ -70,10 +70,16 @@ inline void adam_update(double* p, const double* g, double* m, double* v, Index 
 // (it runs on every training step, over every gradient).
 template <typename T>
 bool all_finite(const T* p, Index n) {
+  // The engine is settled here, on the caller's thread: a bad PLEXUS_ENGINE
+  // throws to the caller rather than inside a worker thread.
+  const detail::KernelTable& k = detail::kernels();
+  const auto finite = [&k](const T* q, Index m) {
+    if constexpr (std::is_same_v<T, float>) return k.sfinite(q, m);
+    else return k.dfinite(q, m);
+  };
   std::atomic<bool> ok{true};
   parallel_chunks(n, Index(1) << 16, [&](Index i0, Index m) {
-    if (ok.load(std::memory_order_relaxed) && !detail::finite_block(p + i0, m))
-      ok.store(false, std::memory_order_relaxed);
+    if (ok.load(std::memory_order_relaxed) && !finite(p + i0, m)) ok.store(false, std::memory_order_relaxed);
   });
   return ok.load();
 }
