@@ -54,7 +54,11 @@ inline std::string engine_missing(Engine e, const CpuFeatures& f = cpu_features(
   if (level >= 4) {
     if (!f.cpu_amx_tile) need(false, "amx_tile");
     else if (!f.os_amx) need(false, "amx_tile (present, but the OS has not enabled tile state)");
+#if defined(__linux__)
     else if (!f.amx_permission) need(false, "amx_tile (present, but Linux refused the tile-data permission)");
+#else
+    else if (!f.amx_permission) need(false, "amx_tile (present, but only Linux builds ask for the tile-data permission)");
+#endif
     need(f.cpu_amx_bf16, "amx_bf16");
   }
 #if !PLEXUS_CPU_X86
