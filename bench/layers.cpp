@@ -1,13 +1,16 @@
 // Micro-benchmarks at the shapes of the answer's network (float32, batch
 // 1024): the dense kernels, a whole concat block, the Adam step, the sample
 // generator, a whole training step, batch-1 prediction (float and 16-bit
-// weights) and the memory floor under it. Each reports a
-// throughput counter: FLOP/s, bytes/s or samples/s (FLOP=150G/s reads 150
-// GFLOP/s).
+// weights) and the memory floor under it; and the products and one-row dot
+// products of every engine (fp32 and bf16), each forced in turn. Each
+// reports a throughput counter: FLOP/s, bytes/s or samples/s (FLOP=150G/s
+// reads 150 GFLOP/s).
 //
 //   build/bench/plexus_bench                       # everything
 //   build/bench/plexus_bench --benchmark_filter=Dense
+//   build/bench/plexus_bench --benchmark_filter=Engine
 //   OMP_NUM_THREADS=1 build/bench/plexus_bench     # one thread
+//   PLEXUS_ENGINE=avx2 build/bench/plexus_bench    # everything else on one engine
 #include <benchmark/benchmark.h>
 
 #include <plexus/plexus.hpp>
@@ -15,6 +18,7 @@
 #include "recipes.hpp"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace {
@@ -316,6 +320,71 @@ void BM_Sgemm2048Plexus(benchmark::State& state) {
   set_flops(state, 2.0 * n * n * n);
 }
 BENCHMARK(BM_Sgemm2048Plexus)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// The engine of a benchmark's first argument, forced for its run; false
+// (and the benchmark skipped, saying why) where this CPU lacks it.
+bool force_engine(benchmark::State& state) {
+  const auto e = static_cast<plexus::Engine>(state.range(0));
+  if (!plexus::engine_supported(e)) {
+    state.SkipWithError((std::string(plexus::to_string(e)) + ": the CPU lacks " + plexus::engine_missing(e)).c_str());
+    return false;
+  }
+  plexus::set_engine(e);
+  return true;
+}
+
+// C = A B (m x k times k x n) on one engine at one precision (range(1): 0
+// fp32, 1 bf16): 2048^3, and the four forward products of a concat block at
+// batch 1024 (K = 128, 384, 640, 896; N = 256).
+void BM_EngineGemm(benchmark::State& state) {
+  if (!force_engine(state)) return;
+  const bool bf16 = state.range(1) != 0;
+  const Index m = state.range(2), n = state.range(3), k = state.range(4);
+  const auto a = random_matrix(m, k, 13), b = random_matrix(k, n, 14);
+  plexus::Matrix<T> c(m, n);
+  const auto precision = bf16 ? plexus::Precision::bf16 : plexus::Precision::native;
+  for (auto _ : state) {
+    plexus::gemm<T>(false, false, m, n, k, T(1), a.data(), m, b.data(), k, T(0), c.data(), m, precision);
+    benchmark::DoNotOptimize(c.data());
+  }
+  set_flops(state, 2.0 * m * n * k);
+  state.SetLabel(plexus::engine_name() + (bf16 ? (plexus::bf16_emulated() ? " bf16 (emulated)" : " bf16") : " fp32"));
+  plexus::reset_engine();
+}
+void engine_gemm_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"engine", "bf16", "m", "n", "k"});
+  for (int e = 0; e < plexus::kEngineCount; ++e)
+    for (int bf16 : {0, 1}) {
+      b->Args({e, bf16, 2048, 2048, 2048});
+      for (int k : {128, 384, 640, 896}) b->Args({e, bf16, kBatch, 256, k});
+    }
+}
+BENCHMARK(BM_EngineGemm)->Apply(engine_gemm_args)->UseRealTime();
+
+// One-row dot products on one thread: out[j] = w_j . x for every column of
+// a 1152 x 4096 weight matrix (4.7M weights, as many as the answer's
+// network) of floats, IEEE halves or bf16 (range(1): 0, 1, 2).
+void BM_EngineDot(benchmark::State& state) {
+  if (!force_engine(state)) return;
+  const int kind = static_cast<int>(state.range(1));
+  const Index n = 1152, cols = 4096;
+  const auto w = random_matrix(n, cols, 15), x = random_matrix(n, 1, 16);
+  std::vector<std::uint16_t> w16(static_cast<std::size_t>(w.size()));
+  for (std::size_t i = 0; i < w16.size(); ++i)
+    w16[i] = kind == 1 ? plexus::float_to_half(w.data()[i]) : plexus::float_to_bf16(w.data()[i]);
+  std::vector<T> out(static_cast<std::size_t>(cols));
+  for (auto _ : state) {
+    if (kind == 0) plexus::detail::dot_columns(w.data(), n, x.data(), n, cols, out.data());
+    else if (kind == 1) plexus::detail::dot_half_columns(w16.data(), n, x.data(), n, cols, out.data());
+    else plexus::detail::dot_bf16_columns(w16.data(), n, x.data(), n, cols, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  const double bytes = static_cast<double>(n * cols) * (kind == 0 ? 4.0 : 2.0);
+  state.counters["bytes"] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(plexus::engine_name() + (kind == 0 ? " float" : kind == 1 ? " half" : " bf16"));
+  plexus::reset_engine();
+}
+BENCHMARK(BM_EngineDot)->ArgsProduct({{0, 1, 2, 3, 4}, {0, 1, 2}})->ArgNames({"engine", "weights"})->UseRealTime();
 
 }  // namespace
 

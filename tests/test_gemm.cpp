@@ -1,7 +1,8 @@
-// The GEMM driver and its engines against a plain double-precision product:
-// every transpose combination, shapes that leave partial micro-tiles and
-// partial K-panels, beta = 0 and 1, an epilogue, and bit-identical results
-// for any number of threads.
+// The GEMM driver on every engine this CPU runs, against a plain
+// double-precision product: every transpose combination, shapes that leave
+// partial micro-tiles and partial K-panels, beta = 0 and 1, float, double
+// and bf16 operands, an epilogue, and bit-identical results for any number
+// of threads.
 #include <doctest/doctest.h>
 
 #include <plexus/plexus.hpp>
@@ -63,34 +64,66 @@ double op_b(const Problem& p, const Operands<T>& o, Index l, Index j) {
   return p.tb ? o.b[static_cast<std::size_t>(j + l * o.ldb)] : o.b[static_cast<std::size_t>(l + j * o.ldb)];
 }
 
-// Runs C = alpha op(A) op(B) + beta C with the given engine and checks every
-// element of C, and that the padding rows of C are untouched.
-template <typename Engine, typename T>
-void check(const Problem& p, T beta, double tol) {
+// The engines this CPU runs; each one it lacks is reported as skipped.
+std::vector<plexus::Engine> engines_here() {
+  std::vector<plexus::Engine> here;
+  for (int i = 0; i < plexus::kEngineCount; ++i) {
+    const auto e = static_cast<plexus::Engine>(i);
+    if (plexus::engine_supported(e)) here.push_back(e);
+    else {
+      const std::string why = std::string("engine ") + plexus::to_string(e) + " skipped: the CPU lacks " +
+                              plexus::engine_missing(e);
+      MESSAGE(why);
+    }
+  }
+  return here;
+}
+std::string name(plexus::Engine e) { return plexus::to_string(e); }
+
+// Forces an engine for one scope, then restores the default.
+struct ForcedEngine {
+  explicit ForcedEngine(plexus::Engine e) { plexus::set_engine(e); }
+  ~ForcedEngine() { plexus::reset_engine(); }
+  ForcedEngine(const ForcedEngine&) = delete;
+  ForcedEngine& operator=(const ForcedEngine&) = delete;
+};
+
+double bf16(double x) { return plexus::round_to_bf16(static_cast<float>(x)); }
+
+// Runs C = alpha op(A) op(B) + beta C through plexus::gemm on the engine
+// running now and checks every element of C, and that the padding rows of
+// C are untouched. At Precision::bf16 C must match the double product of
+// the operands rounded to bf16 to within float summation (tol), and the
+// exact product to within bf16 rounding.
+template <typename T>
+void check(const Problem& p, T beta, double tol, plexus::Precision precision = plexus::Precision::native) {
   CAPTURE(p.ta);
   CAPTURE(p.tb);
   CAPTURE(p.m);
   CAPTURE(p.n);
   CAPTURE(p.k);
   CAPTURE(beta);
+  const bool rounded = precision == plexus::Precision::bf16;
   const auto o = make<T>(p, static_cast<unsigned>(p.m * 131 + p.n * 17 + p.k));
   std::vector<T> c = o.c0;
   const T alpha = T(0.75);
-  plexus::NoEpilogue none;
-  plexus::detail::gemm_with<Engine, T>(p.ta, p.tb, p.m, p.n, p.k, alpha, o.a.data(), o.lda, o.b.data(), o.ldb, beta,
-                                       c.data(), o.ldc, none);
-  double worst = 0;
+  plexus::gemm<T>(p.ta, p.tb, p.m, p.n, p.k, alpha, o.a.data(), o.lda, o.b.data(), o.ldb, beta, c.data(), o.ldc,
+                  precision);
+  double worst = 0, worst_exact = 0;
   bool padding_kept = true;
   for (Index j = 0; j < p.n; ++j) {
     for (Index i = 0; i < p.m; ++i) {
-      double s = 0, mag = 0;
+      double s = 0, exact = 0, mag = 0;
       for (Index l = 0; l < p.k; ++l) {
-        s += op_a(p, o, i, l) * op_b(p, o, l, j);
-        mag += std::abs(op_a(p, o, i, l) * op_b(p, o, l, j));
+        const double x = op_a(p, o, i, l), y = op_b(p, o, l, j);
+        s += rounded ? bf16(x) * bf16(y) : x * y;
+        exact += x * y;
+        mag += std::abs(x * y);
       }
       const auto at = static_cast<std::size_t>(i + j * o.ldc);
-      const double want = alpha * s + (beta == T(0) ? 0.0 : double(o.c0[at]));
-      worst = std::max(worst, std::abs(double(c[at]) - want) / (1.0 + alpha * mag));
+      const double c0 = beta == T(0) ? 0.0 : double(o.c0[at]);
+      worst = std::max(worst, std::abs(double(c[at]) - (alpha * s + c0)) / (1.0 + alpha * mag));
+      worst_exact = std::max(worst_exact, std::abs(double(c[at]) - (alpha * exact + c0)) / (1.0 + alpha * mag));
     }
     for (Index i = p.m; i < o.ldc; ++i) {
       const auto at = static_cast<std::size_t>(i + j * o.ldc);
@@ -98,6 +131,7 @@ void check(const Problem& p, T beta, double tol) {
     }
   }
   CHECK(worst < tol);
+  if (rounded) CHECK(worst_exact < 1.0 / 128);  // two operands each within 2^-9, relative
   CHECK(padding_kept);
 }
 
@@ -107,66 +141,126 @@ const Problem kProblems[] = {
     {false, true, 33, 31, 17},   {false, true, 100, 9, 256},   {false, true, 257, 129, 520},
     {true, false, 9, 128, 1024}, {true, false, 50, 23, 37},    {true, false, 200, 70, 1030},
     {true, true, 15, 16, 17},    {true, true, 96, 40, 300},    {false, false, 64, 64, 0},
+    {false, false, 33, 65, 2100}, {true, true, 70, 100, 63},   {false, true, 40, 97, 1},
 };
 
 }  // namespace
 
-TEST_CASE("gemm: the Eigen engine matches a double product, float and double") {
-  for (const auto& p : kProblems)
-    for (double beta : {0.0, 1.0}) {
-      check<plexus::detail::EigenGemmEngine<float>, float>(p, static_cast<float>(beta), 1e-5);
-      check<plexus::detail::EigenGemmEngine<double>, double>(p, beta, 1e-13);
-    }
+TEST_CASE("gemm: every engine this CPU runs matches a double product (float, double, bf16)") {
+  for (const plexus::Engine e : engines_here()) {
+    const std::string engine = name(e);
+    CAPTURE(engine);
+    ForcedEngine forced(e);
+    REQUIRE(plexus::engine() == e);
+    for (const auto& p : kProblems)
+      for (double beta : {0.0, 1.0}) {
+        check<float>(p, static_cast<float>(beta), 1e-5);
+        check<double>(p, beta, 1e-13);
+        check<float>(p, static_cast<float>(beta), 1e-5, plexus::Precision::bf16);
+      }
+  }
 }
 
-#if PLEXUS_GEMM_AVX512
-TEST_CASE("gemm: the AVX-512 engine matches a double product") {
-  for (const auto& p : kProblems)
-    for (float beta : {0.0f, 1.0f}) check<plexus::detail::Avx512GemmEngine, float>(p, beta, 1e-5);
+TEST_CASE("gemm: bf16 products of doubles are refused") {
+  std::vector<double> a(4, 1.0), c(4, 0.0);
+  CHECK_THROWS_AS(plexus::gemm<double>(false, false, 2, 2, 2, 1.0, a.data(), 2, a.data(), 2, 0.0, c.data(), 2,
+                                       plexus::Precision::bf16),
+                  plexus::value_error);
 }
-#endif
 
-TEST_CASE("gemm: the epilogue sees every block of C once, after its last K-panel") {
+TEST_CASE("gemm: the epilogue sees every block of C once, after its last K-panel, on every engine") {
   const Problem p{false, false, 300, 200, 700};
   const auto o = make<float>(p, 5);
-  std::vector<float> c(o.c0.size(), 0.0f), want(o.c0.size(), 0.0f);
-  plexus::gemm<float>(false, false, p.m, p.n, p.k, 1.0f, o.a.data(), o.lda, o.b.data(), o.ldb, 0.0f, want.data(),
-                      o.ldc);
-  std::vector<int> seen(static_cast<std::size_t>(p.m * p.n), 0);
-  plexus::gemm<float>(false, false, p.m, p.n, p.k, 1.0f, o.a.data(), o.lda, o.b.data(), o.ldb, 0.0f, c.data(), o.ldc,
-                      [&](Index i0, Index j0, Index mi, Index nj) {
-                        for (Index j = j0; j < j0 + nj; ++j)
-                          for (Index i = i0; i < i0 + mi; ++i) {
-                            auto& x = c[static_cast<std::size_t>(i + j * o.ldc)];
-                            x = 2 * x + 1;  // the final value, doubled: wrong if applied to a partial sum
-                            ++seen[static_cast<std::size_t>(i + j * p.m)];
-                          }
-                      });
-  bool once = true, applied = true;
-  for (Index j = 0; j < p.n; ++j)
-    for (Index i = 0; i < p.m; ++i) {
-      once = once && seen[static_cast<std::size_t>(i + j * p.m)] == 1;
-      const auto at = static_cast<std::size_t>(i + j * o.ldc);
-      applied = applied && c[at] == 2 * want[at] + 1;
+  for (const plexus::Engine e : engines_here())
+    for (const auto precision : {plexus::Precision::native, plexus::Precision::bf16}) {
+      const std::string engine = name(e);
+      CAPTURE(engine);
+      const std::string precision_name = plexus::to_string(precision);
+      CAPTURE(precision_name);
+      ForcedEngine forced(e);
+      std::vector<float> c(o.c0.size(), 0.0f), want(o.c0.size(), 0.0f);
+      plexus::gemm<float>(false, false, p.m, p.n, p.k, 1.0f, o.a.data(), o.lda, o.b.data(), o.ldb, 0.0f,
+                          want.data(), o.ldc, precision);
+      std::vector<int> seen(static_cast<std::size_t>(p.m * p.n), 0);
+      plexus::gemm<float>(
+          false, false, p.m, p.n, p.k, 1.0f, o.a.data(), o.lda, o.b.data(), o.ldb, 0.0f, c.data(), o.ldc,
+          [&](Index i0, Index j0, Index mi, Index nj) {
+            for (Index j = j0; j < j0 + nj; ++j)
+              for (Index i = i0; i < i0 + mi; ++i) {
+                auto& x = c[static_cast<std::size_t>(i + j * o.ldc)];
+                x = 2 * x + 1;  // the final value, doubled: wrong if applied to a partial sum
+                ++seen[static_cast<std::size_t>(i + j * p.m)];
+              }
+          },
+          precision);
+      bool once = true, applied = true;
+      for (Index j = 0; j < p.n; ++j)
+        for (Index i = 0; i < p.m; ++i) {
+          once = once && seen[static_cast<std::size_t>(i + j * p.m)] == 1;
+          const auto at = static_cast<std::size_t>(i + j * o.ldc);
+          applied = applied && c[at] == 2 * want[at] + 1;
+        }
+      CHECK(once);
+      CHECK(applied);
     }
-  CHECK(once);
-  CHECK(applied);
 }
 
-TEST_CASE("gemm: results are bit-identical for 1, 2 and 3 threads") {
-  for (const auto& p : {Problem{false, false, 1024, 256, 640}, Problem{true, false, 1152, 128, 1024},
-                        Problem{false, true, 1024, 896, 256}}) {
+// Products of every engine and precision on three threads counts: each is
+// bit-identical across them, and the engines and precisions really differ
+// (a switch that changed nothing would give the same bits everywhere).
+TEST_CASE("gemm: bit-identical for 1, 2 and 3 threads on every engine; engines and bf16 really switch") {
+  const Problem problems[] = {{false, false, 1024, 256, 640}, {true, false, 1152, 128, 1024},
+                              {false, true, 1024, 896, 256}};
+  const auto here = engines_here();
+  for (const auto& p : problems) {
+    CAPTURE(p.ta);
+    CAPTURE(p.tb);
     const auto o = make<float>(p, 9);
-    std::vector<std::vector<float>> out;
-    for (int threads : {1, 2, 3}) {
-      plexus::set_num_threads(threads);
-      std::vector<float> c = o.c0;
-      plexus::gemm<float>(p.ta, p.tb, p.m, p.n, p.k, 1.0f, o.a.data(), o.lda, o.b.data(), o.ldb, 1.0f, c.data(),
-                          o.ldc);
-      out.push_back(c);
+    const auto od = make<double>(p, 9);
+    std::vector<std::vector<float>> natives, bf16s;
+    std::vector<std::vector<double>> doubles;
+    for (const plexus::Engine e : here) {
+      const std::string engine = name(e);
+      CAPTURE(engine);
+      ForcedEngine forced(e);
+      std::vector<std::vector<float>> out[2];
+      std::vector<std::vector<double>> out_d;
+      for (int threads : {1, 2, 3}) {
+        plexus::set_num_threads(threads);
+        for (int b = 0; b < 2; ++b) {
+          std::vector<float> c = o.c0;
+          plexus::gemm<float>(p.ta, p.tb, p.m, p.n, p.k, 1.0f, o.a.data(), o.lda, o.b.data(), o.ldb, 1.0f, c.data(),
+                              o.ldc, b ? plexus::Precision::bf16 : plexus::Precision::native);
+          out[b].push_back(c);
+        }
+        std::vector<double> cd = od.c0;
+        plexus::gemm<double>(p.ta, p.tb, p.m, p.n, p.k, 1.0, od.a.data(), od.lda, od.b.data(), od.ldb, 1.0,
+                             cd.data(), od.ldc);
+        out_d.push_back(cd);
+      }
+      plexus::set_num_threads(0);
+      for (int b = 0; b < 2; ++b) {
+        CHECK(out[b][0] == out[b][1]);
+        CHECK(out[b][0] == out[b][2]);
+      }
+      CHECK(out_d[0] == out_d[1]);
+      CHECK(out_d[0] == out_d[2]);
+      CHECK(out[0][0] != out[1][0]);  // bf16 operands change the last bits of almost every element
+      natives.push_back(out[0][0]);
+      bf16s.push_back(out[1][0]);
+      doubles.push_back(out_d[0]);
     }
-    plexus::set_num_threads(0);
-    CHECK(out[0] == out[1]);
-    CHECK(out[0] == out[2]);
+    // The generic engine rounds every multiply-add twice, the vector engines
+    // once: their float results differ. avx512 and avx512_bf16 share float
+    // kernels but not bf16 ones (emulated against vdpbf16ps).
+    for (std::size_t i = 1; i < here.size(); ++i) {
+      const std::string engine = name(here[i]);
+      CAPTURE(engine);
+      if (here[0] == plexus::Engine::generic) CHECK(natives[0] != natives[i]);
+      if (here[i] == plexus::Engine::avx512_bf16 && here[i - 1] == plexus::Engine::avx512) {
+        CHECK(natives[i] == natives[i - 1]);
+        CHECK(bf16s[i] != bf16s[i - 1]);
+      }
+    }
   }
 }

@@ -1,8 +1,9 @@
 # Configures, builds and runs one consumer project (cmake -P script, run by
-# ctest; see CMakeLists.txt here). Inputs (-D): KIND (find_package,
+# ctest; see CMakeLists.txt here). Inputs (-D): KIND (find_package, native,
 # add_subdirectory, fetchcontent), CONSUMER_SOURCE_DIR, WORK_DIR,
 # PLEXUS_SOURCE_DIR, GENERATOR, MAKE_PROGRAM, CXX_COMPILER, BUILD_TYPE (may be
-# empty), CONFIG, OPENMP, Eigen3_DIR; for find_package also PREFIX, CMAKEDIR.
+# empty), CONFIG, OPENMP, Eigen3_DIR; for find_package and native (an
+# installed Plexus) also PREFIX, CMAKEDIR.
 cmake_minimum_required(VERSION 3.16)
 
 function(run what)
@@ -39,7 +40,11 @@ endif()
 if(BUILD_TYPE)
   list(APPEND args "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}")
 endif()
-if(KIND STREQUAL "find_package")
+set(installed OFF)
+if(KIND STREQUAL "find_package" OR KIND STREQUAL "native")
+  set(installed ON)
+endif()
+if(installed)
   list(APPEND args "-DCMAKE_PREFIX_PATH=${PREFIX}")
 else()
   list(APPEND args "-DPLEXUS_SOURCE_DIR=${PLEXUS_SOURCE_DIR}")
@@ -49,7 +54,7 @@ else()
 endif()
 run(configure ${CMAKE_COMMAND} ${args})
 
-if(KIND STREQUAL "find_package")
+if(installed)
   expect_cache(plexus_DIR "${PREFIX}/${CMAKEDIR}")  # the fresh install, not some other copy
 else()
   # As a subproject Plexus adds none of its own programs or install rules and

@@ -1,8 +1,12 @@
-// Small element-wise kernels shared by the layers: deterministic column sums
-// (the order of additions is fixed, whatever the thread count or alignment)
-// and finiteness checks.
+// Small element-wise kernels shared by the layers and optimizers, each run
+// by the engine chosen at run time (core/engine.hpp): deterministic column
+// sums (the order of additions is fixed, whatever the thread count, the
+// alignment or the engine), finiteness checks, Adam's update; and the
+// one-row dot products (core/dot.hpp).
 #pragma once
 
+#include "dispatch.hpp"
+#include "dot.hpp"
 #include "parallel.hpp"
 #include "types.hpp"
 
@@ -16,19 +20,13 @@
 namespace plexus {
 namespace detail {
 
-// Sum of n values, added in 16 interleaved lanes then combined in a fixed
-// order: vectorisable without -ffast-math, and independent of alignment.
+// Sum of n values, added in 16 interleaved lanes then combined pairwise:
+// the same bits on every engine.
 template <typename T>
 T lane_sum(const T* p, Index n) {
-  constexpr int L = 16;
-  T acc[L] = {};
-  Index i = 0;
-  for (; i + L <= n; i += L)
-    for (int l = 0; l < L; ++l) acc[l] += p[i + l];
-  for (int l = 0; i < n; ++i, ++l) acc[l] += p[i];
-  for (int w = L / 2; w > 0; w /= 2)
-    for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
-  return acc[0];
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "float or double");
+  if constexpr (std::is_same_v<T, float>) return kernels().slane_sum(p, n);
+  else return kernels().dlane_sum(p, n);
 }
 
 // Columns per work item in element-wise passes: large enough to amortise
@@ -50,16 +48,21 @@ namespace detail {
 // allFinite over 4.7M floats on one core).
 template <typename T>
 bool finite_block(const T* p, Index n) {
-  static_assert(std::is_floating_point_v<T> && (sizeof(T) == 4 || sizeof(T) == 8), "IEEE float or double");
-  using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-  constexpr Bits exponent = sizeof(T) == 4 ? Bits(0x7f800000u) : Bits(0x7ff0000000000000ull);
-  Bits top = 0;
-  for (Index i = 0; i < n; ++i) {
-    Bits b;
-    std::memcpy(&b, p + i, sizeof b);
-    top = std::max<Bits>(top, b & exponent);
-  }
-  return top != exponent;
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "IEEE float or double");
+  if constexpr (std::is_same_v<T, float>) return kernels().sfinite(p, n);
+  else return kernels().dfinite(p, n);
+}
+
+// One Adam / AdamW step over n parameters p with gradients g and moments m,
+// v (see AdamCoefficients in core/kernel_table.hpp for the formulas). On the
+// avx512 engines the results are those of the Eigen array expressions
+// Adam used before the engines, built by g++ 12 with -march=native.
+inline void adam_update(float* p, const float* g, float* m, float* v, Index n, const AdamCoefficients<float>& c) {
+  kernels().sadam(p, g, m, v, n, c);
+}
+inline void adam_update(double* p, const double* g, double* m, double* v, Index n,
+                        const AdamCoefficients<double>& c) {
+  kernels().dadam(p, g, m, v, n, c);
 }
 }  // namespace detail
 
@@ -67,10 +70,16 @@ bool finite_block(const T* p, Index n) {
 // (it runs on every training step, over every gradient).
 template <typename T>
 bool all_finite(const T* p, Index n) {
+  // The engine is settled here, on the caller's thread: a bad PLEXUS_ENGINE
+  // throws to the caller rather than inside a worker thread.
+  const detail::KernelTable& k = detail::kernels();
+  const auto finite = [&k](const T* q, Index m) {
+    if constexpr (std::is_same_v<T, float>) return k.sfinite(q, m);
+    else return k.dfinite(q, m);
+  };
   std::atomic<bool> ok{true};
   parallel_chunks(n, Index(1) << 16, [&](Index i0, Index m) {
-    if (ok.load(std::memory_order_relaxed) && !detail::finite_block(p + i0, m))
-      ok.store(false, std::memory_order_relaxed);
+    if (ok.load(std::memory_order_relaxed) && !finite(p + i0, m)) ok.store(false, std::memory_order_relaxed);
   });
   return ok.load();
 }

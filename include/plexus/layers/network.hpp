@@ -264,6 +264,7 @@ class Network {
 
   void check_input(const ConstMatrixRef<T>& x, const char* where) const {
     if (!built_) throw error(detail::concat(where, ": the network is not built; call build(input_width) first"));
+    engine();  // a bad PLEXUS_ENGINE is reported here, on the caller's thread, not inside a worker
     if (x.rows() == 0)
       throw value_error(detail::concat(where, ": empty batch (0 rows of ", x.cols(), " columns)"));
     if (x.cols() != input_width())

@@ -50,29 +50,25 @@ class AdamBase : public Optimizer<T> {
     const T bc2s = static_cast<T>(bc2_sqrt);
     const T b1 = static_cast<T>(opt_.beta1), b2 = static_cast<T>(opt_.beta2);
     const T one_b1 = static_cast<T>(1.0 - opt_.beta1), one_b2 = static_cast<T>(1.0 - opt_.beta2);
-    const T eps = static_cast<T>(opt_.eps), wd = static_cast<T>(l2), shrink = static_cast<T>(decay);
-    const bool decoupled = decay != 1.0;
+    detail::AdamCoefficients<T> c;
+    c.step_size = step_size;
+    c.bias2_sqrt = bc2s;
+    c.beta1 = b1;
+    c.beta2 = b2;
+    c.one_minus_beta1 = one_b1;
+    c.one_minus_beta2 = one_b2;
+    c.eps = static_cast<T>(opt_.eps);
+    c.weight_decay = static_cast<T>(l2);
+    c.decay = static_cast<T>(decay);
     T* p = params.data();
     const T* g = grads.data();
     T* m = m_.data();
     T* v = v_.data();
-    // Eigen array expressions, one pass each over a chunk that stays in L2:
-    // they vectorise (a scalar loop calling std::sqrt does not, as sqrt may
-    // set errno), and keep PyTorch's order of operations.
-    using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
-    parallel_chunks(params.size(), this->kChunk, [&](Index i0, Index n) {
-      Eigen::Map<Array> pc(p + i0, n), mc(m + i0, n), vc(v + i0, n);
-      const Eigen::Map<const Array> gc(g + i0, n);
-      if (decoupled) pc *= shrink;
-      if (wd == T(0)) {
-        mc = b1 * mc + one_b1 * gc;
-        vc = b2 * vc + one_b2 * gc * gc;
-      } else {
-        mc = b1 * mc + one_b1 * (gc + wd * pc);
-        vc = b2 * vc + one_b2 * (gc + wd * pc) * (gc + wd * pc);
-      }
-      pc -= step_size * (mc / (vc.sqrt() / bc2s + eps));
-    });
+    // The engine's kernel (core/kernels.hpp), chunk by chunk: PyTorch's
+    // order of operations, vectorised whatever the flags the program was
+    // built with; chunks start at multiples of 16, so the lanes are the same.
+    parallel_chunks(params.size(), this->kChunk,
+                    [&](Index i0, Index n) { detail::adam_update(p + i0, g + i0, m + i0, v + i0, n, c); });
   }
 
   AdamOptions opt_;
