@@ -8,16 +8,13 @@
 // run draws what the uninterrupted run drew.
 #pragma once
 
+#include "../core/bf16.hpp"  // Precision: the arithmetic of a pass's products
 #include "../core/rng.hpp"
 #include "../core/types.hpp"
 
 #include <cstdint>
 
 namespace plexus {
-
-// The arithmetic of a pass's matrix products: the network's own scalar
-// type, or bf16 operands with float accumulation (float networks only).
-enum class Precision : int { native = 0, bf16 = 1 };
 
 struct ForwardContext {
   bool training = false;  // training behaviour (dropout drops, batch norm uses the batch's statistics)

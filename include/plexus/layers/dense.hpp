@@ -115,7 +115,8 @@ class Dense : public LayerBase<Dense<T>, T> {
     const Index rows = x.rows(), in = this->input_width();
     const ActivationFunction& f = opt_.activation;
     keep_input_ = ctx.backward && f.needs_input();
-    if (rows == 1 && !keep_input_) {  // one sample: a dot product per output, no packing
+    precision_ = ctx.precision;
+    if (rows == 1 && !keep_input_ && precision_ == Precision::native) {  // one sample: a dot per output, no packing
       const T* xp = x.data();
       if (x.outerStride() != 1) {  // a row of a taller matrix: gather it
         xrow_.reserve(static_cast<std::size_t>(in));
@@ -138,7 +139,8 @@ class Dense : public LayerBase<Dense<T>, T> {
                 if (z) std::copy(col, col + mi, z + i0 + j * rows);
                 act::apply(f, col, mi);
               }
-            });
+            },
+            precision_);
   }
 
   void backward_impl(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy, MatrixRef<T> dx,
@@ -154,12 +156,11 @@ class Dense : public LayerBase<Dense<T>, T> {
         db_[j] = detail::lane_sum(g, rows);
       }
     });
-    // dW = x^T dZ
+    // dW = x^T dZ and dx (+)= dZ W^T, in the forward pass's precision
     gemm<T>(true, false, in, units_, rows, T(1), x.data(), x.outerStride(), dy.data(), dy.outerStride(), T(0),
-            dw_.data(), in);
-    // dx (+)= dZ W^T
+            dw_.data(), in, precision_);
     gemm<T>(false, true, rows, in, units_, T(1), dy.data(), dy.outerStride(), w_.data(), in,
-            mode == GradientMode::add ? T(1) : T(0), dx.data(), dx.outerStride());
+            mode == GradientMode::add ? T(1) : T(0), dx.data(), dx.outerStride(), precision_);
   }
 
  private:
@@ -209,6 +210,7 @@ class Dense : public LayerBase<Dense<T>, T> {
   Buffer<T> xrow_;
   Buffer<T> z_;              // pre-activations of the last training pass, when f needs them
   bool keep_input_ = false;  // z_ holds them
+  Precision precision_ = Precision::native;  // of the last forward pass's products, used by its backward
 };
 
 PLEXUS_REGISTER_LAYER(Dense);

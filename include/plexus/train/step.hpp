@@ -32,6 +32,11 @@ struct StepOptions {
   // The seed of the step's random streams (dropout); with the optimizer's
   // step count it fixes every mask (ForwardContext).
   std::uint64_t seed = 0;
+  // The products' arithmetic: Precision::bf16 rounds their operands to bf16
+  // and sums in float (float networks; emulated where the CPU lacks bf16
+  // instructions, see bf16_emulated()). Parameters, gradients, the loss and
+  // the optimizer stay in the network's type.
+  Precision precision = Precision::native;
   // > 0: the gradients are scaled to at most this global L2 norm before the
   // update (clip_grad_norm, PyTorch's clip_grad_norm_); 0: no clipping.
   double clip_norm = 0.0;
@@ -147,7 +152,10 @@ double train_step(Network<T>& net, const Loss<T>& loss, Optimizer<T>& opt,
                                        " (StepOptions::micro_batch); set micro_batch = 0"));
   }
   const std::int64_t step = opt.steps() + 1;
-  const ForwardContext ctx = ForwardContext::train(options.seed, static_cast<std::uint64_t>(step));
+  ForwardContext ctx = ForwardContext::train(options.seed, static_cast<std::uint64_t>(step));
+  if (options.precision == Precision::bf16 && !std::is_same_v<T, float>)
+    throw value_error("train_step: bf16 products are for float networks (StepOptions::precision)");
+  ctx.precision = options.precision;
   // Bad input goes the whole-batch way, so its error names rows of the batch.
   const bool split = parts > 1 && net.built() && x.cols() == net.input_width() &&
                      (!loss.needs_target() || loss.accepts_target_width(target.cols(), net.output_width())) &&
