@@ -612,6 +612,7 @@ TEST_CASE("norm layers: one-row plans (Dropout a copy, the others opaque) and ro
   net.add(Dense<float>(3));
   net.build(4, 1);
   CHECK(net.one_row_steps() == 3);  // dense, copy, dense
+  CHECK(!RowPlan<float>::compile(net.layers()).has_opaque_steps());
   const Matrix<float> x = random_matrix(5, 4, 1).cast<float>();
   const Matrix<float> b = net.predict(x);
   for (Index i = 0; i < 5; ++i) CHECK((net.predict(x.row(i)) - b.row(i)).cwiseAbs().maxCoeff() <= 1e-6f);
@@ -623,4 +624,5 @@ TEST_CASE("norm layers: one-row plans (Dropout a copy, the others opaque) and ro
   // LayerNorm and add (written inside the Concat's output, so the Concat
   // copies nothing), Concat's BatchNorm, Dense, Softmax.
   CHECK(all.one_row_steps() == 10);
+  CHECK(RowPlan<float>::compile(all.layers()).has_opaque_steps());
 }
