@@ -602,7 +602,21 @@ TEST_CASE("norm layers: specs read their settings back and refuse bad ones") {
   sm.kind = "Softmax";
   sm.set("dim", 1);
   CHECK(has(message_of([&] { make_layer<float>(sm); }), "unknown setting 'dim'"));
-  for (const char* kind : {"Dropout", "LayerNorm", "BatchNorm", "Softmax", "Standardize"}) CHECK(layer_registered(kind));
+  for (const char* kind : {"Dropout", "LayerNorm", "BatchNorm", "Softmax", "Standardize"}) {
+    CHECK(layer_registered(kind));
+    // A spec without settings (written by hand) gets the defaults, torch's.
+    LayerSpec bare;
+    bare.kind = kind;
+    CHECK(make_layer<double>(bare)->label() == make_layer<double>(make_layer<double>(bare)->spec())->label());
+  }
+  LayerSpec bare;
+  bare.kind = "BatchNorm";
+  CHECK(make_layer<float>(bare)->label() == BatchNorm<float>().label());
+  CHECK(BatchNorm<float>().label() == "BatchNorm(momentum 0.1, eps 1e-05)");
+  bare.kind = "Dropout";
+  CHECK(make_layer<float>(bare)->label() == "Dropout(rate 0.5)");
+  bare.kind = "LayerNorm";
+  CHECK(make_layer<float>(bare)->label() == "LayerNorm(eps 1e-05)");
 }
 
 TEST_CASE("norm layers: one-row plans (Dropout a copy, the others opaque) and rows_independent") {

@@ -42,9 +42,9 @@ class BatchNorm : public LayerBase<BatchNorm<T>, T> {
   }
 
   static std::unique_ptr<Layer<T>> from_spec(SpecReader& r, const SpecChildren<T>& /*children*/) {
-    const double eps = r.real("eps", std::numeric_limits<double>::min(), 1.0);
-    const double momentum = r.real("momentum", 0.0, 1.0);
-    const bool affine = r.integer("affine", 0, 1) != 0;
+    const double eps = r.real("eps", std::numeric_limits<double>::min(), 1.0, 1e-5);
+    const double momentum = r.real("momentum", 0.0, 1.0, 0.1);
+    const bool affine = r.integer("affine", 0, 1, 1) != 0;
     return std::make_unique<BatchNorm>(eps, momentum, affine);
   }
 

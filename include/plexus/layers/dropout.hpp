@@ -33,7 +33,7 @@ class Dropout : public LayerBase<Dropout<T>, T> {
   }
 
   static std::unique_ptr<Layer<T>> from_spec(SpecReader& r, const SpecChildren<T>& /*children*/) {
-    const double rate = r.real("rate", 0.0, 1.0);
+    const double rate = r.real("rate", 0.0, 1.0, 0.5);
     if (rate >= 1.0) r.fail("setting 'rate' is 1; a dropout rate must be below 1");
     return std::make_unique<Dropout>(rate);
   }

@@ -32,8 +32,8 @@ class LayerNorm : public LayerBase<LayerNorm<T>, T> {
   }
 
   static std::unique_ptr<Layer<T>> from_spec(SpecReader& r, const SpecChildren<T>& /*children*/) {
-    const double eps = r.real("eps", std::numeric_limits<double>::min(), 1.0);
-    const bool affine = r.integer("elementwise_affine", 0, 1) != 0;
+    const double eps = r.real("eps", std::numeric_limits<double>::min(), 1.0, 1e-5);
+    const bool affine = r.integer("elementwise_affine", 0, 1, 1) != 0;
     return std::make_unique<LayerNorm>(eps, affine);
   }
 
