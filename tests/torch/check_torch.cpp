@@ -75,17 +75,26 @@ Matrix<double> matrix(const Line& l) {
   return m;
 }
 
-// The largest |a - b| / max(1, |b|), b from torch.
+// The largest |a - b| / max(1, |b|), b from torch; infinite when a value
+// is NaN (std::max would pass over it).
 double worst(const double* a, const double* b, std::size_t n) {
   double w = 0.0;
-  for (std::size_t i = 0; i < n; ++i) w = std::max(w, std::abs(a[i] - b[i]) / std::max(1.0, std::abs(b[i])));
+  for (std::size_t i = 0; i < n; ++i) {
+    const double d = std::abs(a[i] - b[i]) / std::max(1.0, std::abs(b[i]));
+    if (!(d == d)) return INFINITY;
+    w = std::max(w, d);
+  }
   return w;
 }
 // The largest |a - b| / |b|: learning rates are small, so relative.
 double worst_relative(const std::vector<double>& a, const std::vector<double>& b) {
   if (a.size() != b.size()) return INFINITY;
   double w = 0.0;
-  for (std::size_t i = 0; i < a.size(); ++i) w = std::max(w, std::abs(a[i] - b[i]) / std::abs(b[i]));
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double d = std::abs(a[i] - b[i]) / std::abs(b[i]);
+    if (!(d == d)) return INFINITY;
+    w = std::max(w, d);
+  }
   return w;
 }
 
