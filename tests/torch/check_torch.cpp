@@ -1,7 +1,8 @@
 // Compares Plexus with PyTorch itself: reads the cases tests/torch/
 // reference.py printed (optimizer trajectories for given gradients,
-// clipping, schedules' learning rates, losses' values and gradients, and
-// PyTorch's defaults), recomputes each with Plexus in double, and fails when
+// clipping, schedules' learning rates, losses' values and gradients,
+// LayerNorm, BatchNorm and softmax forward and backward, and PyTorch's
+// defaults), recomputes each with Plexus in double, and fails when
 // any number differs by more than 1e-12 (relative to max(1, |torch's|);
 // learning rates relative to torch's).
 // Usage: check_torch <reference.txt>
@@ -74,17 +75,26 @@ Matrix<double> matrix(const Line& l) {
   return m;
 }
 
-// The largest |a - b| / max(1, |b|), b from torch.
+// The largest |a - b| / max(1, |b|), b from torch; infinite when a value
+// is NaN (std::max would pass over it).
 double worst(const double* a, const double* b, std::size_t n) {
   double w = 0.0;
-  for (std::size_t i = 0; i < n; ++i) w = std::max(w, std::abs(a[i] - b[i]) / std::max(1.0, std::abs(b[i])));
+  for (std::size_t i = 0; i < n; ++i) {
+    const double d = std::abs(a[i] - b[i]) / std::max(1.0, std::abs(b[i]));
+    if (!(d == d)) return INFINITY;
+    w = std::max(w, d);
+  }
   return w;
 }
 // The largest |a - b| / |b|: learning rates are small, so relative.
 double worst_relative(const std::vector<double>& a, const std::vector<double>& b) {
   if (a.size() != b.size()) return INFINITY;
   double w = 0.0;
-  for (std::size_t i = 0; i < a.size(); ++i) w = std::max(w, std::abs(a[i] - b[i]) / std::abs(b[i]));
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double d = std::abs(a[i] - b[i]) / std::abs(b[i]);
+    if (!(d == d)) return INFINITY;
+    w = std::max(w, d);
+  }
   return w;
 }
 
@@ -211,6 +221,17 @@ double run_schedule(const Case& c) {
 double run_defaults(const Case& c) {
   const Line& head = c.first("defaults");
   const auto s = settings(head);
+  if (head.words.at(0) == "layers") {
+    const LayerNorm<double> ln;
+    const BatchNorm<double> bn;
+    Network<double> net;
+    net.add(BatchNorm<double>());
+    net.build(3, 1);
+    return default_gap(s, {{"layernorm_eps", ln.eps()}, {"layernorm_affine", ln.elementwise_affine() ? 1.0 : 0.0},
+                           {"batchnorm_eps", bn.eps()}, {"batchnorm_momentum", bn.momentum()},
+                           {"batchnorm_affine", bn.affine() ? 1.0 : 0.0}, {"dropout_rate", Dropout<double>().rate()},
+                           {"running_mean", net.buffers()[0]}, {"running_var", net.buffers()[3]}});
+  }
   if (head.words.at(0) == "one_cycle") {
     const OneCycleOptions d{};
     return default_gap(s, {{"div_factor", d.div_factor}, {"final_div_factor", d.final_div_factor},
@@ -246,6 +267,55 @@ double run_loss(const Case& c) {
                   worst(g.data(), want.data(), static_cast<std::size_t>(g.size())));
 }
 
+
+// One layer's passes against torch.nn: for each training step k the
+// forward output y_k, the input gradient dx_k and the parameter gradients
+// for the output gradient dy_k; then BatchNorm's running statistics and an
+// eval-mode pass.
+double run_layer(const Case& c) {
+  const Line& head = c.first("layer");
+  const std::string kind = head.words.at(0);
+  auto s = settings(head);
+  const Index width = static_cast<Index>(s["width"]);
+  Network<double> net;
+  if (kind == "layernorm") net.add(LayerNorm<double>(s["eps"], s["affine"] != 0));
+  else if (kind == "batchnorm") net.add(BatchNorm<double>(s["eps"], s["momentum"], s["affine"] != 0));
+  else if (kind == "softmax") net.add(Softmax<double>());
+  else throw std::runtime_error("unknown layer " + kind);
+  net.build(width, 1);
+  if (net.parameter_count() > 0) {  // torch's weight then bias: Plexus' gain then bias
+    const auto w = values(c.first("w")), b = values(c.first("b"));
+    for (Index j = 0; j < width; ++j)
+      net.parameters()[j] = w.at(static_cast<std::size_t>(j)), net.parameters()[width + j] = b.at(static_cast<std::size_t>(j));
+  }
+  double gap = 0.0;
+  auto compare = [&](const Matrix<double>& got, const Matrix<double>& want) {
+    if (got.rows() != want.rows() || got.cols() != want.cols()) throw std::runtime_error(c.name + ": shape");
+    gap = std::max(gap, worst(got.data(), want.data(), static_cast<std::size_t>(got.size())));
+  };
+  auto pass = [&](const std::string& tag, bool training, std::uint64_t step) {
+    ForwardContext ctx = ForwardContext::train(0, step);
+    ctx.training = training;
+    const Matrix<double> x = matrix(c.first("x" + tag));
+    compare(net.forward(x, ctx), matrix(c.first("y" + tag)));
+    net.backward(matrix(c.first("dy" + tag)));
+    compare(net.input_gradient(), matrix(c.first("dx" + tag)));
+    if (net.parameter_count() > 0) {
+      const auto dw = values(c.first("dw" + tag)), db = values(c.first("db" + tag));
+      gap = std::max(gap, worst(net.gradients().data(), dw.data(), dw.size()));
+      gap = std::max(gap, worst(net.gradients().data() + width, db.data(), db.size()));
+    }
+  };
+  const auto steps = static_cast<std::uint64_t>(s["steps"]);
+  for (std::uint64_t k = 1; k <= steps; ++k) pass(std::to_string(k), true, k);
+  if (kind == "batchnorm") {
+    const auto rm = values(c.first("running_mean")), rv = values(c.first("running_var"));
+    gap = std::max(gap, worst(net.buffers().data(), rm.data(), rm.size()));
+    gap = std::max(gap, worst(net.buffers().data() + width, rv.data(), rv.size()));
+  }
+  if (s["eval"] != 0) pass("_eval", false, steps + 1);
+  return gap;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -275,6 +345,7 @@ int main(int argc, char** argv) {
             : kind == "sched"    ? run_schedule(c)
             : kind == "defaults" ? run_defaults(c)
             : kind == "loss"     ? run_loss(c)
+            : kind == "layer"    ? run_layer(c)
                                  : throw std::runtime_error("unknown case kind " + kind);
     } catch (const std::exception& e) {
       std::printf("FAIL %-26s %s\n", c.name.c_str(), e.what());

@@ -3,8 +3,10 @@
 
 Prints, in double precision, the trajectories of torch.optim's AdamW, Adam
 and RMSprop for given gradients, clip_grad_norm_, the learning rates of
-torch.optim.lr_scheduler's schedulers, and the values and gradients of
-torch.nn.functional's losses, each case with its inputs and settings, as
+torch.optim.lr_scheduler's schedulers, the values and gradients of
+torch.nn.functional's losses, and the forward and backward passes of
+LayerNorm, BatchNorm1d (training steps, running statistics, eval mode) and
+softmax, each case with its inputs and settings, as
 lines of text (floats written with repr, so they read back exactly).
 Exits with status 3 when torch cannot be imported.
 """
@@ -203,6 +205,69 @@ for delta in (1.0, 0.7):
     loss_case("huber_%g" % delta, "huber", {"delta": delta}, p, t, lambda a, b, d=delta: F.huber_loss(a, b, delta=d))
 loss_case("mae", "mae", {}, p, t, F.l1_loss)
 loss_case("mse", "mse", {}, p, t, F.mse_loss)
+
+
+# ---- layers: forward and backward (autograd) of LayerNorm, BatchNorm1d and
+# softmax; BatchNorm for 3 training steps (running statistics after them),
+# then in eval mode.
+def matrix_line(tag, m):
+    emit(tag, m.shape[0], m.shape[1], *[repr(v) for v in m.detach().reshape(-1).tolist()])
+
+
+def layer_case(name, kind, cfg, module, width, steps, gen, eval_pass=False, scale=2.0):
+    emit("case", name)
+    emit("layer", kind, *settings(dict(cfg, steps=steps, width=width, eval=eval_pass)))
+    params = list(module.parameters())
+    with torch.no_grad():
+        for p in params:
+            p.copy_(torch.randn(p.shape, generator=gen))
+    if params:
+        floats("w", params[0].reshape(-1).tolist())
+        floats("b", params[1].reshape(-1).tolist())
+    passes = [("%d" % k, True) for k in range(1, steps + 1)] + ([("_eval", False)] if eval_pass else [])
+    for tag, training in passes:
+        module.train(training)
+        x = (torch.randn(6, width, generator=gen) * scale + 0.5).requires_grad_()
+        if kind == "softmax":
+            with torch.no_grad():
+                x[1, 2] = 800.0  # overflows exp unless the row's maximum is subtracted
+                x[3, :] = 1e4
+        dy = torch.randn(6, width, generator=gen)
+        for p in params:
+            p.grad = None
+        y = module(x)
+        y.backward(dy)
+        matrix_line("x" + tag, x)
+        matrix_line("dy" + tag, dy)
+        matrix_line("y" + tag, y)
+        matrix_line("dx" + tag, x.grad)
+        if params:
+            floats("dw" + tag, params[0].grad.reshape(-1).tolist())
+            floats("db" + tag, params[1].grad.reshape(-1).tolist())
+    if kind == "batchnorm":
+        floats("running_mean", module.running_mean.tolist())
+        floats("running_var", module.running_var.tolist())
+    emit("end")
+
+
+gen = torch.Generator().manual_seed(11)
+layer_case("layernorm", "layernorm", {"eps": 1e-5, "affine": True}, torch.nn.LayerNorm(7), 7, 1, gen)
+layer_case("layernorm_plain", "layernorm", {"eps": 1e-3, "affine": False},
+           torch.nn.LayerNorm(5, eps=1e-3, elementwise_affine=False), 5, 1, gen)
+layer_case("batchnorm", "batchnorm", {"eps": 1e-5, "momentum": 0.1, "affine": True}, torch.nn.BatchNorm1d(4), 4, 3,
+           gen, eval_pass=True)
+layer_case("batchnorm_custom", "batchnorm", {"eps": 1e-3, "momentum": 0.3, "affine": False},
+           torch.nn.BatchNorm1d(3, eps=1e-3, momentum=0.3, affine=False), 3, 3, gen, eval_pass=True)
+layer_case("softmax", "softmax", {}, torch.nn.Softmax(dim=1), 6, 1, gen, scale=4.0)
+# torch.nn's defaults for the layers
+ln, bn = torch.nn.LayerNorm(3), torch.nn.BatchNorm1d(3)
+emit("case", "layer_defaults")
+emit("defaults", "layers", *settings({"layernorm_eps": ln.eps, "layernorm_affine": ln.elementwise_affine,
+                                      "batchnorm_eps": bn.eps, "batchnorm_momentum": bn.momentum,
+                                      "batchnorm_affine": bn.affine, "dropout_rate": torch.nn.Dropout().p,
+                                      "running_var": bn.running_var[0].item(),
+                                      "running_mean": bn.running_mean[0].item()}))
+emit("end")
 
 emit("torch", torch.__version__)
 print("\n".join(out))

@@ -1,0 +1,153 @@
+// LayerNorm (torch.nn.LayerNorm over the last dimension): each row is
+// normalised over its own features, then scaled and shifted per feature.
+//
+// Shapes: x and y are batch x w; gain g and bias b have w entries each.
+//   mu_i = 1/w sum_j x_ij,  var_i = 1/w sum_j (x_ij - mu_i)^2  (biased),
+//   r_i = 1 / sqrt(var_i + eps),  xh_ij = (x_ij - mu_i) r_i,  y_ij = g_j xh_ij + b_j.
+// Gradients: dg_j = sum_i dy_ij xh_ij,  db_j = sum_i dy_ij, and with
+// h_ij = dy_ij g_j:  dx_ij (+)= r_i (h_ij - mean_j h_ij - xh_ij mean_j(h_ij xh_ij)).
+// Without elementwise_affine there are no parameters (g = 1, b = 0).
+// Training and inference compute the same thing.
+#pragma once
+
+#include "layer.hpp"
+#include "norm_kernels.hpp"
+#include "registry.hpp"
+
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+
+namespace plexus {
+
+template <typename T>
+class LayerNorm : public LayerBase<LayerNorm<T>, T> {
+ public:
+  static constexpr const char* kind_name = "LayerNorm";
+
+  // torch.nn.LayerNorm(w, eps, elementwise_affine), in torch's order; eps in (0, 1].
+  explicit LayerNorm(double eps = 1e-5, bool elementwise_affine = true) : eps_(eps), affine_(elementwise_affine) {
+    if (!(eps > 0.0 && eps <= 1.0)) throw value_error(detail::concat("LayerNorm: eps must be in (0, 1], got ", eps));
+  }
+
+  static std::unique_ptr<Layer<T>> from_spec(SpecReader& r, const SpecChildren<T>& /*children*/) {
+    const double eps = r.real("eps", std::numeric_limits<double>::min(), 1.0, 1e-5);
+    const bool affine = r.integer("elementwise_affine", 0, 1, 1) != 0;
+    return std::make_unique<LayerNorm>(eps, affine);
+  }
+
+  std::string describe() const override {
+    return detail::concat("eps ", eps_, affine_ ? "" : ", no affine");
+  }
+  double eps() const { return eps_; }
+  bool elementwise_affine() const { return affine_; }
+  // Gain (w values) then bias (w values), when elementwise_affine.
+  Index parameter_count() const override { return affine_ ? 2 * this->input_width() : 0; }
+
+ protected:
+  Index build_shape(Index input_width) override { return input_width; }
+  void write_settings(LayerSpec& s) const override {
+    s.set("eps", eps_);
+    s.set("elementwise_affine", affine_);
+  }
+  void on_initialize(Rng& /*rng*/) override {  // torch's: gain 1, bias 0
+    const Index w = this->input_width();
+    for (Index j = 0; affine_ && j < w; ++j) this->parameter_data()[j] = T(1), this->parameter_data()[w + j] = T(0);
+  }
+
+  void forward_impl(const ConstMatrixRef<T>& x, MatrixRef<T> y, const ForwardContext& /*ctx*/) override {
+    const Index rows = x.rows(), w = x.cols();
+    T* mean = mean_.view(rows, 1).data();
+    T* rstd = rstd_.view(rows, 1).data();
+    const T* g = affine_ ? this->parameter_data() : nullptr;
+    const T inv_w = T(1) / static_cast<T>(w), eps = static_cast<T>(eps_);
+    detail::parallel_row_blocks(rows, w, [&](Index r0, Index nr) {
+      T* mu = mean + r0;
+      T* r = rstd + r0;
+      // Two passes over the block's columns: the mean, then the squared deviations.
+      for (Index i = 0; i < nr; ++i) mu[i] = T(0), r[i] = T(0);
+      for (Index j = 0; j < w; ++j) {
+        const T* xc = x.col(j).data() + r0;
+        for (Index i = 0; i < nr; ++i) mu[i] += xc[i];
+      }
+      for (Index i = 0; i < nr; ++i) mu[i] *= inv_w;
+      for (Index j = 0; j < w; ++j) {
+        const T* xc = x.col(j).data() + r0;
+        for (Index i = 0; i < nr; ++i) r[i] += (xc[i] - mu[i]) * (xc[i] - mu[i]);
+      }
+      for (Index i = 0; i < nr; ++i) r[i] = T(1) / std::sqrt(r[i] * inv_w + eps);
+      for (Index j = 0; j < w; ++j) {
+        const T* xc = x.col(j).data() + r0;
+        T* yc = y.col(j).data() + r0;
+        if (g) {
+          const T gj = g[j], bj = g[w + j];
+          for (Index i = 0; i < nr; ++i) yc[i] = (xc[i] - mu[i]) * r[i] * gj + bj;
+        } else {
+          for (Index i = 0; i < nr; ++i) yc[i] = (xc[i] - mu[i]) * r[i];
+        }
+      }
+    });
+  }
+
+  void backward_impl(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& /*y*/, MatrixRef<T> dy, MatrixRef<T> dx,
+                     GradientMode mode) override {
+    const Index rows = x.rows(), w = x.cols();
+    const T* mean = mean_.data();
+    const T* rstd = rstd_.data();
+    const T* g = affine_ ? this->parameter_data() : nullptr;
+    const bool add = mode == GradientMode::add;
+    const T inv_w = T(1) / static_cast<T>(w);
+    // The parameters' gradients: sums over rows, one column per work item.
+    if (g) {
+      T* dg = this->gradient_data();
+      parallel_chunks(w, detail::column_chunk(rows), [&](Index c0, Index nc) {
+        for (Index j = c0; j < c0 + nc; ++j) {
+          const T* xc = x.col(j).data();
+          const T* gc = dy.col(j).data();
+          dg[j] = detail::lane_sum_of<T>(rows, [&](Index i) { return gc[i] * ((xc[i] - mean[i]) * rstd[i]); });
+          dg[w + j] = detail::lane_sum(gc, rows);
+        }
+      });
+    }
+    // The input's gradient: two means over each row's features, then dx.
+    T* s1 = sum_h_.view(rows, 1).data();
+    T* s2 = sum_hx_.view(rows, 1).data();
+    detail::parallel_row_blocks(rows, w, [&](Index r0, Index nr) {
+      const T* mu = mean + r0;
+      const T* r = rstd + r0;
+      T* a = s1 + r0;
+      T* b = s2 + r0;
+      for (Index i = 0; i < nr; ++i) a[i] = T(0), b[i] = T(0);
+      for (Index j = 0; j < w; ++j) {
+        const T* xc = x.col(j).data() + r0;
+        const T* gc = dy.col(j).data() + r0;
+        const T gj = g ? g[j] : T(1);
+        for (Index i = 0; i < nr; ++i) {
+          const T h = gc[i] * gj;
+          a[i] += h;
+          b[i] += h * ((xc[i] - mu[i]) * r[i]);
+        }
+      }
+      for (Index i = 0; i < nr; ++i) a[i] *= inv_w, b[i] *= inv_w;
+      for (Index j = 0; j < w; ++j) {
+        const T* xc = x.col(j).data() + r0;
+        const T* gc = dy.col(j).data() + r0;
+        T* dxc = dx.col(j).data() + r0;
+        const T gj = g ? g[j] : T(1);
+        for (Index i = 0; i < nr; ++i)
+          detail::put_gradient(dxc[i], r[i] * (gc[i] * gj - a[i] - (xc[i] - mu[i]) * r[i] * b[i]), add);
+      }
+    });
+  }
+
+ private:
+  double eps_;
+  bool affine_;
+  Buffer<T> mean_, rstd_;      // per row, from the last forward pass
+  Buffer<T> sum_h_, sum_hx_;  // per row, backward's means
+};
+
+PLEXUS_REGISTER_LAYER(LayerNorm);
+
+}  // namespace plexus
