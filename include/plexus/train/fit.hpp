@@ -229,8 +229,9 @@ FitHistory fit_impl(Network<T>& net, const Loss<T>& loss, Optimizer<T>& opt, con
       h.stop_reason = state.stop_reason;
     } else if (o.patience > 0 && since_best >= o.patience && epoch + 1 < o.epochs) {
       stop = h.stopped_early = true;
-      h.stop_reason = concat("early stopping: ", monitor.name, " did not improve by more than ", o.min_delta,
-                             " for ", o.patience, " epochs");
+      h.stop_reason = concat("early stopping: ", monitor.name, " did not improve",
+                             o.min_delta > 0 ? concat(" by more than ", o.min_delta) : std::string(), " for ",
+                             o.patience, " epochs");
     }
   }
   if (!h.stop_reason.empty())
