@@ -45,7 +45,10 @@ plexus::detail::FitParallel fit_parallel(Network<T>& net, MPI_Comm comm) {
     allreduce_sum(&l, 1, comm);
     loss = l;
   };
-  p.any = [comm](bool flag) { return agree(flag, nullptr, 0, comm); };
+  p.any = [comm](bool flag) {
+    double none = 0.0;  // agree() shares values too; none here
+    return agree(flag, &none, 0, comm);
+  };
   p.on_root = [comm](const std::function<void()>& f) {
     on_root(
         [&f] {

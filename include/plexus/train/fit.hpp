@@ -16,6 +16,7 @@
 #include "progress.hpp"
 #include "step.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -130,7 +131,7 @@ FitHistory fit_impl(Network<T>& net, const Loss<T>& loss, Optimizer<T>& opt, con
   const Index n = x.rows(), bs = o.batch_size;
   const Index batches = (n + bs - 1) / bs;
   const std::int64_t total_steps = static_cast<std::int64_t>(batches) * o.epochs;
-  const Index share = (bs + ranks - 1) / ranks;  // the most rows a rank takes of a batch
+  const Index share = (std::min(bs, n) + ranks - 1) / ranks;  // the most rows a rank takes of a batch
   Matrix<T> xb(share, x.cols()), yb(share, y.cols());
   Vector<T> best_params, best_buffers;
   bool have_best = false, stop = false;

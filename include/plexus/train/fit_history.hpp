@@ -6,6 +6,7 @@
 #include "../core/error.hpp"
 #include "../io/atomic_file.hpp"
 
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -112,15 +113,20 @@ struct FitHistory {
   }
 
  private:
-  // The shortest of %.15g / %.17g that reads back as v; "nan" for NaN.
+  // The shortest text that reads back as v (std::to_chars: no locale), "nan" for NaN.
   static std::string number(double v) {
     if (v != v) return "nan";
     char buf[40];
+#if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, r.ptr);
+#else
     for (int digits : {15, 17}) {
       std::snprintf(buf, sizeof buf, "%.*g", digits, v);
       if (digits == 17 || std::strtod(buf, nullptr) == v) break;
     }
     return buf;
+#endif
   }
 };
 
