@@ -64,9 +64,17 @@
 #include "io/npz.hpp"
 #include "io/spec_io.hpp"
 
+#include "train/callbacks.hpp"
+#include "train/fit.hpp"
+#include "train/fit_history.hpp"
+#include "train/fit_metrics.hpp"
+#include "train/fit_monitor.hpp"
+#include "train/fit_options.hpp"
 #include "train/metrics.hpp"
+#include "train/progress.hpp"
 #include "train/step.hpp"
 
+#include "data/batches.hpp"
 #include "data/csv.hpp"
 #include "data/source.hpp"
 #include "data/split.hpp"

@@ -5,6 +5,7 @@
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
 #include "../core/types.hpp"
+#include "batches.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -23,11 +24,11 @@ struct RowSplit {
 // part). Part k ends at row floor(n (f_0 + ... + f_k)), the last at n, so
 // without shuffling the last part is the last rows of the data, as Keras'
 // validation_split takes them. With shuffle the rows are first permuted by
-// a Fisher-Yates shuffle driven by plexus::Rng(seed): the same seed gives
-// the same parts on every platform. The fractions must be > 0 and sum to 1
-// (within 1e-9), and every part must get at least one row (value_error);
-// x and y must have the same number of rows (shape_error). y may have no
-// columns.
+// a Fisher-Yates shuffle (shuffle_indices) driven by plexus::Rng(seed): the
+// same seed gives the same parts on every platform. The fractions must be
+// > 0 and sum to 1 (within 1e-9), and every part must get at least one row
+// (value_error); x and y must have the same number of rows (shape_error).
+// y may have no columns.
 template <typename T>
 std::vector<RowSplit<T>> split_rows(const Matrix<T>& x, const Matrix<T>& y, const std::vector<double>& fractions,
                                     std::uint64_t seed = 0, bool shuffle = true) {
@@ -43,20 +44,8 @@ std::vector<RowSplit<T>> split_rows(const Matrix<T>& x, const Matrix<T>& y, cons
   }
   if (std::abs(total - 1.0) > 1e-9) throw value_error(detail::concat("split_rows: the fractions sum to ", total, ", not 1"));
   const Index n = x.rows();
-  std::vector<Index> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), Index(0));
-  if (shuffle) {
-    Rng rng(seed);
-    for (Index i = n - 1; i > 0; --i) {
-      // An unbiased draw from [0, i]: reject the top of the 64-bit range
-      // that does not divide evenly.
-      const std::uint64_t range = static_cast<std::uint64_t>(i) + 1;
-      const std::uint64_t limit = UINT64_MAX - UINT64_MAX % range;
-      std::uint64_t r = rng.next_u64();
-      while (r >= limit) r = rng.next_u64();
-      std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(r % range)]);
-    }
-  }
+  Rng rng(seed);
+  const std::vector<Index> order = row_order(n, shuffle ? &rng : nullptr);
   std::vector<RowSplit<T>> parts(fractions.size());
   double cum = 0.0;
   Index begin = 0;

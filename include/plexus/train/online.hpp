@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 
 namespace plexus {
 
@@ -29,6 +30,11 @@ struct OnlineOptions {
   double lr_min = 0.0;             // final learning rate of the cosine
   double warmup = 0.0;             // linear warm-up over this fraction of the budget
   int rank = 0, ranks = 1;         // this process's share of each batch
+  // When given, the learning rate of every step is schedule->lr({steps
+  // taken by the optimizer, epoch 0, progress()}), in place of the built-in
+  // cosine (lr, cosine, lr_min and warmup are then unused).
+  std::shared_ptr<Schedule> schedule;
+  std::uint64_t seed = 0;          // the random streams' seed (StepOptions::seed: dropout masks)
 };
 
 template <typename T>
@@ -74,6 +80,13 @@ class OnlineTrainer {
   // The learning rate the schedule gives at the current progress.
   double scheduled_lr() const {
     const double f = progress();
+    if (o_.schedule) {
+      ScheduleState s;
+      s.step = opt_.steps();
+      s.epoch = 0.0;
+      s.progress = f;
+      return o_.schedule->lr(s);
+    }
     if (o_.cosine) return cosine_lr(o_.lr, f, o_.lr_min, o_.warmup);
     return o_.warmup > 0 && f < o_.warmup ? o_.lr * f / o_.warmup : o_.lr;
   }
@@ -95,6 +108,8 @@ class OnlineTrainer {
     StepOptions so;
     so.before_update = &hook_;
     so.micro_batch = o_.micro_batch;
+    so.seed = o_.seed;
+    so.first_row = begin;  // this rank's rows draw the masks one process draws for them
     const double loss = train_step(net_, loss_, opt_, xb, yb, so);
     samples_ += static_cast<std::uint64_t>(b);
     ++steps_;

@@ -40,6 +40,10 @@ struct StepOptions {
   // > 0: the gradients are scaled to at most this global L2 norm before the
   // update (clip_grad_norm, PyTorch's clip_grad_norm_); 0: no clipping.
   double clip_norm = 0.0;
+  // The row of a larger batch that this batch's row 0 is, for the random
+  // streams: a data-parallel rank passes the offset of its share, so that
+  // its rows draw the masks one process would draw for the whole batch.
+  Index first_row = 0;
 };
 
 namespace detail {
@@ -85,7 +89,7 @@ double forward_backward_parts(Network<T>& net, const Loss<T>& loss, const ConstM
       const Index r0 = begin(i), rn = begin(i + 1) - r0;
       Network<T>& r = net.replica(static_cast<std::size_t>(i));
       ForwardContext part = ctx;
-      part.first_row = r0;
+      part.first_row = ctx.first_row + r0;
       losses[static_cast<std::size_t>(i)] =
           loss.needs_target() ? forward_backward<T>(r, loss, x.middleRows(r0, rn), target.middleRows(r0, rn), part)
                               : forward_backward<T>(r, loss, x.middleRows(r0, rn), target, part);
@@ -125,6 +129,28 @@ double forward_backward_parts(Network<T>& net, const Loss<T>& loss, const ConstM
   return value;
 }
 
+// The end of train_step, once net.gradients() holds the batch's gradient
+// and `value` its loss: the before-update hook, the finiteness checks,
+// clipping and the update. Returns the (hooked) loss. Also the whole step of
+// a data-parallel rank whose share of a batch has no rows (zero gradients).
+template <typename T>
+double finish_step(Network<T>& net, Optimizer<T>& opt, double value, const StepOptions& options, std::int64_t step) {
+  if (options.before_update && *options.before_update) (*options.before_update)(value);
+  if (options.check_finite && !std::isfinite(value))
+    throw divergence_error(detail::concat("training diverged at step ", step, ": the loss is ", value,
+                                          " (lower the learning rate or check the data)"));
+  if (options.check_finite && !all_finite(net.gradients().data(), net.gradients().size())) {
+    Index bad = 0;
+    const auto& g = net.gradients();
+    while (bad < g.size() && std::isfinite(static_cast<double>(g[bad]))) ++bad;
+    throw divergence_error(detail::concat("training diverged at step ", step, ": gradient of parameter ", bad, " of ",
+                                          g.size(), " is ", static_cast<double>(g[bad]), " (loss ", value, ")"));
+  }
+  if (options.clip_norm != 0.0) clip_grad_norm(net.gradients(), options.clip_norm);
+  opt.step();
+  return value;
+}
+
 }  // namespace detail
 
 // Runs one step on the batch (x, target) and returns the batch loss (before
@@ -152,7 +178,7 @@ double train_step(Network<T>& net, const Loss<T>& loss, Optimizer<T>& opt,
                                        " (StepOptions::micro_batch); set micro_batch = 0"));
   }
   const std::int64_t step = opt.steps() + 1;
-  ForwardContext ctx = ForwardContext::train(options.seed, static_cast<std::uint64_t>(step));
+  ForwardContext ctx = ForwardContext::train(options.seed, static_cast<std::uint64_t>(step), options.first_row);
   if (options.precision == Precision::bf16 && !std::is_same_v<T, float>)
     throw value_error("train_step: bf16 products are for float networks (StepOptions::precision)");
   ctx.precision = options.precision;
@@ -162,20 +188,7 @@ double train_step(Network<T>& net, const Loss<T>& loss, Optimizer<T>& opt,
                      x.allFinite();
   double value = split ? detail::forward_backward_parts(net, loss, x, target, parts, ctx)
                        : detail::forward_backward(net, loss, x, target, ctx);
-  if (options.before_update && *options.before_update) (*options.before_update)(value);
-  if (options.check_finite && !std::isfinite(value))
-    throw divergence_error(detail::concat("training diverged at step ", step, ": the loss is ", value,
-                                          " (lower the learning rate or check the data)"));
-  if (options.check_finite && !all_finite(net.gradients().data(), net.gradients().size())) {
-    Index bad = 0;
-    const auto& g = net.gradients();
-    while (bad < g.size() && std::isfinite(static_cast<double>(g[bad]))) ++bad;
-    throw divergence_error(detail::concat("training diverged at step ", step, ": gradient of parameter ", bad, " of ",
-                                          g.size(), " is ", static_cast<double>(g[bad]), " (loss ", value, ")"));
-  }
-  if (options.clip_norm != 0.0) clip_grad_norm(net.gradients(), options.clip_norm);
-  opt.step();
-  return value;
+  return detail::finish_step(net, opt, value, options, step);
 }
 
 }  // namespace plexus
