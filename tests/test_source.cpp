@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string>
+#include <utility>
 
 using namespace plexus;
 
@@ -40,7 +42,8 @@ bool same_bits(const Matrix<double>& a, const Matrix<double>& b) {
 
 TEST_CASE("a source's batch is the same for any thread count and any split, at any sample width") {
   // 3 x 2: on fill's stack buffers; 100 x 70: wider than them, on the heap.
-  for (const auto& [in, out] : {std::pair<Index, Index>{3, 2}, {100, 70}, {2, 65}}) {
+  for (const auto& widths : {std::pair<Index, Index>{3, 2}, {100, 70}, {2, 65}}) {
+    const Index in = widths.first, out = widths.second;
     CAPTURE(in);
     CAPTURE(out);
     const RunningSums source(11, in, out);
