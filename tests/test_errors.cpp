@@ -6,8 +6,11 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
+#include <vector>
 
 using namespace plexus;
 
@@ -94,6 +97,104 @@ TEST_CASE("bad values: empty batch, non-finite input, bad sizes") {
   CHECK_THROWS_AS(Dense<float>(0), value_error);
   CHECK_THROWS_AS(net.build(0), error);
   CHECK_THROWS_AS(mi::InverseResidualLoss<float>(3, 0.0), value_error);
+}
+
+namespace {
+
+// MSE, poisoned on request: the loss value, or one entry of d(loss)/d(prediction),
+// made NaN, so that each of train_step's two finiteness checks is reached
+// alone (a non-finite loss with finite gradients, and the other way round).
+class PoisonedMSE : public MSE<float> {
+ public:
+  enum class Poison { none, loss, gradient };
+  Poison poison = Poison::none;
+  double evaluate(const ConstMatrixRef<float>& p, const ConstMatrixRef<float>& t, const ConstMatrixRef<float>& input,
+                  MatrixRef<float>* grad) const override {
+    double value = MSE<float>::evaluate(p, t, input, grad);
+    if (poison == Poison::loss) value = std::numeric_limits<double>::quiet_NaN();
+    if (poison == Poison::gradient && grad && grad->rows() > 1) (*grad)(1, 0) = std::numeric_limits<float>::quiet_NaN();
+    return value;
+  }
+};
+
+// The parameters, Adam's state vectors and the step count, by value.
+struct StepState {
+  std::vector<float> params;
+  std::vector<std::vector<float>> optimizer_state;
+  std::vector<std::string> state_names;
+  std::int64_t steps = 0;
+};
+
+StepState snapshot(Network<float>& net, Optimizer<float>& opt) {
+  StepState s;
+  s.params.assign(net.parameters().data(), net.parameters().data() + net.parameters().size());
+  for (const auto& [name, v] : opt.state()) {
+    s.state_names.push_back(name);
+    s.optimizer_state.emplace_back(v->data(), v->data() + v->size());
+  }
+  s.steps = opt.steps();
+  return s;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("divergence leaves the parameters, Adam's m and v and steps() as they were, bit for bit") {
+  using Poison = PoisonedMSE::Poison;
+  for (const Poison poison : {Poison::loss, Poison::gradient}) {
+    for (const Index micro_batch : {Index(0), Index(16)}) {  // whole batch, and cut into parts
+      CAPTURE(poison == Poison::loss ? "non-finite loss" : "non-finite gradient");
+      CAPTURE(micro_batch);
+      auto make = [] {
+        Network<float> net;
+        net.add(Dense<float>(8, Activation::tanh));
+        net.add(Dense<float>(2));
+        net.build(3, 7);
+        return net;
+      };
+      Network<float> net = make(), twin = make();
+      Adam<float> adam(net, AdamOptions{1e-2}), twin_adam(twin, AdamOptions{1e-2});
+      PoisonedMSE loss;
+      StepOptions options;
+      options.micro_batch = micro_batch;
+      const Matrix<float> x = Matrix<float>::Random(40, 3), t = Matrix<float>::Random(40, 2);
+      for (int i = 0; i < 3; ++i) {  // m and v away from zero
+        train_step(net, loss, adam, x, t, options);
+        train_step(twin, loss, twin_adam, x, t, options);
+      }
+      const StepState before = snapshot(net, adam);
+      REQUIRE(before.state_names == std::vector<std::string>{"m", "v"});
+      REQUIRE(before.steps == 3);
+
+      loss.poison = poison;
+      const auto msg = message_of([&] { train_step(net, loss, adam, x, t, options); });
+      INFO(msg);
+      CHECK_THROWS_AS(train_step(net, loss, adam, x, t, options), divergence_error);
+      CHECK(has(msg, "diverged at step 4"));
+      CHECK(has(msg, poison == Poison::loss ? "the loss is nan" : "gradient of parameter"));
+
+      const StepState after = snapshot(net, adam);
+      CHECK(same_bits(after.params, before.params));
+      REQUIRE(after.optimizer_state.size() == 2);
+      CHECK(same_bits(after.optimizer_state[0], before.optimizer_state[0]));  // m
+      CHECK(same_bits(after.optimizer_state[1], before.optimizer_state[1]));  // v
+      CHECK(after.steps == before.steps);
+
+      // Nothing else moved either: the next good step is the step a twin
+      // that never diverged takes.
+      loss.poison = Poison::none;
+      CHECK_NOTHROW(train_step(net, loss, adam, x, t, options));
+      train_step(twin, loss, twin_adam, x, t, options);
+      const StepState mine = snapshot(net, adam), theirs = snapshot(twin, twin_adam);
+      CHECK(same_bits(mine.params, theirs.params));
+      CHECK(same_bits(mine.optimizer_state[0], theirs.optimizer_state[0]));
+      CHECK(same_bits(mine.optimizer_state[1], theirs.optimizer_state[1]));
+      CHECK(mine.steps == 4);
+    }
+  }
 }
 
 TEST_CASE("divergence stops training with the step and what went non-finite") {

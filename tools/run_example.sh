@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Builds the flagship example and runs `matrix_inverse train` with its
-# defaults (the improved recipe, at most 5 minutes on 2 cores). Installs
-# missing Debian packages first. Extra arguments go to `matrix_inverse train`.
+# defaults (the improved recipe, at most 5 minutes on 2 cores); the model
+# goes to runs/model.plx, the plots and curve to runs/train. Extra
+# arguments go to `matrix_inverse train`. First installs the Debian
+# packages that are missing (cmake g++ make libeigen3-dev doctest-dev),
+# after saying which and the apt-get command (sudo when not root);
+# PLEXUS_NO_INSTALL=1 installs nothing (a missing package is then an error).
+# PLEXUS_BUILD_DIR sets the build folder (default: build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/deps.sh

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Builds Plexus (Release) and runs every test with ctest. Installs missing
-# Debian packages first. Usage: tools/run_tests.sh [build-dir]
+# Builds Plexus (Release: library tests, examples, benchmarks when Google
+# Benchmark is installed) and runs every test with ctest, the PyTorch ones
+# included. First installs the Debian packages that are missing, after
+# saying which and the apt-get command (sudo when not root):
+#   build: cmake g++ make libeigen3-dev doctest-dev
+#   tests: python3-numpy python3-torch (torch.reference, example.torch_interop)
+# PLEXUS_NO_INSTALL=1 installs nothing (a missing package is then an error).
+# Usage: tools/run_tests.sh [build-dir]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/deps.sh
-plexus_install_missing "${PLEXUS_BASE_PACKAGES[@]}"
+plexus_install_missing "${PLEXUS_BASE_PACKAGES[@]}" "${PLEXUS_TEST_PACKAGES[@]}"
 build="${1:-build}"
 jobs="$(nproc)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace plexus {
 
@@ -28,51 +29,51 @@ class SampleSource {
   std::uint64_t seed() const { return seed_; }
 
   // Writes samples first, first + 1, ... into the rows of inputs and targets.
+  // Not virtual: a source says what a sample is through generate(); fill()
+  // keeps the numbering (sample i from stream i of the seed) that makes a
+  // batch the same whatever the threads and however it is split.
   void fill(std::uint64_t first, MatrixRef<T> inputs, MatrixRef<T> targets) const {
-    if (inputs.cols() != input_width() || targets.cols() != target_width() || inputs.rows() != targets.rows())
+    const Index in_width = input_width(), target_cols = target_width();
+    if (inputs.cols() != in_width || targets.cols() != target_cols || inputs.rows() != targets.rows())
       throw shape_error(detail::concat(name(), "::fill: got inputs ", shape_str(inputs.rows(), inputs.cols()),
                                        " and targets ", shape_str(targets.rows(), targets.cols()), ", expected n x ",
-                                       input_width(), " and n x ", target_width()));
-    constexpr Index kMaxWidth = 64;
-    if (input_width() > kMaxWidth || target_width() > kMaxWidth)
-      throw value_error(name() + ": samples wider than 64 values need their own fill()");
-    parallel_chunks(inputs.rows(), 256, [&](Index r0, Index n) {
-      T in[kMaxWidth], out[kMaxWidth];
+                                       in_width, " and n x ", target_cols));
+    parallel_chunks(inputs.rows(), kRowsPerItem, [&](Index r0, Index n) {
+      // generate() writes contiguous values and a row of a column-major
+      // matrix is not: one sample goes through a row buffer, on the stack
+      // up to kStackWidth values, else on the heap (once per work item).
+      T in_stack[kStackWidth], target_stack[kStackWidth];
+      std::vector<T> in_heap, target_heap;
+      T* in = in_stack;
+      T* out = target_stack;
+      if (in_width > kStackWidth) {
+        in_heap.resize(static_cast<std::size_t>(in_width));
+        in = in_heap.data();
+      }
+      if (target_cols > kStackWidth) {
+        target_heap.resize(static_cast<std::size_t>(target_cols));
+        out = target_heap.data();
+      }
       for (Index r = r0; r < r0 + n; ++r) {
         const std::uint64_t index = first + static_cast<std::uint64_t>(r);
         Rng rng = Rng::stream(seed_, index);
         generate(index, rng, in, out);
-        for (Index c = 0; c < input_width(); ++c) inputs(r, c) = in[c];
-        for (Index c = 0; c < target_width(); ++c) targets(r, c) = out[c];
+        for (Index c = 0; c < in_width; ++c) inputs(r, c) = in[c];
+        for (Index c = 0; c < target_cols; ++c) targets(r, c) = out[c];
       }
     });
   }
 
  protected:
-  // Writes sample `index` (input_width() and target_width() values) using
-  // only `rng`, which is that sample's own stream.
+  // Writes sample `index`: input_width() values to `input` and
+  // target_width() values to `target`, using only `rng`, which is that
+  // sample's own stream.
   virtual void generate(std::uint64_t index, Rng& rng, T* input, T* target) const = 0;
 
  private:
+  static constexpr Index kRowsPerItem = 256;
+  static constexpr Index kStackWidth = 64;
   std::uint64_t seed_;
-};
-
-// A position in a source: next() fills the following batch.
-template <typename T>
-class SampleStream {
- public:
-  explicit SampleStream(const SampleSource<T>& source, std::uint64_t position = 0)
-      : source_(&source), position_(position) {}
-  void next(MatrixRef<T> inputs, MatrixRef<T> targets) {
-    source_->fill(position_, inputs, targets);
-    position_ += static_cast<std::uint64_t>(inputs.rows());
-  }
-  std::uint64_t position() const { return position_; }
-  void set_position(std::uint64_t p) { position_ = p; }
-
- private:
-  const SampleSource<T>* source_;
-  std::uint64_t position_;
 };
 
 }  // namespace plexus
