@@ -416,5 +416,9 @@ TEST_CASE("npy and npz writers: a refusal names the function that was called") {
   const std::vector<NpzMember> twice = {npz_member("x", x), npz_member("x", x)};
   CHECK(starts(message_of([&] { encode_npz(twice); }), "encode_npz"));
   CHECK(starts(message_of([&] { write_npz(dir.file("a.npz"), twice); }), "write_npz"));
+  // An empty path is refused without naming write_file_atomic, which the caller did not call.
+  const std::string empty_path = message_of([&] { write_npz("", {}); });
+  CHECK(has(empty_path, "the path is empty"));
+  CHECK(!has(empty_path, "write_file_atomic"));
   CHECK(dir.files().empty());
 }

@@ -96,7 +96,7 @@ CsvData<T> parse_csv_as(const std::string& text, const CsvOptions& o, const std:
     throw value_error(concat(who, ": '", sep, "' cannot be the separator"));
   if (o.label_column >= 0 && !o.label_name.empty())
     throw value_error(concat(who, ": give the label column by index (", o.label_column, ") or by name (\"",
-                                     o.label_name, "\"), not both"));
+                             o.label_name, "\"), not both"));
 
   // Lines with their 1-based numbers; trailing empty lines dropped.
   std::vector<std::pair<Index, std::string>> lines;
@@ -119,8 +119,7 @@ CsvData<T> parse_csv_as(const std::string& text, const CsvOptions& o, const std:
     while (!lines.empty() && blank(lines.back().second)) lines.pop_back();
     for (const auto& l : lines)
       if (blank(l.second))
-        throw io_error(
-            concat(who, ", line ", l.first, ": the line is empty (empty lines may only end the file)"));
+        throw io_error(concat(who, ", line ", l.first, ": the line is empty (empty lines may only end the file)"));
   }
   if (lines.empty()) throw io_error(who + ": no data (the file is empty)");
 
@@ -131,9 +130,8 @@ CsvData<T> parse_csv_as(const std::string& text, const CsvOptions& o, const std:
   auto refuse_quotes = [&](Index number) {
     for (std::size_t c = 0; c < fields.size(); ++c)
       if (fields[c].find('"') != std::string::npos)
-        throw io_error(concat(who, ", line ", number, ", ",
-                                      csv_cell_name(static_cast<Index>(c), header),
-                                      ": quoted fields are not supported (numbers only)"));
+        throw io_error(concat(who, ", line ", number, ", ", csv_cell_name(static_cast<Index>(c), header),
+                              ": quoted fields are not supported (numbers only)"));
   };
   csv_split(lines[0].second, sep, fields);
   refuse_quotes(1);
@@ -151,23 +149,23 @@ CsvData<T> parse_csv_as(const std::string& text, const CsvOptions& o, const std:
       }
     }
     if (numbers != 0 && numbers != columns)
-      throw io_error(concat(who, ", line 1: column ", first_text, " (\"",
-                                    fields[static_cast<std::size_t>(first_text)], "\") is not a number but column ",
-                                    first_number, " (\"", fields[static_cast<std::size_t>(first_number)],
-                                    "\") is, so line 1 is neither a header nor a row of numbers; set "
-                                    "CsvOptions::header to present or absent"));
+      throw io_error(concat(who, ", line 1: column ", first_text, " (\"", fields[static_cast<std::size_t>(first_text)],
+                            "\") is not a number but column ", first_number, " (\"",
+                            fields[static_cast<std::size_t>(first_number)],
+                            "\") is, so line 1 is neither a header nor a row of numbers; set "
+                            "CsvOptions::header to present or absent"));
     has_header = numbers == 0;
   }
   if (has_header) header = fields;
 
   Index label = o.label_column;
   if (label >= columns)
-    throw value_error(concat(who, ": label column ", label, " does not exist; line 1 has ", columns,
-                                     " columns (0 to ", columns - 1, ")"));
+    throw value_error(concat(who, ": label column ", label, " does not exist; line 1 has ", columns, " columns (0 to ",
+                             columns - 1, ")"));
   if (!o.label_name.empty()) {
     if (!has_header)
-      throw value_error(concat(who, ": the label column is given by name (\"", o.label_name,
-                                       "\") but the file has no header line"));
+      throw value_error(
+          concat(who, ": the label column is given by name (\"", o.label_name, "\") but the file has no header line"));
     for (Index c = 0; c < columns && label < 0; ++c)
       if (header[static_cast<std::size_t>(c)] == o.label_name) label = c;
     if (label < 0) {
@@ -175,7 +173,7 @@ CsvData<T> parse_csv_as(const std::string& text, const CsvOptions& o, const std:
       for (Index c = 0; c < columns && c < 20; ++c)
         names += (c ? ", \"" : "\"") + header[static_cast<std::size_t>(c)] + "\"";
       throw value_error(concat(who, ": no column is called \"", o.label_name, "\"; the header has ", names,
-                                       columns > 20 ? ", ..." : ""));
+                               columns > 20 ? ", ..." : ""));
     }
   }
 
@@ -186,19 +184,18 @@ CsvData<T> parse_csv_as(const std::string& text, const CsvOptions& o, const std:
     refuse_quotes(number);
     if (n != columns)
       throw io_error(concat(who, ", line ", number, ": ", n, " fields, but ",
-                                    has_header ? "the header has " : "line 1 has ", columns));
+                            has_header ? "the header has " : "line 1 has ", columns));
     for (Index c = 0; c < n; ++c) {
       const std::string& f = fields[static_cast<std::size_t>(c)];
       double v = 0.0;
       if (f.empty())
-        throw io_error(concat(who, ", line ", number, ", ", csv_cell_name(c, header),
-                                      ": the cell is empty"));
+        throw io_error(concat(who, ", line ", number, ", ", csv_cell_name(c, header), ": the cell is empty"));
       if (!csv_number(f, v))
-        throw io_error(concat(who, ", line ", number, ", ", csv_cell_name(c, header), ": \"",
-                                      f.substr(0, 40), f.size() > 40 ? "...\"" : "\"", " is not a number"));
+        throw io_error(concat(who, ", line ", number, ", ", csv_cell_name(c, header), ": \"", f.substr(0, 40),
+                              f.size() > 40 ? "...\"" : "\"", " is not a number"));
       if (!std::isfinite(v))
-        throw io_error(concat(who, ", line ", number, ", ", csv_cell_name(c, header), ": \"", f,
-                                      "\" is not a finite number"));
+        throw io_error(
+            concat(who, ", line ", number, ", ", csv_cell_name(c, header), ": \"", f, "\" is not a finite number"));
       values.push_back(v);
     }
   }
