@@ -171,3 +171,12 @@ TEST_CASE("split_rows: in order like Keras' validation_split, or shuffled from a
   CHECK(has(message_of([&] { split_rows(x, y, {0.05, 0.95}); }), "part 0 (fraction 0.05) of 10 rows would have no rows"));
   CHECK_THROWS_AS(split_rows(x, y, {}), value_error);
 }
+
+TEST_CASE("parse_csv and read_csv: a refusal names the function that was called") {
+  ScratchDir dir;
+  const std::string path = dir.file("bad.csv");
+  write_text(path, "x,y\n1,abc\n");
+  CHECK(message_of([&] { parse_csv("x,y\n1,abc\n"); }).rfind("parse_csv: <text>, line 2", 0) == 0);
+  CHECK(message_of([&] { parse_csv("1,2\n", CsvOptions{'.'}, "<mine>"); }).rfind("parse_csv: <mine>: ", 0) == 0);
+  CHECK(message_of([&] { read_csv(path); }).rfind("read_csv: '" + path + "', line 2", 0) == 0);
+}

@@ -399,3 +399,26 @@ TEST_CASE("fuzz seeds: valid .npy/.npz seeds read, damaged ones are refused") {
   CHECK(has(message_of([&] { list_npz(dir + "truncated_archive.npz"); }), "no end-of-central-directory"));
   CHECK(has(message_of([&] { list_npz(dir + "zip64_marker_without_records.npz"); }), "no zip64 locator"));
 }
+
+TEST_CASE("npy and npz writers: a refusal names the function that was called") {
+  ScratchDir dir;
+  NpyArray<double> lie;  // a shape that does not match its data
+  lie.shape = {2, 3};
+  lie.data = {1, 2};
+  auto starts = [](const std::string& msg, const std::string& fn) {
+    INFO(msg);
+    return msg.rfind(fn + ": ", 0) == 0;
+  };
+  CHECK(starts(message_of([&] { encode_npy(lie); }), "encode_npy"));
+  CHECK(starts(message_of([&] { write_npy(dir.file("a.npy"), lie); }), "write_npy"));
+  CHECK(starts(message_of([&] { npz_member("a", lie); }), "npz_member"));
+  const Matrix<double> x = Matrix<double>::Zero(2, 2);
+  const std::vector<NpzMember> twice = {npz_member("x", x), npz_member("x", x)};
+  CHECK(starts(message_of([&] { encode_npz(twice); }), "encode_npz"));
+  CHECK(starts(message_of([&] { write_npz(dir.file("a.npz"), twice); }), "write_npz"));
+  // An empty path is refused without naming write_file_atomic, which the caller did not call.
+  const std::string empty_path = message_of([&] { write_npz("", {}); });
+  CHECK(has(empty_path, "the path is empty"));
+  CHECK(!has(empty_path, "write_file_atomic"));
+  CHECK(dir.files().empty());
+}

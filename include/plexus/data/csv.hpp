@@ -86,24 +86,17 @@ inline bool csv_number(const std::string& field, double& v) {
 #endif
 }
 
-}  // namespace detail
-
-// Parses CSV text; `where` names the source in messages (read_csv passes
-// the path). Lines end in \n or \r\n; a UTF-8 byte-order mark is skipped;
-// empty lines are allowed at the end only. Fields are numbers as C++ reads
-// them ("1", "-2.5e-3", "+4"); quoted fields, empty cells, text and
-// non-finite values ("nan", "inf") are refused. Errors: io_error for the
-// content, value_error for options that do not fit it.
-template <typename T = double>
-CsvData<T> parse_csv(const std::string& text, const CsvOptions& o = {}, const std::string& where = "<text>") {
-  const std::string who = "read_csv: " + where;
+// parse_csv for the public function `fn` (its messages start with it).
+template <typename T>
+CsvData<T> parse_csv_as(const std::string& text, const CsvOptions& o, const std::string& where, const char* fn) {
+  const std::string who = std::string(fn) + ": " + where;
   const char sep = o.separator;
   if (sep == '"' || sep == '\n' || sep == '\r' || sep == '.' || sep == '-' || sep == '+' || sep == '\0' ||
       (sep >= '0' && sep <= '9') || (sep >= 'a' && sep <= 'z') || (sep >= 'A' && sep <= 'Z'))
-    throw value_error(detail::concat(who, ": '", sep, "' cannot be the separator"));
+    throw value_error(concat(who, ": '", sep, "' cannot be the separator"));
   if (o.label_column >= 0 && !o.label_name.empty())
-    throw value_error(detail::concat(who, ": give the label column by index (", o.label_column, ") or by name (\"",
-                                     o.label_name, "\"), not both"));
+    throw value_error(concat(who, ": give the label column by index (", o.label_column, ") or by name (\"",
+                             o.label_name, "\"), not both"));
 
   // Lines with their 1-based numbers; trailing empty lines dropped.
   std::vector<std::pair<Index, std::string>> lines;
@@ -126,8 +119,7 @@ CsvData<T> parse_csv(const std::string& text, const CsvOptions& o = {}, const st
     while (!lines.empty() && blank(lines.back().second)) lines.pop_back();
     for (const auto& l : lines)
       if (blank(l.second))
-        throw io_error(
-            detail::concat(who, ", line ", l.first, ": the line is empty (empty lines may only end the file)"));
+        throw io_error(concat(who, ", line ", l.first, ": the line is empty (empty lines may only end the file)"));
   }
   if (lines.empty()) throw io_error(who + ": no data (the file is empty)");
 
@@ -138,11 +130,10 @@ CsvData<T> parse_csv(const std::string& text, const CsvOptions& o = {}, const st
   auto refuse_quotes = [&](Index number) {
     for (std::size_t c = 0; c < fields.size(); ++c)
       if (fields[c].find('"') != std::string::npos)
-        throw io_error(detail::concat(who, ", line ", number, ", ",
-                                      detail::csv_cell_name(static_cast<Index>(c), header),
-                                      ": quoted fields are not supported (numbers only)"));
+        throw io_error(concat(who, ", line ", number, ", ", csv_cell_name(static_cast<Index>(c), header),
+                              ": quoted fields are not supported (numbers only)"));
   };
-  detail::csv_split(lines[0].second, sep, fields);
+  csv_split(lines[0].second, sep, fields);
   refuse_quotes(1);
   const Index columns = static_cast<Index>(fields.size());
   bool has_header = o.header == CsvHeader::present;
@@ -150,7 +141,7 @@ CsvData<T> parse_csv(const std::string& text, const CsvOptions& o = {}, const st
     Index numbers = 0, first_text = -1, first_number = -1;
     double v = 0.0;
     for (Index c = 0; c < columns; ++c) {
-      if (detail::csv_number(fields[static_cast<std::size_t>(c)], v)) {
+      if (csv_number(fields[static_cast<std::size_t>(c)], v)) {
         ++numbers;
         if (first_number < 0) first_number = c;
       } else if (first_text < 0) {
@@ -158,59 +149,58 @@ CsvData<T> parse_csv(const std::string& text, const CsvOptions& o = {}, const st
       }
     }
     if (numbers != 0 && numbers != columns)
-      throw io_error(detail::concat(who, ", line 1: column ", first_text, " (\"",
-                                    fields[static_cast<std::size_t>(first_text)], "\") is not a number but column ",
-                                    first_number, " (\"", fields[static_cast<std::size_t>(first_number)],
-                                    "\") is, so line 1 is neither a header nor a row of numbers; set "
-                                    "CsvOptions::header to present or absent"));
+      throw io_error(concat(who, ", line 1: column ", first_text, " (\"", fields[static_cast<std::size_t>(first_text)],
+                            "\") is not a number but column ", first_number, " (\"",
+                            fields[static_cast<std::size_t>(first_number)],
+                            "\") is, so line 1 is neither a header nor a row of numbers; set "
+                            "CsvOptions::header to present or absent"));
     has_header = numbers == 0;
   }
   if (has_header) header = fields;
 
   Index label = o.label_column;
   if (label >= columns)
-    throw value_error(detail::concat(who, ": label column ", label, " does not exist; line 1 has ", columns,
-                                     " columns (0 to ", columns - 1, ")"));
+    throw value_error(concat(who, ": label column ", label, " does not exist; line 1 has ", columns, " columns (0 to ",
+                             columns - 1, ")"));
   if (!o.label_name.empty()) {
     if (!has_header)
-      throw value_error(detail::concat(who, ": the label column is given by name (\"", o.label_name,
-                                       "\") but the file has no header line"));
+      throw value_error(
+          concat(who, ": the label column is given by name (\"", o.label_name, "\") but the file has no header line"));
     for (Index c = 0; c < columns && label < 0; ++c)
       if (header[static_cast<std::size_t>(c)] == o.label_name) label = c;
     if (label < 0) {
       std::string names;
       for (Index c = 0; c < columns && c < 20; ++c)
         names += (c ? ", \"" : "\"") + header[static_cast<std::size_t>(c)] + "\"";
-      throw value_error(detail::concat(who, ": no column is called \"", o.label_name, "\"; the header has ", names,
-                                       columns > 20 ? ", ..." : ""));
+      throw value_error(concat(who, ": no column is called \"", o.label_name, "\"; the header has ", names,
+                               columns > 20 ? ", ..." : ""));
     }
   }
 
   for (std::size_t li = has_header ? 1 : 0; li < lines.size(); ++li) {
     const Index number = lines[li].first;
-    if (li > 0) detail::csv_split(lines[li].second, sep, fields);
+    if (li > 0) csv_split(lines[li].second, sep, fields);
     const Index n = static_cast<Index>(fields.size());
     refuse_quotes(number);
     if (n != columns)
-      throw io_error(detail::concat(who, ", line ", number, ": ", n, " fields, but ",
-                                    has_header ? "the header has " : "line 1 has ", columns));
+      throw io_error(concat(who, ", line ", number, ": ", n, " fields, but ",
+                            has_header ? "the header has " : "line 1 has ", columns));
     for (Index c = 0; c < n; ++c) {
       const std::string& f = fields[static_cast<std::size_t>(c)];
       double v = 0.0;
       if (f.empty())
-        throw io_error(detail::concat(who, ", line ", number, ", ", detail::csv_cell_name(c, header),
-                                      ": the cell is empty"));
-      if (!detail::csv_number(f, v))
-        throw io_error(detail::concat(who, ", line ", number, ", ", detail::csv_cell_name(c, header), ": \"",
-                                      f.substr(0, 40), f.size() > 40 ? "...\"" : "\"", " is not a number"));
+        throw io_error(concat(who, ", line ", number, ", ", csv_cell_name(c, header), ": the cell is empty"));
+      if (!csv_number(f, v))
+        throw io_error(concat(who, ", line ", number, ", ", csv_cell_name(c, header), ": \"", f.substr(0, 40),
+                              f.size() > 40 ? "...\"" : "\"", " is not a number"));
       if (!std::isfinite(v))
-        throw io_error(detail::concat(who, ", line ", number, ", ", detail::csv_cell_name(c, header), ": \"", f,
-                                      "\" is not a finite number"));
+        throw io_error(
+            concat(who, ", line ", number, ", ", csv_cell_name(c, header), ": \"", f, "\" is not a finite number"));
       values.push_back(v);
     }
   }
   const Index rows = static_cast<Index>(values.size()) / std::max<Index>(columns, 1);
-  if (rows == 0) throw io_error(detail::concat(who, ": no data rows after the header line"));
+  if (rows == 0) throw io_error(concat(who, ": no data rows after the header line"));
 
   CsvData<T> d;
   d.has_header = has_header;
@@ -230,6 +220,19 @@ CsvData<T> parse_csv(const std::string& text, const CsvOptions& o = {}, const st
   return d;
 }
 
+}  // namespace detail
+
+// Parses CSV text; `where` names the source in messages (read_csv passes
+// the path). Lines end in \n or \r\n; a UTF-8 byte-order mark is skipped;
+// empty lines are allowed at the end only. Fields are numbers as C++ reads
+// them ("1", "-2.5e-3", "+4"); quoted fields, empty cells, text and
+// non-finite values ("nan", "inf") are refused. Errors: io_error for the
+// content, value_error for options that do not fit it.
+template <typename T = double>
+CsvData<T> parse_csv(const std::string& text, const CsvOptions& o = {}, const std::string& where = "<text>") {
+  return detail::parse_csv_as<T>(text, o, where, "parse_csv");
+}
+
 // Reads a CSV file (see parse_csv); messages name the path.
 template <typename T = double>
 CsvData<T> read_csv(const std::string& path, const CsvOptions& o = {}) {
@@ -239,7 +242,7 @@ CsvData<T> read_csv(const std::string& path, const CsvOptions& o = {}) {
   } catch (const io_error& e) {
     throw io_error(std::string("read_csv: ") + e.what());
   }
-  return parse_csv<T>(std::string(bytes.begin(), bytes.end()), o, "'" + path + "'");
+  return detail::parse_csv_as<T>(std::string(bytes.begin(), bytes.end()), o, "'" + path + "'", "read_csv");
 }
 
 }  // namespace plexus

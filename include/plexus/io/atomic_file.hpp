@@ -65,7 +65,7 @@ inline bool write_all(int fd, const unsigned char* p, std::size_t n, int& err) {
 // symbolic link at `path` is replaced, not followed. The new file's mode is
 // 0666 minus the umask.
 inline void write_file_atomic(const std::string& path, const void* data, std::size_t size) {
-  if (path.empty()) throw io_error("write_file_atomic: empty path");
+  if (path.empty()) throw io_error("cannot write a file: the path is empty");
   if (path.back() == '/') throw io_error(detail::concat("cannot write '", path, "': the path names a directory"));
   const std::string dir = detail::directory_of(path);
   std::string tmp;

@@ -107,32 +107,33 @@ NpyArray<T> read_npy(const std::string& path, std::size_t max_bytes = kMaxNpyFil
   return decode_npy<T>(bytes.data(), bytes.size(), "'" + path + "'");
 }
 
-// A complete .npy file (version 1.0, or 2.0 when the header needs it) for
-// `data` in C order with the given shape, stored as `type`.
+namespace detail {
+
+// encode_npy for the public function `who` (its messages start with it).
 template <typename T>
-std::vector<std::uint8_t> encode_npy(const std::vector<std::int64_t>& shape, const T* data,
-                                     NpyType type = npy_type_of_v<T>) {
+std::vector<std::uint8_t> encode_npy_as(const std::vector<std::int64_t>& shape, const T* data, NpyType type,
+                                        const char* who) {
   static_assert(is_supported_scalar_v<T>, "encode_npy writes float or double data");
   if (shape.size() > kMaxNpyDims)
-    throw value_error(detail::concat("encode_npy: ", shape.size(), " dimensions, more than the limit of ", kMaxNpyDims));
-  const auto fail = [](const std::string& what) { throw value_error("encode_npy: " + what); };
-  const std::int64_t count = detail::checked_element_count(shape, fail);
+    throw value_error(concat(who, ": ", shape.size(), " dimensions, more than the limit of ", kMaxNpyDims));
+  const auto fail = [who](const std::string& what) { throw value_error(concat(who, ": ", what)); };
+  const std::int64_t count = checked_element_count(shape, fail);
   const std::size_t item = type == NpyType::float32 ? 4 : 8;
   if (static_cast<std::uint64_t>(count) > std::numeric_limits<std::size_t>::max() / item / 2)
-    fail(detail::concat("shape ", detail::shape_text(shape), " is too large"));
+    fail(concat("shape ", shape_text(shape), " is too large"));
   if (count > 0 && data == nullptr) fail("null data pointer for a non-empty shape");
 
-  std::string header = detail::concat("{'descr': '<", type == NpyType::float32 ? "f4" : "f8",
-                                      "', 'fortran_order': False, 'shape': ", detail::shape_text(shape), ", }");
+  std::string header = concat("{'descr': '<", type == NpyType::float32 ? "f4" : "f8",
+                              "', 'fortran_order': False, 'shape': ", shape_text(shape), ", }");
   // Pad with spaces and end with '\n' so the data starts at a multiple of 64
   // bytes, as NumPy does; version 2.0 only when the header outgrows 16 bits.
   const auto padded = [&](std::size_t preamble) { return (preamble + header.size() + 1 + 63) / 64 * 64 - preamble; };
   const std::size_t preamble = padded(10) > 65535 ? 12 : 10;
   while ((preamble + header.size() + 1) % 64 != 0) header += ' ';
   header += '\n';
-  detail::ByteWriter w;
+  ByteWriter w;
   w.bytes().reserve(preamble + header.size() + static_cast<std::size_t>(count) * item);
-  w.put_raw(detail::kNpyMagic, 6);
+  w.put_raw(kNpyMagic, 6);
   if (preamble == 10) {
     w.put_u8(1);
     w.put_u8(0);
@@ -153,17 +154,32 @@ std::vector<std::uint8_t> encode_npy(const std::vector<std::int64_t>& shape, con
 }
 
 template <typename T>
+std::vector<std::uint8_t> encode_npy_as(const NpyArray<T>& a, NpyType type, const char* who) {
+  const auto fail = [who](const std::string& what) { throw value_error(concat(who, ": ", what)); };
+  if (static_cast<std::uint64_t>(checked_element_count(a.shape, fail)) != a.data.size())
+    fail(concat("shape ", shape_text(a.shape), " does not match the ", a.data.size(), " elements"));
+  return encode_npy_as(a.shape, a.data.data(), type, who);
+}
+
+}  // namespace detail
+
+// A complete .npy file (version 1.0, or 2.0 when the header needs it) for
+// `data` in C order with the given shape, stored as `type`.
+template <typename T>
+std::vector<std::uint8_t> encode_npy(const std::vector<std::int64_t>& shape, const T* data,
+                                     NpyType type = npy_type_of_v<T>) {
+  return detail::encode_npy_as(shape, data, type, "encode_npy");
+}
+
+template <typename T>
 std::vector<std::uint8_t> encode_npy(const NpyArray<T>& a, NpyType type = npy_type_of_v<T>) {
-  const auto fail = [](const std::string& what) { throw value_error("encode_npy: " + what); };
-  if (static_cast<std::uint64_t>(detail::checked_element_count(a.shape, fail)) != a.data.size())
-    fail(detail::concat("shape ", detail::shape_text(a.shape), " does not match the ", a.data.size(), " elements"));
-  return encode_npy(a.shape, a.data.data(), type);
+  return detail::encode_npy_as(a, type, "encode_npy");
 }
 
 // Writes `a` to `path` as a C-order .npy file, atomically.
 template <typename T>
 void write_npy(const std::string& path, const NpyArray<T>& a, NpyType type = npy_type_of_v<T>) {
-  write_file_atomic(path, encode_npy(a, type));
+  write_file_atomic(path, detail::encode_npy_as(a, type, "write_npy"));
 }
 
 // ---- Eigen helpers -------------------------------------------------------

@@ -37,12 +37,12 @@ struct NpzMember {
 
 template <typename T>
 NpzMember npz_member(std::string name, const NpyArray<T>& a, NpyType type = npy_type_of_v<T>) {
-  return {std::move(name), encode_npy(a, type)};
+  return {std::move(name), detail::encode_npy_as(a, type, "npz_member")};
 }
 template <typename Derived>
 NpzMember npz_member(std::string name, const Eigen::MatrixBase<Derived>& m,
                      NpyType type = npy_type_of_v<typename Derived::Scalar>) {
-  return {std::move(name), encode_npy(matrix_to_npy(m), type)};
+  return {std::move(name), detail::encode_npy_as(matrix_to_npy(m), type, "npz_member")};
 }
 
 namespace detail {
@@ -252,24 +252,23 @@ std::map<std::string, NpyArray<T>> read_npz_all(const std::string& path, std::si
   return out;
 }
 
-// A zip archive (stored entries, no compression) holding each member as
-// "<name>.npy", which numpy.load reads as a dict of arrays. Archives over
-// 4 GiB (zip64) are refused.
-inline std::vector<std::uint8_t> encode_npz(const std::vector<NpzMember>& members) {
-  if (members.size() >= 0xFFFF) throw value_error(detail::concat("encode_npz: ", members.size(), " members; at most 65534"));
+namespace detail {
+
+// encode_npz for the public function `who` (its messages start with it).
+inline std::vector<std::uint8_t> encode_npz_as(const std::vector<NpzMember>& members, const char* who) {
+  if (members.size() >= 0xFFFF) throw value_error(concat(who, ": ", members.size(), " members; at most 65534"));
   std::set<std::string> names;
   for (const auto& m : members) {
-    if (m.name.empty()) throw value_error("encode_npz: an array name is empty");
-    if (m.name.find('\0') != std::string::npos) throw value_error("encode_npz: an array name contains a NUL byte");
-    if (m.name.size() + 4 > 0xFFFF) throw value_error("encode_npz: an array name is longer than 65531 bytes");
-    if (!names.insert(m.name).second) throw value_error(detail::concat("encode_npz: two arrays are called '", m.name, "'"));
+    if (m.name.empty()) throw value_error(concat(who, ": an array name is empty"));
+    if (m.name.find('\0') != std::string::npos) throw value_error(concat(who, ": an array name contains a NUL byte"));
+    if (m.name.size() + 4 > 0xFFFF) throw value_error(concat(who, ": an array name is longer than 65531 bytes"));
+    if (!names.insert(m.name).second) throw value_error(concat(who, ": two arrays are called '", m.name, "'"));
   }
   constexpr std::uint64_t limit = 0xFFFFFFFFu;
-  auto too_big = [](std::uint64_t v, const std::string& what) {
-    if (v >= limit)
-      throw value_error(detail::concat("encode_npz: ", what, " reaches 4 GiB; zip64 archives are not written"));
+  auto too_big = [who](std::uint64_t v, const std::string& what) {
+    if (v >= limit) throw value_error(concat(who, ": ", what, " reaches 4 GiB; zip64 archives are not written"));
   };
-  detail::ByteWriter w;
+  ByteWriter w;
   struct Placed {
     std::uint32_t crc, size, offset;
   };
@@ -281,7 +280,7 @@ inline std::vector<std::uint8_t> encode_npz(const std::vector<NpzMember>& member
     const Placed p{crc32(m.npy.data(), m.npy.size()), static_cast<std::uint32_t>(m.npy.size()),
                    static_cast<std::uint32_t>(w.size())};
     placed.push_back(p);
-    w.put_u32(detail::kZipLocalSig);
+    w.put_u32(kZipLocalSig);
     w.put<std::uint16_t>(20);      // version needed: 2.0
     w.put<std::uint16_t>(0);       // flags
     w.put<std::uint16_t>(0);       // method: stored
@@ -300,7 +299,7 @@ inline std::vector<std::uint8_t> encode_npz(const std::vector<NpzMember>& member
   for (std::size_t i = 0; i < members.size(); ++i) {
     const std::string file = members[i].name + ".npy";
     const Placed& p = placed[i];
-    w.put_u32(detail::kZipCentralSig);
+    w.put_u32(kZipCentralSig);
     w.put<std::uint16_t>(20);  // made by: MS-DOS attributes, zip 2.0
     w.put<std::uint16_t>(20);
     w.put<std::uint16_t>(0);
@@ -321,7 +320,7 @@ inline std::vector<std::uint8_t> encode_npz(const std::vector<NpzMember>& member
   }
   const std::uint64_t cd_size = w.size() - cd_offset;
   too_big(w.size(), "the archive");
-  w.put_u32(detail::kZipEndSig);
+  w.put_u32(kZipEndSig);
   w.put<std::uint16_t>(0);
   w.put<std::uint16_t>(0);
   w.put<std::uint16_t>(static_cast<std::uint16_t>(members.size()));
@@ -332,10 +331,19 @@ inline std::vector<std::uint8_t> encode_npz(const std::vector<NpzMember>& member
   return std::move(w.bytes());
 }
 
+}  // namespace detail
+
+// A zip archive (stored entries, no compression) holding each member as
+// "<name>.npy", which numpy.load reads as a dict of arrays. Archives over
+// 4 GiB (zip64) are refused.
+inline std::vector<std::uint8_t> encode_npz(const std::vector<NpzMember>& members) {
+  return detail::encode_npz_as(members, "encode_npz");
+}
+
 // Writes a .npz file atomically, e.g.
 //   write_npz("data.npz", {npz_member("x", x), npz_member("y", y)});
 inline void write_npz(const std::string& path, const std::vector<NpzMember>& members) {
-  write_file_atomic(path, encode_npz(members));
+  write_file_atomic(path, detail::encode_npz_as(members, "write_npz"));
 }
 
 }  // namespace plexus
