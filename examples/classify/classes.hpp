@@ -79,6 +79,13 @@ inline plexus::Matrix<float> class_indices(const plexus::Matrix<float>& labels, 
   return y;
 }
 
+// "0.9167 (33 of 36 rows)".
+inline std::string accuracy_text(double accuracy, long long rows) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%.4f (%lld of %lld rows)", accuracy, std::llround(accuracy * rows), rows);
+  return buf;
+}
+
 inline std::vector<std::string> class_names(const std::vector<double>& classes) {
   std::vector<std::string> names;
   for (double c : classes) names.push_back(number_text(c));

@@ -79,7 +79,7 @@ int cmd_predict(const std::vector<std::string>& argv) {
   std::printf("wrote %lld predictions to %s\n", static_cast<long long>(p.rows()), out_path.c_str());
   if (d.labels.cols() == 1) {
     const double acc = plexus::accuracy(p, y);
-    std::printf("accuracy %s on %lld rows\n%s", number_text(acc).c_str(), static_cast<long long>(p.rows()),
+    std::printf("accuracy %s\n%s", accuracy_text(acc, p.rows()).c_str(),
                 plexus::confusion_matrix_text(plexus::confusion_matrix(p, y, static_cast<plexus::Index>(classes.size())),
                                               class_names(classes))
                     .c_str());

@@ -56,6 +56,12 @@ struct Split {
   plexus::Matrix<float> x, y, raw_labels;
 };
 
+std::string short_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
 void write_text(const std::string& path, const std::string& text) { plexus::write_file_atomic(path, text.data(), text.size()); }
 
 // The held-out rows as a CSV that `classify predict` reads (labels as in the input).
@@ -175,13 +181,11 @@ int cmd_train(const std::vector<std::string>& argv) {
 
   std::string report;
   report += "epochs " + std::to_string(h.epochs.size()) + (h.stopped_early ? " (stopped early)" : "") +
-            ", best epoch " + std::to_string(h.best_epoch + 1) + " (" + h.monitor + " " + number_text(h.best_value) +
+            ", best epoch " + std::to_string(h.best_epoch + 1) + " (" + h.monitor + " " + short_text(h.best_value) +
             ")\n";
-  report += "train accuracy " + number_text(train_acc) + " on " + std::to_string(fit_rows) + " rows\n";
-  if (val > 0)
-    report += "validation accuracy " + number_text(val_acc) + " on " + std::to_string(train.x.rows() - fit_rows) +
-              " rows\n";
-  if (has_test) report += "test accuracy " + number_text(test_acc) + " on " + std::to_string(held.x.rows()) + " rows\n";
+  report += "train accuracy " + accuracy_text(train_acc, fit_rows) + "\n";
+  if (val > 0) report += "validation accuracy " + accuracy_text(val_acc, train.x.rows() - fit_rows) + "\n";
+  if (has_test) report += "test accuracy " + accuracy_text(test_acc, held.x.rows()) + "\n";
   report += std::string("confusion matrix on the ") + (has_test ? "test" : "training") + " rows (true class by row):\n" +
             confusion;
   std::printf("%s", report.c_str());
