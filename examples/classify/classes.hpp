@@ -32,12 +32,14 @@ inline void set_label_column(plexus::CsvOptions& o, const std::string& k) {
   else o.label_name = k;
 }
 
-// Exact text of a number: shortest of %.9g (floats) / %.17g that reads back.
+// Exact text of a number, as short as reads back: a value that is a float
+// (all of classify's data are) reads back as that float, others as doubles.
 inline std::string number_text(double v) {
   char buf[40];
-  for (int digits : {6, 9, 17}) {
+  const bool is_float = static_cast<double>(static_cast<float>(v)) == v;
+  for (int digits = 6; digits <= 17; ++digits) {
     std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-    if (std::strtod(buf, nullptr) == v) break;
+    if (is_float ? std::strtof(buf, nullptr) == static_cast<float>(v) : std::strtod(buf, nullptr) == v) break;
   }
   return buf;
 }
