@@ -133,6 +133,20 @@ void refuse_cases(const std::string& dir) {
   check(n >= 3, "at least three refused files");
 }
 
+// A plain torch nn.Sequential(Linear, ReLU, Linear) loads into Dense, ActivationLayer, Dense.
+void plain_sequential(const std::string& dir) {
+  Network<float> net;
+  net.add(Dense<float>(12));
+  net.add(ActivationLayer<float>(Activation::relu));
+  net.add(Dense<float>(4));
+  net.build(6, 1);
+  import_torch_npz(net, dir + "/plain.npz");
+  const Matrix<float> ours = net.predict(read_matrix_npy<float>(dir + "/x32.npy"));
+  const double diff = (ours - read_matrix_npy<float>(dir + "/plain_y.npy")).cwiseAbs().maxCoeff();
+  std::printf("a torch nn.Sequential(Linear, ReLU, Linear) in Plexus: largest difference %.3g\n", diff);
+  check(diff <= 1e-5, "the plain torch Sequential gives torch's outputs in Plexus");
+}
+
 template <typename T>
 void selftest(const std::string& dir) {
   Network<T> net = make_network<T>();
@@ -240,6 +254,7 @@ int main(int argc, char** argv) {
       do_import<float>(dir, "32", 1e-5);
       do_import<double>(dir, "64", 1e-12);
       refuse_cases<float>(dir);
+      plain_sequential(dir);
     } else if (mode == "selftest") {
       selftest<float>(dir);
       selftest<double>(dir);

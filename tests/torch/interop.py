@@ -77,6 +77,9 @@ cases.append("extra.npz|'11.weight'|no tensor for")
 plain = torch.nn.Sequential(torch.nn.Linear(6, 12), torch.nn.ReLU(), torch.nn.Linear(12, 4))
 pt.save_npz(plain.state_dict(), os.path.join(work, "plain.npz"))
 cases.append("plain.npz|no tensor '0.mean'|(6,)")
+# ... which loads into a Plexus network with its layers at the same indices.
+with torch.no_grad():
+    np.save(os.path.join(work, "plain_y.npy"), plain(torch.from_numpy(np.load(os.path.join(work, "x32.npy")))).numpy())
 with open(os.path.join(work, "cases.txt"), "w") as f:
     f.write("\n".join(cases) + "\n")
 sys.exit(1 if failed else 0)
