@@ -1,6 +1,7 @@
 // classify: a classifier for the rows of a CSV file.
 //   classify train --csv FILE --label-column K --model OUT [--out DIR] [...]
 //   classify predict --model FILE --csv IN --output OUT
+//   classify export-torch --model FILE --out PREFIX   (for PyTorch)
 // Exit status: 0 done, 1 an error in the data or files, 2 a bad command line.
 #include "classes.hpp"
 
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   const char* usage =
       "usage: classify train --csv FILE --label-column K --model OUT [--out DIR] [flags]\n"
       "       classify predict --model FILE --csv IN --output OUT [flags]\n"
+      "       classify export-torch --model FILE --out PREFIX\n"
       "       classify train --help | classify predict --help\n";
   if (argc < 2) {
     std::fprintf(stderr, "classify: a command is needed, train or predict (usage: classify train --help)\n");
@@ -23,11 +25,12 @@ int main(int argc, char** argv) {
   try {
     if (command == "train") return classify::cmd_train(rest);
     if (command == "predict") return classify::cmd_predict(rest);
+    if (command == "export-torch") return classify::cmd_export_torch(rest);
     if (command == "--help" || command == "help") {
       std::printf("%s", usage);
       return 0;
     }
-    std::fprintf(stderr, "classify: unknown command '%s' (the commands: train, predict)\n", command.c_str());
+    std::fprintf(stderr, "classify: unknown command '%s' (the commands: train, predict, export-torch)\n", command.c_str());
     return 2;
   } catch (const classify::UsageError& e) {
     std::fprintf(stderr, "classify %s\n", e.what());

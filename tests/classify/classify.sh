@@ -57,6 +57,10 @@ if [ "$MODE" = train_predict ]; then
   "$CL" predict --model model.plexus --csv features.csv --output pred2.csv > p2.txt || fail "predict without labels"
   grep -q accuracy p2.txt && fail "accuracy printed without labels"
   cmp <(cut -d, -f1 pred.csv) <(cut -d, -f1 pred2.csv) || fail "the label column changed the predictions"
+  # For PyTorch: the architecture and the weights (Standardize, two Dense: 6 tensors; Softmax has none).
+  "$CL" export-torch --model model.plexus --out twin > export.txt || fail "export-torch exited $?"
+  grep -q "(6 tensors)" export.txt && [ -s twin.json ] && [ -s twin.npz ] || fail "export-torch: $(cat export.txt)"
+  grep -q '"kind": "Softmax"' twin.json || fail "twin.json lacks the Softmax layer"
   echo PASS
   exit 0
 fi
