@@ -177,11 +177,19 @@ def read_npz(path):
         return {k: torch.from_numpy(np.array(data[k])) for k in data.files}
 
 
+def float_dtype(model):
+    """The floating type of a module's tensors (float32 when it has none)."""
+    for t in model.state_dict().values():
+        if t.is_floating_point():
+            return t.dtype
+    return torch.float32
+
+
 def load_npz(model, path):
     """Loads export_torch_npz's file into the twin module; every tensor must match (num_batches_tracked,
     which Plexus does not keep, is left at 0)."""
     state = read_npz(path)
-    dtype = next(iter(model.state_dict().values())).dtype if model.state_dict() else torch.float32
+    dtype = float_dtype(model)
     state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]
@@ -197,9 +205,8 @@ def main(argv):
     if len(argv) == 5 and argv[0] == "predict":
         model = load_npz(build_module(read_spec(argv[1])), argv[2]).eval()
         x = np.load(argv[3])
-        dtype = next(model.parameters()).dtype if any(True for _ in model.parameters()) else torch.float32
         with torch.no_grad():
-            y = model(torch.from_numpy(x).to(dtype)).numpy()
+            y = model(torch.from_numpy(x).to(float_dtype(model))).numpy()
         np.save(argv[4], y)
         return 0
     print(__doc__, file=sys.stderr)
