@@ -63,6 +63,7 @@
 #include "io/npy_header.hpp"
 #include "io/npz.hpp"
 #include "io/spec_io.hpp"
+#include "io/torch.hpp"
 
 #include "train/callbacks.hpp"
 #include "train/fit.hpp"

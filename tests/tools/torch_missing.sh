@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # ctest tools.torch_missing_fails: the PyTorch tests (torch.reference's
-# tests/torch/run.sh, example.torch_interop's tests/example/torch_interop.sh)
+# tests/torch/run.sh, torch.interop's tests/torch/interop.sh,
+# example.torch_interop's tests/example/torch_interop.sh)
 # FAIL when no python3 with torch is found, and are skipped (exit 77) only
 # with PLEXUS_ALLOW_NO_TORCH=1. PLEXUS_PYTHON points at a python3 that does
-# not exist, so neither script gets past its search.
+# not exist, so no script gets past its search.
 # Usage: torch_missing.sh <source dir> <work dir>
 set -uo pipefail
 SRC="$1"
@@ -12,7 +13,8 @@ rm -rf "$WORK" && mkdir -p "$WORK"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 export PLEXUS_PYTHON="$WORK/no-such-python3"
 unset PLEXUS_ALLOW_NO_TORCH
-for test in "torch/run.sh /bin/false /dev/null $WORK/ref" "example/torch_interop.sh /bin/false $WORK/interop /bin/false /dev/null"; do
+for test in "torch/run.sh /bin/false /dev/null $WORK/ref" "torch/interop.sh /bin/false /dev/null $WORK/twin" \
+            "example/torch_interop.sh /bin/false $WORK/interop /bin/false /dev/null"; do
   read -r script args <<< "$test"
   # shellcheck disable=SC2086
   out="$(bash "$SRC/tests/$script" $args 2>&1)"

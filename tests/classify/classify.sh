@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# ctest classify.*: the classify example end to end on a generated CSV.
+#   classify.sh train_predict <classify> <work dir>: trains to a high test
+#     accuracy; predict on the held-out rows reproduces that accuracy and
+#     writes one row of probabilities per input row.
+#   classify.sh errors <classify> <work dir>: bad flags exit 2, bad data or
+#     files exit 1, each with one message naming the problem.
+set -euo pipefail
+MODE="$1"
+CL="$2"
+WORK="$3"
+rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# 600 rows: three classes (labels 1, 2 and 5) of four features on very
+# different scales, around well-separated centres; line 1 is a header.
+awk 'BEGIN {
+  srand(7); print "length,width,mass,height,kind";
+  split("1.5 3.4 120 90|4.0 2.8 170 150|5.2 3.0 230 200", c, "|"); split("1 2 5", lab, " ");
+  split("0.7 0.6 35 35", sd, " ");
+  for (i = 0; i < 600; i++) {
+    k = 1 + int(rand() * 3); split(c[k], m, " "); line = "";
+    for (j = 1; j <= 4; j++) {
+      g = 0; for (t = 0; t < 12; t++) g += rand(); g -= 6;  # about N(0, 1)
+      line = line sprintf("%.6g,", m[j] + sd[j] * g);
+    }
+    print line lab[k];
+  }
+}' > data.csv
+
+if [ "$MODE" = train_predict ]; then
+  "$CL" train --csv data.csv --label-column kind --model model.plexus --out out --epochs 80 --hidden 16 \
+    --seed 3 --quiet > train.txt || fail "train exited $?: $(cat train.txt)"
+  cat train.txt
+  test_line="$(sed -n 's/^test accuracy //p' train.txt)"  # e.g. 0.9250 (111 of 120 rows)
+  test_acc="${test_line%% *}"
+  case "$test_line" in *" of 120 rows)") ;; *) fail "no 'test accuracy ... of 120 rows)' line" ;; esac
+  awk -v a="$test_acc" 'BEGIN { exit !(a >= 0.9) }' || fail "test accuracy $test_acc < 0.9"
+  grep -q "^read 600 rows, 4 features, 3 classes (1, 2, 5)" train.txt || fail "classes 1, 2, 5 not reported"
+  grep -q "confusion matrix on the test rows" train.txt || fail "no confusion matrix"
+  head -1 out/history.csv | grep -q "^epoch,loss,accuracy,val_loss,val_accuracy" || fail "history.csv header"
+  [ "$(wc -l < out/test.csv)" = 121 ] || fail "test.csv: expected a header and 120 rows"
+
+  "$CL" predict --model model.plexus --csv out/test.csv --output pred.csv > predict.txt || fail "predict exited $?"
+  cat predict.txt
+  grep -qF "accuracy $test_line" predict.txt || fail "predict's accuracy differs from train's $test_acc"
+  [ "$(head -1 pred.csv)" = "predicted,p_1,p_2,p_5" ] || fail "pred.csv header: $(head -1 pred.csv)"
+  [ "$(wc -l < pred.csv)" = 121 ] || fail "pred.csv: expected 121 lines"
+  # Each row: a class of the training labels and probabilities summing to 1, the largest for the class given.
+  awk -F, 'NR > 1 { s = $2 + $3 + $4; if (s < 0.9999 || s > 1.0001) bad++;
+                    best = 2; for (j = 3; j <= 4; j++) if ($j > $best) best = j;
+                    if ((best == 2 && $1 != 1) || (best == 3 && $1 != 2) || (best == 4 && $1 != 5)) bad++ }
+           END { exit bad > 0 }' pred.csv || fail "pred.csv rows are not classes with probabilities"
+  # The label column by index, and a file without it: predictions only.
+  "$CL" train --csv data.csv --label-column 4 --model model2.plexus --epochs 3 --quiet > /dev/null || fail "index label"
+  cut -d, -f1-4 out/test.csv > features.csv
+  "$CL" predict --model model.plexus --csv features.csv --output pred2.csv > p2.txt || fail "predict without labels"
+  grep -q accuracy p2.txt && fail "accuracy printed without labels"
+  cmp <(cut -d, -f1 pred.csv) <(cut -d, -f1 pred2.csv) || fail "the label column changed the predictions"
+  # For PyTorch: the architecture and the weights (Standardize, two Dense: 6 tensors; Softmax has none).
+  "$CL" export-torch --model model.plexus --out twin > export.txt || fail "export-torch exited $?"
+  grep -q "(6 tensors)" export.txt && [ -s twin.json ] && [ -s twin.npz ] || fail "export-torch: $(cat export.txt)"
+  grep -q '"kind": "Softmax"' twin.json || fail "twin.json lacks the Softmax layer"
+  echo PASS
+  exit 0
+fi
+
+expect_error() {  # expect_error CODE TEXT ARGS...: exits CODE, stderr holds TEXT
+  local want="$1" text="$2"; shift 2
+  set +e
+  "$CL" "$@" > out.txt 2> err.txt
+  local code=$?
+  set -e
+  [ "$code" -eq "$want" ] || fail "classify $* exited $code, expected $want; stderr: $(cat err.txt)"
+  grep -qF -- "$text" err.txt || fail "classify $*: stderr lacks '$text': $(cat err.txt)"
+  [ "$(wc -l < err.txt)" -eq 1 ] || fail "classify $*: expected one line on stderr: $(cat err.txt)"
+  echo "ok ($code): $* -> $(cat err.txt)"
+}
+T="train --csv data.csv --model m.plexus --quiet"
+expect_error 2 "a command is needed"
+expect_error 2 "unknown command 'fit'" fit
+# shellcheck disable=SC2086
+{
+expect_error 2 "unknown flag --bogus" $T --label-column kind --bogus 1
+expect_error 2 "--label-column is required" $T
+expect_error 2 "--epochs must be a whole number" $T --label-column kind --epochs abc
+expect_error 2 "--hidden must be widths" $T --label-column kind --hidden 8,,8
+expect_error 2 "--test must be a number in [0, 0.9]" $T --label-column kind --test 1.5
+expect_error 2 "--header must be auto, yes or no" $T --label-column kind --header maybe
+expect_error 2 "--model is required" predict --csv data.csv --output p.csv
+expect_error 1 "missing.csv" train --csv missing.csv --model m.plexus --label-column kind
+expect_error 1 "label column" $T --label-column 9
+expect_error 1 'no column is called "species"' $T --label-column species
+sed '5s/^[^,]*,/abc,/' data.csv > text.csv
+expect_error 1 "line 5" train --csv text.csv --model m.plexus --label-column kind
+awk -F, 'NR == 1 || NR % 2 == 0 { print }' data.csv | sed 's/,[0-9]*$/,3/' > one.csv
+expect_error 1 "at least 2" train --csv one.csv --model m.plexus --label-column kind
+}
+"$CL" $T --label-column kind --epochs 2 > /dev/null || fail "a short training run"
+cut -d, -f1-3 data.csv > narrow.csv
+expect_error 1 "3 feature columns but the model takes 4" predict --model m.plexus --csv narrow.csv --output p.csv
+sed '3s/,[0-9]*$/,4/' data.csv > badlabel.csv
+expect_error 1 "the label 4 of data row 2 is not one of the model's classes (1, 2, 5)" \
+  predict --model m.plexus --csv badlabel.csv --output p.csv
+expect_error 1 "not a Plexus model file" predict --model data.csv --csv data.csv --output p.csv
+[ ! -e p.csv ] || fail "a refused prediction wrote its output"
+echo PASS

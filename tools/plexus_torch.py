@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""PyTorch twins of Plexus networks (include/plexus/io/torch.hpp).
+
+A Plexus program writes the architecture with plexus::write_torch_spec
+(JSON) and the weights with plexus::export_torch_npz (.npz named like a
+state_dict); this module builds the twin torch module and moves weights
+both ways:
+
+    import plexus_torch as pt
+    model = pt.build_module(pt.read_spec("net.json"))  # twin nn.Module, float32 or float64 as the spec says
+    pt.load_npz(model, "net.npz")                      # Plexus weights into torch (strict)
+    ... train or change model in torch ...
+    pt.save_npz(model.state_dict(), "tuned.npz")       # plexus::import_torch_npz reads it back
+
+The twin of the network is an nn.Sequential of its layers, so state_dict
+names are those of plexus::torch_tensors: "0.weight", "3.body.0.bias".
+Kinds: Sequential, Dense (an nn.Linear with its activation), Activation,
+Concat (cat([x, body(x)], 1)), Residual (x + body(x)), Dropout, LayerNorm,
+BatchNorm (BatchNorm1d), Softmax (dim 1), Standardize ((x - mean) / std,
+buffers). Command line:
+
+    plexus_torch.py summary SPEC.json         print the twin module
+    plexus_torch.py predict SPEC.json W.npz IN.npy OUT.npy
+                                              the twin's outputs (eval mode)
+Needs NumPy and PyTorch (Debian: python3-numpy, python3-torch).
+"""
+import json
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+def activation_fn(settings, key="activation"):
+    """The torch function of a Plexus activation setting (and its parameter)."""
+    name = settings.get(key, "identity")
+    if name == "identity":
+        return lambda z: z
+    if name == "relu":
+        return torch.relu
+    if name == "tanh":
+        return torch.tanh
+    if name == "sigmoid":
+        return torch.sigmoid
+    if name == "gelu":
+        return F.gelu  # the exact (erf) form, as Plexus
+    if name == "silu":
+        return F.silu
+    if name == "softplus":
+        return F.softplus  # beta 1, threshold 20, as Plexus
+    if name == "leaky_relu":
+        slope = float(settings.get(key + "_slope", 0.01))
+        return lambda z: F.leaky_relu(z, slope)
+    if name == "elu":
+        alpha = float(settings.get(key + "_alpha", 1.0))
+        return lambda z: F.elu(z, alpha)
+    raise ValueError(f"plexus_torch: unknown activation '{name}'")
+
+
+class Dense(nn.Linear):
+    """Plexus' Dense: y = f(x W^T + b), weight (out, in) as nn.Linear."""
+
+    def __init__(self, in_features, out_features, settings):
+        super().__init__(in_features, out_features)
+        self.activation = settings.get("activation", "identity")
+        self.fn = activation_fn(settings)
+
+    def forward(self, x):
+        return self.fn(super().forward(x))
+
+    def extra_repr(self):
+        return super().extra_repr() + f", activation={self.activation}"
+
+
+class Activation(nn.Module):
+    def __init__(self, settings):
+        super().__init__()
+        self.activation = settings.get("activation", "identity")
+        self.fn = activation_fn(settings)
+
+    def forward(self, x):
+        return self.fn(x)
+
+    def extra_repr(self):
+        return self.activation
+
+
+class Concat(nn.Module):
+    """x -> [x | body(x)] (DenseNet)."""
+
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        return torch.cat([x, self.body(x)], dim=1)
+
+
+class Residual(nn.Module):
+    """x -> x + body(x)."""
+
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+class Standardize(nn.Module):
+    """(x - mean) / std, per feature; mean and std are buffers."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(width))
+        self.register_buffer("std", torch.ones(width))
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
+def build_layer(node):
+    """The torch module of one layer of a spec (a dict of torch_spec_json)."""
+    kind, s = node["kind"], node["settings"]
+    w_in, w_out = node["input_width"], node["output_width"]
+    children = [build_layer(c) for c in node["children"]]
+    if kind == "Sequential":
+        return nn.Sequential(*children)
+    if kind == "Dense":
+        return Dense(w_in, w_out, s)
+    if kind == "Activation":
+        return Activation(s)
+    if kind == "Concat":
+        return Concat(children[0])
+    if kind == "Residual":
+        return Residual(children[0])
+    if kind == "Dropout":
+        return nn.Dropout(float(s.get("rate", 0.5)))
+    if kind == "LayerNorm":
+        return nn.LayerNorm(w_in, eps=float(s.get("eps", 1e-5)),
+                            elementwise_affine=bool(s.get("elementwise_affine", 1)))
+    if kind == "BatchNorm":
+        return nn.BatchNorm1d(w_in, eps=float(s.get("eps", 1e-5)), momentum=float(s.get("momentum", 0.1)),
+                              affine=bool(s.get("affine", 1)))
+    if kind == "Softmax":
+        return nn.Softmax(dim=1)
+    if kind == "Standardize":
+        return Standardize(w_in)
+    raise ValueError(f"plexus_torch: no torch twin for layer kind '{kind}'")
+
+
+def read_spec(path):
+    with open(path) as f:
+        spec = json.load(f)
+    if spec.get("format") != "plexus-torch-1":
+        raise ValueError(f"{path}: not a plexus::write_torch_spec file (format {spec.get('format')!r})")
+    return spec
+
+
+def build_module(spec):
+    """The twin nn.Sequential of a network spec, in the spec's scalar type."""
+    model = build_layer(spec["root"])
+    return model.to(torch.float64 if spec["scalar"] == "float64" else torch.float32)
+
+
+def save_npz(state_dict, path):
+    """A state_dict as the .npz plexus::import_torch_npz reads (uncompressed)."""
+    arrays = {k: v.detach().cpu().numpy() for k, v in state_dict.items()}
+    np.savez(path, **arrays)
+
+
+def read_npz(path):
+    """A .npz of export_torch_npz as a dict of tensors."""
+    with np.load(path) as data:
+        return {k: torch.from_numpy(np.array(data[k])) for k in data.files}
+
+
+def float_dtype(model):
+    """The floating type of a module's tensors (float32 when it has none)."""
+    for t in model.state_dict().values():
+        if t.is_floating_point():
+            return t.dtype
+    return torch.float32
+
+
+def load_npz(model, path):
+    """Loads export_torch_npz's file into the twin module; every tensor must match (num_batches_tracked,
+    which Plexus does not keep, is left at 0)."""
+    state = read_npz(path)
+    dtype = float_dtype(model)
+    state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        raise ValueError(f"{path}: missing tensors {missing}, unexpected tensors {unexpected}")
+    return model
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[0] == "summary":
+        print(build_module(read_spec(argv[1])))
+        return 0
+    if len(argv) == 5 and argv[0] == "predict":
+        model = load_npz(build_module(read_spec(argv[1])), argv[2]).eval()
+        x = np.load(argv[3])
+        with torch.no_grad():
+            y = model(torch.from_numpy(x).to(float_dtype(model))).numpy()
+        np.save(argv[4], y)
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
