@@ -20,12 +20,14 @@
 namespace mi {
 
 // One view, as a code in [0, kViewCodes): transpose bit, row permutation
-// (0..5), row signs (3 bits), column permutation, column signs. Code 0 is
-// the identity.
-constexpr int kViewCodes = 2 * 6 * 8 * 6 * 8;  // 4608: the whole group
+// (0..5), row signs (3 bits), column permutation, signs of columns 1 and 2
+// (2 bits). Code 0 is the identity. Column 0 keeps its sign because flipping
+// every row and every column leaves A as it is: so each code is a distinct
+// map, and the codes are all of them.
+constexpr int kViewCodes = 2 * 6 * 8 * 6 * 4;  // 2304
 constexpr int kMaxViews = 64;                  // the table's length: --views K takes 1..64
 constexpr std::uint64_t kDefaultViewSeed = 20261202;  // the table of models saved without one
-constexpr int kDefaultViews = 32;                     // chosen by measurement: docs/matrix_inverse.md
+constexpr int kDefaultViews = 64;                     // chosen by measurement: docs/matrix_inverse.md
 
 struct View {
   bool transpose = false;
@@ -49,7 +51,7 @@ struct View {
     for (int i = 0; i < 3; ++i) {
       v.p[i] = perms[pi][i], v.q[i] = perms[qi][i];
       v.s[i] = (ps >> i) & 1 ? -1.0 : 1.0;
-      v.t[i] = (qs >> i) & 1 ? -1.0 : 1.0;
+      v.t[i] = i > 0 && ((qs >> (i - 1)) & 1) ? -1.0 : 1.0;
     }
     return v;
   }
@@ -181,7 +183,11 @@ Eigen::MatrixXd predict_views(Net&& net, const Convention& c, const Eigen::Matri
     x.resize(m * k, 9);
     Eigen::VectorXd scale = Eigen::VectorXd::Ones(m);
     for (plexus::Index i = 0; i < m; ++i) {
-      if (c.normalize) scale[i] = a.row(r0 + i).norm();
+      if (c.normalize) scale[i] = row_norm(a, r0 + i);
+      if (k == 1) {  // the network once: predict_inverse's own expressions, so the same bits
+        x.row(i) = (a.row(r0 + i) / scale[i]).template cast<T>();
+        continue;
+      }
       in = a.row(r0 + i) / scale[i];
       for (int v = 0; v < k; ++v) {
         Eigen::Matrix<T, 1, 9> row;
@@ -192,6 +198,10 @@ Eigen::MatrixXd predict_views(Net&& net, const Convention& c, const Eigen::Matri
     y.resize(m * k, 9);
     net(x, y);
     for (plexus::Index i = 0; i < m; ++i) {
+      if (k == 1) {
+        out.row(r0 + i) = y.row(i).template cast<double>() * (c.output_scale / scale[i]);
+        continue;
+      }
       sum.setZero();
       for (int v = 0; v < k; ++v) {
         const Eigen::Matrix<T, 1, 9> row = y.row(i * k + v);

@@ -15,12 +15,12 @@ median() { sed -n -E "s/^$1: [0-9]+ matrices, median r = ([0-9.]+),.*/\1/p" "$2"
 # The question's budget: 2,048 samples of the default network.
 "$MI" train --samples 2048 --seed 1 --model q.plx > train.txt 2>&1 || fail "train --samples 2048: $(cat train.txt)"
 grep -aq "views.table" q.plx || fail "the model file records no views.table"
-"$MI" evaluate --model q.plx > ev.txt 2>&1 || fail "evaluate: $(cat ev.txt)"
+"$MI" evaluate --model q.plx --samples 2000 > ev.txt 2>&1 || fail "evaluate: $(cat ev.txt)"
 m=$(median "held-out, [0-9]+ views" ev.txt)
 [ -n "$m" ] || fail "evaluate printed no averaged median: $(cat ev.txt)"
 awk -v m="$m" 'BEGIN { exit !(m > 0.3) }' || fail "2,048 samples and the default views gave median r $m <= 0.3"
 echo "2048 samples, default views: median r $m"
-grep -Eq "^predict time per matrix, [0-9]+ views, [0-9]+ threads: [0-9.]+ us in batches \(10000 matrices\), [0-9.]+ us one matrix at a time \(200 matrices\)" ev.txt \
+grep -Eq "^predict time per matrix, [0-9]+ views, [0-9]+ threads: [0-9.]+ us in batches \(2000 matrices\), [0-9.]+ us one matrix at a time \(200 matrices\)" ev.txt \
   || fail "evaluate printed no timing: $(cat ev.txt)"
 
 # K = 1: the network once, the very figure train printed
@@ -37,7 +37,7 @@ cmp v8a.npy v8b.npy || fail "predict --views 8 differs between runs / thread cou
 "$MI" predict --model q.plx --input good9_f64.npy --output v1.npy --views 1 > /dev/null || fail "predict --views 1"
 cmp -s v1.npy v8a.npy && fail "--views 1 and --views 8 gave the same predictions"
 "$MI" predict --model q.plx --input good9_f64.npy --output vd.npy > vd.txt || fail "predict"
-grep -q "(32 views)" vd.txt || fail "predict's default is not the model's views.default: $(cat vd.txt)"
+grep -q "(64 views)" vd.txt || fail "predict's default is not the model's views.default: $(cat vd.txt)"
 
 # a bad K: exit 2 and one line naming the flag
 for k in 0 65 -1 1.5 abc ""; do
