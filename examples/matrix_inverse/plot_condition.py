@@ -55,8 +55,8 @@ def main():
     out.append(f'<text x="{(L + W - R) / 2}" y="{H - 20}" text-anchor="middle">condition number ||A||_F ||A^-1||_F</text>')
     out.append(f'<text x="20" y="{(T + H - B) / 2}" text-anchor="middle" '
                f'transform="rotate(-90 20 {(T + H - B) / 2})">r = ||A X - I||_F</text>')
-    # the matrices (at most 3,000 of each, the first ones)
-    n = min(len(cond), 3000)
+    # the matrices (at most 1,500 of each, the first ones)
+    n = min(len(cond), 1500)
     for r, colour in ((ro, "#ff7f0e"), (rv, "#1f77b4")):
         for c, v in zip(cond[:n], r[:n]):
             out.append(f'<circle cx="{px(c):.1f}" cy="{py(v):.1f}" r="1.3" fill="{colour}" fill-opacity="0.25"/>')
