@@ -2,10 +2,13 @@
 // cover the whole group of signed row/column permutations and transposition,
 // each view maps an inverse back exactly, averaging an exact inverse over
 // views returns the inverse, one view is plain prediction bit for bit, and
-// the table is reproducible and checked.
+// the table is reproducible and checked; and the Cauchy form of the
+// residual loss by finite differences.
 #include <doctest/doctest.h>
 
 #include "views.hpp"
+
+#include <plexus/testing/gradcheck.hpp>
 
 #include <set>
 
@@ -145,4 +148,24 @@ TEST_CASE("example.views: the table is seeded, recorded and checked") {
   CHECK_NOTHROW(check_views(64, t1));
   Convention c;
   CHECK_THROWS_AS(predict_views<double>(exact_inverse, c, random_matrices(3, 1), t1, 0), plexus::value_error);
+}
+
+TEST_CASE("example.loss: the Cauchy loss (--loss-power 0 --loss-scale c) by finite differences") {
+  // log(r^2 + c^2) / 2: the residual loss at power 0 with eps = c^2, as train builds it
+  for (double c : {1e-2, 1e-1, 1.0}) {
+    InverseResidualLoss<double> loss(3, 1.0, 0.0, c * c);
+    plexus::Rng rng(21);
+    plexus::testing::MatD p(6, 9), x(6, 9);
+    for (plexus::Index i = 0; i < p.size(); ++i) p(i) = rng.uniform(-1, 1), x(i) = rng.uniform(-2, 2);
+    const plexus::testing::MatD none(6, 0);
+    CAPTURE(c);
+    CHECK(plexus::testing::check_loss_gradient(loss, p, none, x) < 1e-6);
+    double expect = 0;
+    for (plexus::Index s = 0; s < 6; ++s) {
+      const Eigen::Matrix<double, 1, 9> ar = x.row(s), pr = p.row(s);
+      const double r2 = (to3(ar.data()) * to3(pr.data()) - Eigen::Matrix3d::Identity()).squaredNorm();
+      expect += 0.5 * std::log(1.0 + r2 / (c * c)) + std::log(c);  // the Cauchy loss, plus its constant
+    }
+    CHECK(loss.value(p, none, x) == doctest::Approx(expect / 6).epsilon(1e-12));
+  }
 }
