@@ -32,6 +32,15 @@ bool precision_from_name(const std::string& s, Precision& p) {
   return false;
 }
 
+bool activation_from_name(const std::string& s, plexus::ActivationFunction& f) {
+  for (plexus::Activation a : {plexus::Activation::relu, plexus::Activation::silu, plexus::Activation::gelu})
+    if (s == plexus::to_string(a)) {
+      f = a;
+      return true;
+    }
+  return false;
+}
+
 void prepare_resume(const Args& a, Config& c);  // resume.cpp
 
 namespace {
@@ -162,6 +171,21 @@ const std::vector<TrainingFlag>& all_flags() {
       {"layers", "N", "concat-ResNet: concatenated Dense layers per block", false,
        [](A a, Config& c) { c.arch.layers = static_cast<int>(a.integer("layers", c.arch.layers, 0, 1000)); },
        [](C c) { return std::to_string(c.arch.layers); }},
+      {"activation", "relu|silu|gelu", "activation of the concat-ResNet's hidden Dense layers", false,
+       [](A a, Config& c) {
+         choice(a, "activation", {"relu", "silu", "gelu"}, [&](const std::string& v) { activation_from_name(v, c.arch.activation); });
+       },
+       [](C c) { return plexus::to_string(c.arch.activation.kind()); }},
+      {"ema", "DECAY",
+       "evaluate and save an exponential moving average of the weights, updated after every step with decay "
+       "min(DECAY, (1 + t) / (10 + t)) at step t; 0: off",
+       false, [](A a, Config& c) { c.ema = a.real("ema", c.ema, 0.0, 0.99999); },
+       [](C c) { return c.ema > 0 ? number(c.ema) : std::string("off"); }},
+      {"loss-scale", "C",
+       "c of the residual loss: each matrix adds (r^2 + c^2)^(p/2), or at p = 0 log(r^2 + c^2)/2, the Cauchy loss "
+       "log(1 + r^2/c^2)/2 of scale c up to a constant",
+       false, [](A a, Config& c) { c.loss_scale = a.real("loss-scale", c.loss_scale, 1e-12, 10.0); },
+       [](C c) { return number(c.loss_scale); }},
       {"precision", precision_choices("|"), precision_help(), false,
        [](A a, Config& c) {
          if (a.has("precision") && !precision_from_name(a.str("precision"), c.precision))
@@ -196,8 +220,8 @@ std::vector<std::string> flag_names(const std::string& command) {
       command == "question"
           ? std::vector<std::string>{"epochs", "dataset", "batch", "lr", "precision"}
           : std::vector<std::string>{"batch", "micro-batch", "lr", "schedule", "warmup", "lr-min", "optimizer",
-                                     "momentum", "loss", "loss-power", "norm", "width", "growth", "blocks", "layers",
-                                     "precision", "eval-every"};
+                                     "momentum", "loss", "loss-power", "loss-scale", "norm", "width", "growth", "blocks",
+                                     "layers", "activation", "ema", "precision", "eval-every"};
   names.insert(names.end(), model.begin(), model.end());
   for (const char* k : {"checkpoint", "checkpoint-every", "resume", "log-every", "help"}) names.push_back(k);
   return names;

@@ -33,6 +33,8 @@ enum class Precision {
 };
 
 const char* precision_name(Precision p);
+// The activations --activation offers (relu, silu, gelu); false when s names none.
+bool activation_from_name(const std::string& s, plexus::ActivationFunction& f);
 // False when s names no precision.
 bool precision_from_name(const std::string& s, Precision& p);
 
@@ -64,6 +66,8 @@ struct Config {
   bool cosine = true;
   LossKind loss = LossKind::residual;
   double loss_power = 2.0;
+  double loss_scale = 1e-4;  // c of the residual loss: (r^2 + c^2)^(p/2), or log(r^2 + c^2)/2 (Cauchy) at p = 0
+  double ema = 0;            // decay of the weights' moving average, per step; 0 = none
   bool sgd = false;  // SGD with momentum instead of Adam
   double momentum = 0.9;
   Convention conv;

@@ -3,6 +3,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "model_io.hpp"
+#include "report.hpp"
 
 #include <cstdio>
 
@@ -14,16 +15,24 @@ int cmd_evaluate(const std::vector<std::string>& argv) {
       {"input", "IN.npy", "judge on these matrices: float32 or float64, shape (n, 3, 3) or (n, 9)"},
       {"samples", "N", "judge on N held-out matrices of the model's distribution (default 10000)"},
       {"seed", "K", "the held-out set of seed K (default: the model's training seed)"},
+      {"views", "K",
+       "average the network over the first K (1..64) exact symmetric views of each matrix (see predict --help); 1: "
+       "the network once (default: the model's views.default, else " + std::to_string(kDefaultViews) + ")"},
+      {"residuals", "FILE.csv",
+       "also write each matrix's condition number ||A||_F ||A^-1||_F and its r, with the views and once (for plots)"},
       {"threads", "T", "threads (default: all cores); results do not depend on it"},
       {"help", "", "print this help"},
   };
   const Args a("evaluate", argv, flags);
   if (a.has("help")) {
-    std::printf("usage: matrix_inverse evaluate --model FILE [--input IN.npy] [--samples N] [--seed K] [--threads T]\n\n"
+    std::printf("usage: matrix_inverse evaluate --model FILE [--input IN.npy] [--samples N] [--seed K] [--views K] [--residuals FILE.csv]\n"
+                "       [--threads T]\n\n"
                 "%s\n\nflags:\n%s",
                 wrap("Prints the median residual r = ||A X - I||_F, the share of matrices with r < 0.05 and the RMSE "
                      "on inverse/5, on the matrices of IN.npy or on N (default 10,000) held-out matrices of the "
-                     "model's distribution (the held-out set of its training seed unless --seed is given).",
+                     "model's distribution (the held-out set of its training seed unless --seed is given); with K > 1 "
+                     "views, also the network once. Then the time per matrix of the prediction: in batches, and one "
+                     "matrix at a time (the first 200).",
                      100)
                     .c_str(),
                 flags_help(flags).c_str());
@@ -32,6 +41,7 @@ int cmd_evaluate(const std::vector<std::string>& argv) {
   if (!a.has("model")) throw usage_error("evaluate: --model is required (see --help)");
   if (a.has("input") && (a.has("samples") || a.has("seed")))
     throw usage_error("evaluate: --input and --samples/--seed exclude each other");
+  if (a.has("views")) a.integer("views", 1, 1, kMaxViews);  // a bad K is refused before any file is read
   if (a.has("threads")) plexus::set_num_threads(static_cast<int>(a.integer("threads", 0, 1, 1024)));
   LoadedModel model = load_inverse_model(a.str("model"));
   Eigen::MatrixXd m;
@@ -46,7 +56,36 @@ int cmd_evaluate(const std::vector<std::string>& argv) {
   }
   std::printf("model %s: %s recipe, %lld parameters, input %s\n", a.str("model").c_str(), model.meta.recipe.c_str(),
               static_cast<long long>(model.parameter_count()), model.meta.conv.normalize ? "A/||A||_F" : "A");
-  print_inverse_metrics(a.has("input") ? "given matrices" : "held-out", mi::inverse_metrics(m, model.predict(m)));
+  const int k = views_flag(a, model.views);
+  const char* label = a.has("input") ? "given matrices" : "held-out";
+  const auto t0 = Clock::now();
+  const Eigen::MatrixXd x = model.predict(m, k);
+  const double batch_s = seconds_since(t0);
+  const std::string with = std::string(label) + ", " + std::to_string(k) + (k == 1 ? " view" : " views");
+  const mi::InverseMetrics viewed = mi::inverse_metrics(m, x);
+  print_inverse_metrics(with.c_str(), viewed);
+  const mi::InverseMetrics once = k > 1 ? mi::inverse_metrics(m, model.predict(m, 1)) : viewed;
+  if (k > 1) print_inverse_metrics((std::string(label) + ", network once").c_str(), once);
+  if (a.has("residuals")) {
+    std::string csv = "condition,r_views,r_once\n";
+    for (plexus::Index s = 0; s < m.rows(); ++s) {
+      Eigen::Matrix3d am;
+      for (int i = 0; i < 9; ++i) am(i / 3, i % 3) = m(s, i);
+      char line[128];
+      std::snprintf(line, sizeof line, "%.6g,%.6g,%.6g\n", am.norm() * am.inverse().norm(),
+                    viewed.r[static_cast<std::size_t>(s)], once.r[static_cast<std::size_t>(s)]);
+      csv += line;
+    }
+    write_text(a.str("residuals"), csv);
+  }
+  const plexus::Index one = std::min<plexus::Index>(200, m.rows());
+  const auto t1 = Clock::now();
+  for (plexus::Index i = 0; i < one; ++i) model.predict(m.row(i), k);
+  const double one_s = seconds_since(t1);
+  std::printf("predict time per matrix, %d view%s, %d threads: %.1f us in batches (%lld matrices), %.1f us one matrix "
+              "at a time (%lld matrices)\n",
+              k, k == 1 ? "" : "s", plexus::num_threads(), 1e6 * batch_s / static_cast<double>(m.rows()),
+              static_cast<long long>(m.rows()), 1e6 * one_s / static_cast<double>(one), static_cast<long long>(one));
   return 0;
 }
 

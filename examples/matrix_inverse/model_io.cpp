@@ -34,8 +34,12 @@ ModelMeta from_metadata(const std::map<std::string, std::string>& md, const std:
   return m;
 }
 
-Eigen::MatrixXd LoadedModel::predict(const Eigen::MatrixXd& a) {
-  return scalar == plexus::ScalarType::float32 ? predict_inverse(f32, meta.conv, a) : predict_inverse(f64, meta.conv, a);
+Eigen::MatrixXd LoadedModel::predict(const Eigen::MatrixXd& a, int k) {
+  if (scalar == plexus::ScalarType::float32)
+    return predict_views<float>([&](const plexus::Matrix<float>& x, plexus::Matrix<float>& y) { f32.predict(x, y); },
+                                meta.conv, a, views.codes, k);
+  return predict_views<double>([&](const plexus::Matrix<double>& x, plexus::Matrix<double>& y) { f64.predict(x, y); },
+                               meta.conv, a, views.codes, k);
 }
 
 plexus::Index LoadedModel::parameter_count() const {
@@ -50,6 +54,7 @@ LoadedModel load_inverse_model(const std::string& path) {
   if (m.scalar == plexus::ScalarType::float32) m.f32 = plexus::load_model<float>(path, &md);
   else m.f64 = plexus::load_model<double>(path, &md);
   m.meta = from_metadata(md, path);
+  m.views = ViewSet::from_metadata(md, path);
   const plexus::Index in = m.scalar == plexus::ScalarType::float32 ? m.f32.input_width() : m.f64.input_width();
   const plexus::Index out = m.scalar == plexus::ScalarType::float32 ? m.f32.output_width() : m.f64.output_width();
   if (in != 9 || out != 9)
@@ -79,9 +84,9 @@ Eigen::MatrixXd read_matrices(const std::string& path, std::vector<std::int64_t>
 }
 
 void print_inverse_metrics(const char* label, const mi::InverseMetrics& m) {
-  std::printf("%s: %lld matrices, median r = %.4f, share r < 0.05 = %.1f%%, share r < 0.1 = %.1f%%, "
+  std::printf("%s: %lld matrices, median r = %.4f, share r < 0.02 = %.1f%%, share r < 0.05 = %.1f%%, share r < 0.1 = %.1f%%, "
               "RMSE on inverse/5 = %.4f\n",
-              label, static_cast<long long>(m.count), m.median_r, 100 * m.share_below_005, 100 * m.share_below_01,
+              label, static_cast<long long>(m.count), m.median_r, 100 * m.share_below_002, 100 * m.share_below_005, 100 * m.share_below_01,
               m.rmse_div5);
 }
 

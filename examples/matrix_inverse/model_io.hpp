@@ -4,7 +4,9 @@
 // inverses.
 #pragma once
 
+#include "args.hpp"
 #include "recipes.hpp"
+#include "views.hpp"
 
 #include <plexus/plexus.hpp>
 
@@ -54,21 +56,36 @@ struct LoadedModel {
   plexus::ScalarType scalar = plexus::ScalarType::float32;
   plexus::Network<float> f32;
   plexus::Network<double> f64;
+  ViewSet views;  // the model's table of exact views (or the default table)
 
-  // Predicted inverses (n x 9) of matrices a (n x 9), in the inverse's own scale.
-  Eigen::MatrixXd predict(const Eigen::MatrixXd& a);
+  // Predicted inverses (n x 9) of matrices a (n x 9), in the inverse's own
+  // scale: the network once (k = 1) or averaged over the first k views of
+  // the model's table (predict_views).
+  Eigen::MatrixXd predict(const Eigen::MatrixXd& a, int k = 1);
   plexus::Index parameter_count() const;
 };
 
 // A matrix_inverse model file (or checkpoint), checked to map 9 to 9 columns.
 LoadedModel load_inverse_model(const std::string& path);
 
+// --views K of predict and evaluate: 1..kMaxViews (usage_error otherwise),
+// at most the model's table; without the flag the model's default.
+inline int views_flag(const Args& a, const ViewSet& views) {
+  const int n = static_cast<int>(views.codes.size());
+  if (!a.has("views")) return std::min(views.default_views, n);
+  const int k = static_cast<int>(a.integer("views", 1, 1, kMaxViews));
+  if (k > n)
+    throw usage_error(a.command() + ": --views must be at most " + std::to_string(n) + " (the model's table holds " +
+                      std::to_string(n) + " views), got " + std::to_string(k));
+  return k;
+}
+
 // Matrices from a .npy file: float32 or float64, shape (n, 3, 3) or (n, 9);
 // returns them as n x 9 (row-major matrices) and the shape to answer in.
 // value_error for a non-finite entry or a zero matrix.
 Eigen::MatrixXd read_matrices(const std::string& path, std::vector<std::int64_t>& shape);
 
-// One line: count, median r, shares under 0.05 and 0.1, RMSE on inverse/5.
+// One line: count, median r, shares under 0.02, 0.05 and 0.1, RMSE on inverse/5.
 void print_inverse_metrics(const char* label, const mi::InverseMetrics& m);
 
 // Held-out matrices: a stream no training run of `seed` draws from.

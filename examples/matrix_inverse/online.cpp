@@ -33,7 +33,17 @@ ModelMeta online_model_meta(const Config& c, const Convention& conv, std::uint64
                 {"width", std::to_string(c.arch.width)},
                 {"growth", std::to_string(c.arch.growth)},
                 {"blocks", std::to_string(c.arch.blocks)},
-                {"layers", std::to_string(c.arch.layers)}};
+                {"layers", std::to_string(c.arch.layers)},
+                {"activation", plexus::to_string(c.arch.activation.kind())},
+                {"ema", format_double(c.ema)},
+                {"loss_scale", format_double(c.loss_scale)},
+                {"schedule", c.cosine ? "cosine" : "constant"},
+                {"warmup", format_double(c.warmup)}};
+  // The exact views predict averages over (views.hpp), fixed here so that
+  // the model's predictions are reproducible.
+  ViewSet views;
+  views.codes = view_table(views.seed);
+  for (auto& kv : views.metadata()) meta.extra.insert(kv);
   return meta;
 }
 
@@ -71,7 +81,7 @@ int run_online(const Config& c) {
   conv.output_scale = 1.0 / target_scale;
   MatrixInverseSource<T> source(c.seed, {InverseDistribution::answer, conv.normalize, target_scale});
   MSE<T> mse;
-  InverseResidualLoss<T> residual(3, conv.output_scale, c.loss_power);
+  InverseResidualLoss<T> residual(3, conv.output_scale, c.loss_power, c.loss_scale * c.loss_scale);
   const Loss<T>& loss = c.loss == LossKind::mse ? static_cast<const Loss<T>&>(mse) : residual;
   std::unique_ptr<Optimizer<T>> optimizer;
   if (c.sgd) optimizer = std::make_unique<SGD<T>>(net, SGDOptions{c.lr, c.momentum});
@@ -107,6 +117,28 @@ int run_online(const Config& c) {
   } else
 #endif
   if (c.resume) resume();
+  // The weights' moving average (--ema): evaluated and saved in place of the
+  // trained weights; a checkpoint keeps it beside itself, in FILE.ema.
+  Network<T> averaged;
+  if (c.ema > 0) {
+    averaged = net;
+    const std::string saved = c.checkpoint + ".ema";
+    if (c.resume && root()) {
+      if (!std::filesystem::exists(saved))
+        throw io_error("'" + saved + "': the run averages its weights (--ema) but its average is missing");
+      averaged = load_model<T>(saved);
+      if (averaged.parameter_count() != net.parameter_count())
+        throw io_error("'" + saved + "': the average does not match the checkpoint's network");
+    }
+  }
+  Network<T>& judged = c.ema > 0 ? averaged : net;  // what evaluations and the model file see
+  auto update_average = [&] {
+    if (!(c.ema > 0)) return;
+    const double t = static_cast<double>(trainer.steps());
+    const T d = static_cast<T>(std::min(c.ema, (1.0 + t) / (10.0 + t)));
+    averaged.parameters() = d * averaged.parameters() + (T(1) - d) * net.parameters();
+    averaged.buffers() = net.buffers();
+  };
   auto write_checkpoint = [&] {
     TrainingState st;
     st.step = trainer.steps();
@@ -115,6 +147,7 @@ int run_online(const Config& c) {
     st.metadata = to_metadata(online_model_meta(c, conv, trainer.samples()));  // usable as a model too
     for (auto& kv : config_metadata(c)) st.metadata.insert(kv);
     st.metadata["trained_seconds"] = format_double(trainer.seconds());
+    if (c.ema > 0) save_model(averaged, c.checkpoint + ".ema");
     save_checkpoint(c.checkpoint, net, opt, st);
   };
 
@@ -147,7 +180,7 @@ int run_online(const Config& c) {
   const double eval_every = c.eval_every > 0 ? c.eval_every : (c.seconds > 0 ? c.seconds / 20 : 15.0);
   double next_eval = trainer.seconds(), next_checkpoint = c.checkpoint_every;
   auto evaluate_curve = [&] {  // rank 0 only
-    const auto m = inverse_metrics(curve_a, predict_inverse(net, conv, curve_a));
+    const auto m = inverse_metrics(curve_a, predict_inverse(judged, conv, curve_a));
     char line[256];
     std::snprintf(line, sizeof line, "%lld,%lld,%.3f,%.6g,%.6g,%.6g,%.6g,%.6g", static_cast<long long>(trainer.steps()),
                   static_cast<long long>(trainer.samples()), trainer.seconds(), opt.learning_rate(),
@@ -187,6 +220,7 @@ int run_online(const Config& c) {
       next_eval = trainer.seconds() + eval_every;
     }
     last_loss = trainer.step();
+    update_average();
     loss_sum += last_loss, ++loss_count;
     if (root()) progress.update(static_cast<long long>(trainer.samples()), rate(), last_loss, trainer.progress());
   }
@@ -210,10 +244,22 @@ int run_online(const Config& c) {
                 1e3 * data_parallel->allreduce_seconds() / static_cast<double>(data_parallel->allreduce_steps()),
                 trainer.seconds() > 0 ? 100.0 * data_parallel->allreduce_seconds() / trainer.seconds() : 0.0);
 #endif
-  const Eigen::MatrixXd eval_x = predict_inverse(net, conv, eval_a);
-  print_inverse_metrics("held-out", inverse_metrics(eval_a, eval_x));
+  // The held-out figures: the network once and averaged over predict's
+  // default views; with --ema for the trained weights too, for comparison.
+  const std::vector<int> table = view_table(kDefaultViewSeed);
+  auto report = [&](Network<T>& n, const std::string& which) {
+    const Eigen::MatrixXd once = predict_inverse(n, conv, eval_a);
+    print_inverse_metrics(("held-out, " + which + "network once").c_str(), inverse_metrics(eval_a, once));
+    const Eigen::MatrixXd viewed = predict_views<T>([&](const Matrix<T>& x, Matrix<T>& y) { n.predict(x, y); }, conv,
+                                                    eval_a, table, kDefaultViews);
+    print_inverse_metrics(("held-out, " + which + std::to_string(kDefaultViews) + " views (predict's default)").c_str(),
+                          inverse_metrics(eval_a, viewed));
+    return once;
+  };
+  if (c.ema > 0) report(net, "trained weights, ");
+  const Eigen::MatrixXd eval_x = report(judged, c.ema > 0 ? "weights' average, " : "");
   if (!c.model.empty() && !interrupted) {
-    save_inverse_model(net, c.model, online_model_meta(c, conv, samples));
+    save_inverse_model(judged, c.model, online_model_meta(c, conv, samples));
     std::printf("model written to %s\n", c.model.c_str());
   }
   if (curve.enabled()) write_online_plots(c, curve, loss_text, eval_a, eval_x);

@@ -13,15 +13,21 @@ int cmd_predict(const std::vector<std::string>& argv) {
       {"model", "FILE", "the model (required)"},
       {"input", "IN.npy", "the matrices: float32 or float64, shape (n, 3, 3) or (n, 9) (required)"},
       {"output", "OUT.npy", "where the predicted inverses go: float64, the input's shape (required)"},
+      {"views", "K",
+       "average the network over the first K (1..64) exact symmetric views of each matrix from the model's table; 1: "
+       "the network once (default: the model's views.default, else " + std::to_string(kDefaultViews) + ")"},
       {"threads", "T", "threads (default: all cores); results do not depend on it"},
       {"help", "", "print this help"},
   };
   const Args a("predict", argv, flags);
   if (a.has("help")) {
-    std::printf("usage: matrix_inverse predict --model FILE --input IN.npy --output OUT.npy [--threads T]\n\n%s\n\n"
+    std::printf("usage: matrix_inverse predict --model FILE --input IN.npy --output OUT.npy [--views K] [--threads T]\n\n%s\n\n"
                 "flags:\n%s",
                 wrap("Reads matrices (float32 or float64, shape (n, 3, 3) or (n, 9)) and writes their predicted "
-                     "inverses, in the inverse's own scale, as float64 of the same shape.",
+                     "inverses, in the inverse's own scale, as float64 of the same shape. Each prediction is the network's "
+                     "answer averaged over K fixed views P op(A) Q of the matrix (P, Q signed permutations, op the "
+                     "identity or the transpose), each mapped back exactly by inv(P A Q) = Q^T inv(A) P^T; the views "
+                     "come from the table in the model's metadata, so predictions are reproducible.",
                      100)
                     .c_str(),
                 flags_help(flags).c_str());
@@ -29,13 +35,16 @@ int cmd_predict(const std::vector<std::string>& argv) {
   }
   for (const char* k : {"model", "input", "output"})
     if (!a.has(k)) throw usage_error(std::string("predict: --") + k + " is required (see --help)");
+  if (a.has("views")) a.integer("views", 1, 1, kMaxViews);  // a bad K is refused before any file is read
   if (a.has("threads")) plexus::set_num_threads(static_cast<int>(a.integer("threads", 0, 1, 1024)));
   LoadedModel model = load_inverse_model(a.str("model"));
   std::vector<std::int64_t> shape;
   const Eigen::MatrixXd m = read_matrices(a.str("input"), shape);
-  const Eigen::MatrixXd x = model.predict(m);
+  const int k = views_flag(a, model.views);
+  const Eigen::MatrixXd x = model.predict(m, k);
   plexus::write_npy(a.str("output"), plexus::matrix_to_npy(x, shape), plexus::NpyType::float64);
-  std::printf("wrote %lld predicted inverses to %s\n", static_cast<long long>(x.rows()), a.str("output").c_str());
+  std::printf("wrote %lld predicted inverses to %s (%d view%s)\n", static_cast<long long>(x.rows()),
+              a.str("output").c_str(), k, k == 1 ? "" : "s");
   return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include <Eigen/Dense>
 
+#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -61,6 +62,15 @@ struct Convention {
   double output_scale = 1.0;
 };
 
+// ||row r of a||_F, by explicit fused multiply-adds: the compiler cannot
+// contract it differently where it is inlined, so every prediction path
+// (predict_inverse, predict_views) scales a matrix by the same bits.
+inline double row_norm(const Eigen::MatrixXd& a, plexus::Index r) {
+  double s = 0.0;
+  for (plexus::Index j = 0; j < a.cols(); ++j) s = std::fma(a(r, j), a(r, j), s);
+  return std::sqrt(s);
+}
+
 // Predicted inverses (n x 9, row-major) of matrices a (n x 9), in chunks.
 template <typename T>
 Eigen::MatrixXd predict_inverse(plexus::Network<T>& net, const Convention& c, const Eigen::MatrixXd& a) {
@@ -72,7 +82,7 @@ Eigen::MatrixXd predict_inverse(plexus::Network<T>& net, const Convention& c, co
     x.resize(m, 9);
     Eigen::VectorXd scale = Eigen::VectorXd::Ones(m);
     for (plexus::Index i = 0; i < m; ++i) {
-      if (c.normalize) scale[i] = a.row(r0 + i).norm();
+      if (c.normalize) scale[i] = row_norm(a, r0 + i);
       x.row(i) = (a.row(r0 + i) / scale[i]).template cast<T>();
     }
     y.resize(m, 9);

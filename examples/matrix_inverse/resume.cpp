@@ -35,7 +35,10 @@ std::map<std::string, std::string> config_metadata(const Config& c) {
           {"run.momentum", format_double(c.momentum)},
           {"run.dataset", std::to_string(c.dataset)},
           {"run.epochs", std::to_string(c.epochs)},
-          {"run.adam_eps", format_double(c.adam_eps)}};
+          {"run.adam_eps", format_double(c.adam_eps)},
+          {"run.activation", plexus::to_string(c.arch.activation.kind())},
+          {"run.ema", format_double(c.ema)},
+          {"run.loss_scale", format_double(c.loss_scale)}};
 }
 
 void config_from_metadata(const std::map<std::string, std::string>& md, const std::string& path, Config& c) {
@@ -73,6 +76,11 @@ void config_from_metadata(const std::map<std::string, std::string>& md, const st
   c.dataset = static_cast<Index>(num("dataset"));
   c.epochs = static_cast<int>(num("epochs"));
   c.adam_eps = num("adam_eps");
+  // checkpoints from before these settings: relu, no average, c = 1e-4
+  if (md.count("run.activation") && !activation_from_name(get("activation"), c.arch.activation))
+    throw plexus::io_error("'" + path + "': unknown run.activation '" + get("activation") + "'");
+  c.ema = md.count("run.ema") ? num("ema") : 0.0;
+  c.loss_scale = md.count("run.loss_scale") ? num("loss_scale") : 1e-4;
 }
 
 namespace {

@@ -99,6 +99,7 @@ class MatrixInverseSource : public plexus::SampleSource<T> {
 struct InverseMetrics {
   Index count = 0;
   double median_r = 0.0;
+  double share_below_002 = 0.0;  // share of matrices with r < 0.02
   double share_below_005 = 0.0;  // share of matrices with r < 0.05
   double share_below_01 = 0.0;   // share with r < 0.1
   double rmse_div5 = 0.0;        // RMSE of X / 5 against inverse(A) / 5, over all entries
@@ -116,7 +117,7 @@ inline InverseMetrics inverse_metrics(const Eigen::Ref<const Eigen::MatrixXd>& a
   if (m.count == 0) return m;
   m.r.resize(static_cast<std::size_t>(m.count));
   double se = 0.0;
-  Index below005 = 0, below01 = 0;
+  Index below002 = 0, below005 = 0, below01 = 0;
   for (Index s = 0; s < m.count; ++s) {
     Eigen::Matrix3d am, xm;
     for (int i = 0; i < 9; ++i) {
@@ -125,6 +126,7 @@ inline InverseMetrics inverse_metrics(const Eigen::Ref<const Eigen::MatrixXd>& a
     }
     const double r = (am * xm - Eigen::Matrix3d::Identity()).norm();
     m.r[static_cast<std::size_t>(s)] = r;
+    below002 += r < 0.02;
     below005 += r < 0.05;
     below01 += r < 0.1;
     se += ((xm - am.inverse()) / 5.0).squaredNorm();
@@ -138,6 +140,7 @@ inline InverseMetrics inverse_metrics(const Eigen::Ref<const Eigen::MatrixXd>& a
     med = 0.5 * (med + lower);
   }
   m.median_r = med;
+  m.share_below_002 = static_cast<double>(below002) / static_cast<double>(m.count);
   m.share_below_005 = static_cast<double>(below005) / static_cast<double>(m.count);
   m.share_below_01 = static_cast<double>(below01) / static_cast<double>(m.count);
   m.rmse_div5 = std::sqrt(se / (9.0 * static_cast<double>(m.count)));

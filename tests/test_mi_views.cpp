@@ -1,0 +1,171 @@
+// The example's exact views (examples/matrix_inverse/views.hpp): the codes
+// cover the whole group of signed row/column permutations and transposition,
+// each view maps an inverse back exactly, averaging an exact inverse over
+// views returns the inverse, one view is plain prediction bit for bit, and
+// the table is reproducible and checked; and the Cauchy form of the
+// residual loss by finite differences.
+#include <doctest/doctest.h>
+
+#include "views.hpp"
+
+#include <plexus/testing/gradcheck.hpp>
+
+#include <set>
+
+using namespace mi;
+
+namespace {
+
+Eigen::Matrix3d to3(const double* v) {
+  Eigen::Matrix3d m;
+  for (int i = 0; i < 9; ++i) m(i / 3, i % 3) = v[i];
+  return m;
+}
+
+Eigen::MatrixXd random_matrices(plexus::Index n, std::uint64_t seed) {
+  MatrixInverseSource<double> src(seed, {InverseDistribution::answer, false, 1.0});
+  Eigen::MatrixXd a(n, 9), inv(n, 9);
+  src.fill(0, a, inv);
+  return a;
+}
+
+// A stand-in for the network: the exact inverse of each input row.
+void exact_inverse(const plexus::Matrix<double>& x, plexus::Matrix<double>& y) {
+  for (plexus::Index i = 0; i < x.rows(); ++i) {
+    Eigen::Matrix<double, 1, 9> in = x.row(i);
+    const Eigen::Matrix3d inv = to3(in.data()).inverse();
+    for (int j = 0; j < 9; ++j) y(i, j) = inv(j / 3, j % 3);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("example.views: the codes are the 2304 distinct maps of the group, code 0 the identity") {
+  const Eigen::Matrix<double, 1, 9> a = random_matrices(1, 3).row(0);
+  std::set<std::vector<double>> seen;
+  for (int code = 0; code < kViewCodes; ++code) {
+    std::vector<double> b(9);
+    View::from_code(code).apply(a.data(), b.data());
+    seen.insert(b);
+    if (code == 0)
+      for (int i = 0; i < 9; ++i) CHECK(b[static_cast<std::size_t>(i)] == a(i));
+  }
+  CHECK(seen.size() == static_cast<std::size_t>(kViewCodes));
+  CHECK_THROWS_AS(View::from_code(-1), plexus::value_error);
+  CHECK_THROWS_AS(View::from_code(kViewCodes), plexus::value_error);
+}
+
+TEST_CASE("example.views: map algebra, ||A X - I|| equals the view's residual for any Y") {
+  // X = map_back(Y) with B = P op(A) Q: A X - I = P^T (B Y - I) P without
+  // the transpose, Q (Y B - I)^T Q^T with it; the norms agree.
+  const Eigen::MatrixXd a = random_matrices(20, 5);
+  plexus::Rng rng(9);
+  for (plexus::Index s = 0; s < a.rows(); ++s) {
+    const Eigen::Matrix<double, 1, 9> row = a.row(s);
+    for (int code = 0; code < kViewCodes; code += 7) {
+      const View v = View::from_code(code);
+      double b[9], y[9], x[9];
+      v.apply(row.data(), b);
+      for (double& e : y) e = rng.uniform(-3, 3);
+      v.map_back(y, x);
+      const Eigen::Matrix3d I = Eigen::Matrix3d::Identity();
+      const double lhs = (to3(row.data()) * to3(x) - I).norm();
+      const double rhs = v.transpose ? (to3(y) * to3(b) - I).norm() : (to3(b) * to3(y) - I).norm();
+      CAPTURE(code);
+      CHECK(lhs == doctest::Approx(rhs).epsilon(1e-13));
+    }
+  }
+}
+
+TEST_CASE("example.views: averaging the exact inverse over views returns the inverse") {
+  const Eigen::MatrixXd a = random_matrices(300, 7);
+  const std::vector<int> table = view_table(kDefaultViewSeed);
+  for (bool normalize : {false, true})
+    for (int k : {1, 2, 16, 64}) {
+      Convention c;
+      c.normalize = normalize;
+      const Eigen::MatrixXd x = predict_views<double>(exact_inverse, c, a, table, k);
+      double worst = 0;
+      for (plexus::Index s = 0; s < a.rows(); ++s) {
+        const Eigen::Matrix<double, 1, 9> ar = a.row(s), xr = x.row(s);
+        worst = std::max(worst, (to3(ar.data()) * to3(xr.data()) - Eigen::Matrix3d::Identity()).norm());
+      }
+      CAPTURE(k);
+      CAPTURE(normalize);
+      CHECK(worst < 1e-9);
+    }
+}
+
+TEST_CASE("example.views: a non-equivariant network differs per view; one view is plain prediction bit for bit") {
+  Arch arch{16, 8, 1, 2};
+  auto net = concat_resnet<float>(arch);
+  net.build(9, 4);
+  // give the zero-initialised block outputs weights, so the network is not near-linear
+  plexus::Rng rng(11);
+  for (plexus::Index i = 0; i < net.parameters().size(); ++i)
+    net.parameters()[i] += static_cast<float>(rng.uniform(-0.3, 0.3));
+  Convention c;
+  c.normalize = true;
+  c.output_scale = 1.0;
+  const Eigen::MatrixXd a = random_matrices(5000, 13);  // more than one chunk of rows
+  const std::vector<int> table = view_table(kDefaultViewSeed);
+  auto run = [&](const plexus::Matrix<float>& x, plexus::Matrix<float>& y) { net.predict(x, y); };
+  const Eigen::MatrixXd one = predict_views<float>(run, c, a, table, 1);
+  const Eigen::MatrixXd plain = predict_inverse(net, c, a);
+  CHECK((one.array() == plain.array()).all());
+  CAPTURE((one - plain).cwiseAbs().maxCoeff());
+  CHECK((one - plain).cwiseAbs().maxCoeff() == 0.0);
+  const Eigen::MatrixXd eight = predict_views<float>(run, c, a, table, 8);
+  CHECK((eight - plain).cwiseAbs().maxCoeff() > 1e-3);  // the views do change the answer
+  CHECK((predict_views<float>(run, c, a, table, 8).array() == eight.array()).all());  // reproducible
+}
+
+TEST_CASE("example.views: the table is seeded, recorded and checked") {
+  const std::vector<int> t1 = view_table(kDefaultViewSeed), t2 = view_table(kDefaultViewSeed), t3 = view_table(2);
+  CHECK(t1 == t2);
+  CHECK(t1 != t3);
+  REQUIRE(t1.size() == static_cast<std::size_t>(kMaxViews));
+  CHECK(t1[0] == 0);
+  CHECK(std::set<int>(t1.begin(), t1.end()).size() == t1.size());
+  // a model without a table gets the default one
+  const ViewSet none = ViewSet::from_metadata({}, "m.plx");
+  CHECK(!none.recorded);
+  CHECK(none.codes == t1);
+  CHECK(none.default_views == kDefaultViews);
+  // the metadata train writes reads back
+  ViewSet v;
+  v.seed = 2, v.codes = t3, v.default_views = 5;
+  const ViewSet back = ViewSet::from_metadata(v.metadata(), "m.plx");
+  CHECK(back.recorded);
+  CHECK(back.codes == t3);
+  CHECK(back.seed == 2);
+  CHECK(back.default_views == 5);
+  for (const char* bad : {"", "0,abc", "1,2,3", "0,2304", "0,-1", "0,,3"})
+    CHECK_THROWS_AS(ViewSet::from_metadata({{"views.table", bad}}, "m.plx"), plexus::io_error);
+  CHECK_THROWS_AS(ViewSet::from_metadata({{"views.table", "0,1"}, {"views.default", "3"}}, "m.plx"), plexus::io_error);
+  CHECK_THROWS_AS(check_views(0, t1), plexus::value_error);
+  CHECK_THROWS_AS(check_views(65, t1), plexus::value_error);
+  CHECK_NOTHROW(check_views(64, t1));
+  Convention c;
+  CHECK_THROWS_AS(predict_views<double>(exact_inverse, c, random_matrices(3, 1), t1, 0), plexus::value_error);
+}
+
+TEST_CASE("example.loss: the Cauchy loss (--loss-power 0 --loss-scale c) by finite differences") {
+  // log(r^2 + c^2) / 2: the residual loss at power 0 with eps = c^2, as train builds it
+  for (double c : {1e-2, 1e-1, 1.0}) {
+    InverseResidualLoss<double> loss(3, 1.0, 0.0, c * c);
+    plexus::Rng rng(21);
+    plexus::testing::MatD p(6, 9), x(6, 9);
+    for (plexus::Index i = 0; i < p.size(); ++i) p(i) = rng.uniform(-1, 1), x(i) = rng.uniform(-2, 2);
+    const plexus::testing::MatD none(6, 0);
+    CAPTURE(c);
+    CHECK(plexus::testing::check_loss_gradient(loss, p, none, x) < 1e-6);
+    double expect = 0;
+    for (plexus::Index s = 0; s < 6; ++s) {
+      const Eigen::Matrix<double, 1, 9> ar = x.row(s), pr = p.row(s);
+      const double r2 = (to3(ar.data()) * to3(pr.data()) - Eigen::Matrix3d::Identity()).squaredNorm();
+      expect += 0.5 * std::log(1.0 + r2 / (c * c)) + std::log(c);  // the Cauchy loss, plus its constant
+    }
+    CHECK(loss.value(p, none, x) == doctest::Approx(expect / 6).epsilon(1e-12));
+  }
+}
