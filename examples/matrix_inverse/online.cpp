@@ -33,7 +33,8 @@ ModelMeta online_model_meta(const Config& c, const Convention& conv, std::uint64
                 {"width", std::to_string(c.arch.width)},
                 {"growth", std::to_string(c.arch.growth)},
                 {"blocks", std::to_string(c.arch.blocks)},
-                {"layers", std::to_string(c.arch.layers)}};
+                {"layers", std::to_string(c.arch.layers)},
+                {"precision", precision_name(c.precision)}};
   return meta;
 }
 
@@ -81,6 +82,7 @@ int run_online(const Config& c) {
   oo.batch = c.batch, oo.micro_batch = c.micro_batch, oo.max_samples = c.samples, oo.max_seconds = c.seconds;
   oo.lr = c.lr, oo.cosine = c.cosine, oo.lr_min = c.lr_min, oo.warmup = c.warmup;
   oo.rank = g_ranks.rank, oo.ranks = g_ranks.size;  // each rank draws its rows of every global batch
+  oo.precision = product_precision(c.precision);
   OnlineTrainer<T> trainer(net, loss, opt, source, oo);
 
   auto resume = [&] {
@@ -129,6 +131,11 @@ int run_online(const Config& c) {
                 conv.normalize ? "A/||A||_F" : "A", opt.name().c_str(), c.lr, c.cosine ? "cosine" : "constant",
                 static_cast<long long>(c.batch), num_threads(),
                 g_ranks.size > 1 ? (" per rank, " + std::to_string(g_ranks.size) + " ranks (data-parallel)").c_str() : "");
+    if (oo.precision == plexus::Precision::bf16)
+      std::printf("bf16 products on engine %s%s\n", engine_name().c_str(),
+                  bf16_emulated() ? " (emulated: this engine has no bf16 instructions, operands are rounded to bf16 "
+                                    "and multiplied in float)"
+                                  : "");
     if (c.samples) std::printf("budget: %llu samples\n", static_cast<unsigned long long>(c.samples));
     if (c.seconds > 0) std::printf("budget: %g seconds of training\n", c.seconds);
     std::fflush(stdout);
