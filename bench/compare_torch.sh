@@ -47,7 +47,8 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j "$(nproc)" --target plexus_compare >/dev/null
 compare="$build/bench/plexus_compare"
 twin=""
-if cmake --build "$build" --target help | grep -q plexus_torch_twin; then
+targets="$(cmake --build "$build" --target help)"  # (not piped into grep -q: pipefail would see a broken pipe)
+if grep -q plexus_torch_twin <<< "$targets"; then
   cmake --build "$build" -j "$(nproc)" --target plexus_torch_twin >/dev/null
   twin="$build/bench/plexus_torch_twin"
 else
