@@ -8,6 +8,7 @@
 # RSS before the network was made) and the 2048^3 product rates.
 #
 #   bench/compare_torch.sh [--threads "1 2"] [--steps N] [--rounds R] [--precisions "f32 bf16"] [--build DIR]
+#                          [--keep DIR]   (keep every program's key=value output there)
 #
 # First a check: plexus_compare writes its initial weights and first batch
 # (--init-out), the torch sides load them and report their first step's
@@ -24,6 +25,7 @@ steps=20
 rounds=2
 precisions="f32 bf16"
 build=build
+keep=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads="$2"; shift 2 ;;
@@ -31,6 +33,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds="$2"; shift 2 ;;
     --precisions) precisions="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
+    --keep) keep="$2"; shift 2 ;;
     -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare_torch.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -69,7 +72,7 @@ echo "OpenBLAS detected core: $corename"
 echo "Plexus engine: $("$compare" --steps 1 --warmup 1 --predict-calls 1 --gemm 0 --width 8 --growth 8 --blocks 0 | sed -n 's/^engine=//p')"
 
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -n "$keep" ] && mkdir -p "$keep" && cp "$tmp"/check.* "$tmp"/plexus.* "$tmp"/torch.* "$keep"/ 2>/dev/null; [ -n "$keep" ] && cp "$tmp"/twin.* "$keep"/ 2>/dev/null; rm -rf "$tmp"' EXIT
 echo "OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset (the OpenMP default)}"
 
 # The same start: Plexus' initial weights and first batch, its first loss.
