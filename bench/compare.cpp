@@ -1,14 +1,20 @@
 // The Plexus half of bench/compare_torch.sh: trains the answer's network
-// (float32, MSE on inverse/5, Adam, online samples) for a number of steps,
-// times batch-1 predictions and a square sgemm, and prints key=value lines.
+// (float32 master weights, products in fp32 or bf16, MSE on inverse/5,
+// Adam, online samples) for a number of steps, times batch-1 predictions
+// and a square sgemm, and prints key=value lines. --init-out FILE writes
+// the initial weights, the first batch and the first step's loss for the
+// PyTorch and LibTorch twins (bench/init_file.hpp has the layout).
 //
 //   plexus_compare [--threads T] [--steps N] [--batch B] [--micro-batch M] [--predict-calls N]
+//                  [--precision f32|bf16] [--init-out FILE]
 //                  [--width W --growth G --blocks K --layers L] [--gemm N]
 #include <plexus/plexus.hpp>
 
+#include "init_file.hpp"
 #include "recipes.hpp"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -30,6 +36,16 @@ double peak_rss_mb() {
   return static_cast<double>(u.ru_maxrss) / 1024.0;  // KiB on Linux
 }
 
+// The resident set now, from /proc/self/statm (0 where there is none).
+double current_rss_mb() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f) return 0;
+  long pages = 0, resident = 0;
+  const int got = std::fscanf(f, "%ld %ld", &pages, &resident);
+  std::fclose(f);
+  return got == 2 ? static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0) : 0;
+}
+
 long parse(const char* flag, const char* v, long lo, long hi) {
   char* end = nullptr;
   const long x = std::strtol(v, &end, 10);
@@ -46,11 +62,13 @@ int main(int argc, char** argv) {
   long threads = 0, steps = 30, warmup = 3, batch = 1024, calls = 300, gemm_n = 2048;
   long micro = plexus::StepOptions().micro_batch;
   mi::Arch arch;  // the answer's 128 / 256 / 7 / 4
+  plexus::Precision precision = plexus::Precision::native;
+  std::string init_out;
   for (int i = 1; i < argc; ++i) {
     const std::string f = argv[i];
     if (f == "--help") {
       std::printf("usage: plexus_compare [--threads T] [--steps N] [--warmup N] [--batch B] [--micro-batch M]\n"
-                  "                      [--predict-calls N]\n"
+                  "                      [--predict-calls N] [--precision f32|bf16] [--init-out FILE]\n"
                   "                      [--width W] [--growth G] [--blocks K] [--layers L] [--gemm N]\n");
       return 0;
     }
@@ -70,6 +88,15 @@ int main(int argc, char** argv) {
     else if (f == "--blocks") arch.blocks = static_cast<int>(parse("--blocks", v, 0, 1000));
     else if (f == "--layers") arch.layers = static_cast<int>(parse("--layers", v, 0, 1000));
     else if (f == "--gemm") gemm_n = parse("--gemm", v, 0, 1 << 14);
+    else if (f == "--init-out") init_out = v;
+    else if (f == "--precision") {
+      const std::string p = v;
+      if (p != "f32" && p != "bf16") {
+        std::fprintf(stderr, "plexus_compare: --precision must be f32 or bf16, got '%s'\n", v);
+        return 2;
+      }
+      precision = p == "bf16" ? plexus::Precision::bf16 : plexus::Precision::native;
+    }
     else {
       std::fprintf(stderr, "plexus_compare: unknown flag %s (see --help)\n", f.c_str());
       return 2;
@@ -81,11 +108,16 @@ int main(int argc, char** argv) {
   }
   std::printf("threads=%d\n", plexus::num_threads());
   std::printf("micro_batch=%ld\n", micro);
+  std::printf("engine=%s\n", plexus::engine_name().c_str());
+  std::printf("precision=%s\n", precision == plexus::Precision::bf16 ? "bf16" : "f32");
+  if (precision == plexus::Precision::bf16) std::printf("bf16_emulated=%d\n", plexus::bf16_emulated() ? 1 : 0);
 
   // Training: the answer's recipe, each step on a fresh generated batch.
   {
+    const double rss_before = current_rss_mb();
     auto net = mi::concat_resnet<T>(arch);
     net.build(9, 1);
+    const plexus::Vector<T> initial = net.parameters();
     plexus::Adam<T> adam(net, {1e-5});
     plexus::MSE<T> loss;
     mi::MatrixInverseSource<T> source(1, {mi::InverseDistribution::answer, false, 0.2});
@@ -97,9 +129,17 @@ int main(int argc, char** argv) {
       first += static_cast<std::uint64_t>(batch);
       plexus::StepOptions so;
       so.micro_batch = micro;
+      so.precision = precision;
       last = plexus::train_step(net, loss, adam, x, y, so);
     };
-    for (long s = 0; s < warmup; ++s) step();
+    step();  // the first step: its loss is the twins' check that they start from the same weights
+    std::printf("train_first_loss=%.9g\n", last);
+    if (!init_out.empty()) {
+      plexus::Matrix<T> x0(batch, 9), y0(batch, 9);
+      source.fill(0, x0, y0);
+      bench::write_init_file(init_out, initial, x0, y0, last);
+    }
+    for (long s = 1; s < warmup; ++s) step();
     const auto t0 = Clock::now();
     for (long s = 0; s < steps; ++s) step();
     const double t = seconds_since(t0);
@@ -108,6 +148,7 @@ int main(int argc, char** argv) {
     std::printf("train_ms_per_step=%.2f\n", 1e3 * t / static_cast<double>(steps));
     std::printf("train_last_loss=%.6g\n", last);
     std::printf("train_peak_rss_mb=%.1f\n", peak_rss_mb());
+    std::printf("train_rss_delta_mb=%.1f\n", peak_rss_mb() - rss_before);
   }
 
   // Batch-1 prediction: one matrix per call, median of the calls.
@@ -162,6 +203,15 @@ int main(int argc, char** argv) {
     }
     std::printf("sgemm_eigen_gflops=%.1f\n", best_eigen);
     std::printf("sgemm_plexus_gflops=%.1f\n", best_plexus);
+    if (precision == plexus::Precision::bf16) {  // the same product with bf16 operands, float sums
+      double best_bf16 = 0;
+      for (int r = 0; r < 4; ++r) {
+        const auto t0 = Clock::now();
+        plexus::gemm<T>(false, false, n, n, n, T(1), a.data(), n, b.data(), n, T(0), c.data(), n, precision);
+        best_bf16 = std::max(best_bf16, flop / seconds_since(t0) * 1e-9);
+      }
+      std::printf("gemm_plexus_bf16_gflops=%.1f\n", best_bf16);
+    }
   }
   return 0;
 }

@@ -331,6 +331,8 @@ bool parse_training_flags(const std::string& command, const std::vector<std::str
   if (a.has("samples") && !a.has("seconds")) c.seconds = 0;
   if (a.has("seconds") && !a.has("samples")) c.samples = 0;
   prepare_resume(a, c);
+  if (command == "question" && c.precision == Precision::bf16)
+    throw usage_error("question: --precision bf16 is for answer and train; question trains in f32 or f64");
   if (command != "question" && c.samples == 0 && !(c.seconds > 0))  // question's --epochs bound it
     throw usage_error(command + ": no budget: give --samples N, --seconds S or both (the answer's full recipe, about "
                       "5e9 samples, takes days)");

@@ -21,10 +21,13 @@ enum class LossKind { mse, residual };
 
 // The scalar types a run may train in, one line each: the --precision value
 // (also the enumerator and what checkpoints record), the C++ type of the
-// network, and its help.
-#define MI_PRECISIONS(X)          \
-  X(f32, float, "32-bit floats")  \
-  X(f64, double, "64-bit doubles (slower)")
+// network, and its help. bf16 is a float network whose products take bf16
+// operands (plexus::Precision::bf16; answer and train only).
+#define MI_PRECISIONS(X)                                                                        \
+  X(f32, float, "32-bit floats")                                                                \
+  X(f64, double, "64-bit doubles (slower)")                                                     \
+  X(bf16, float, "32-bit floats, the products' operands rounded to bf16 and summed in float " \
+                 "(emulated where the CPU has no bf16 instructions; answer and train)")
 
 enum class Precision {
 #define MI_PRECISION_ENUMERATOR(name, type, help) name,
@@ -35,6 +38,10 @@ enum class Precision {
 const char* precision_name(Precision p);
 // The activations --activation offers (relu, silu, gelu); false when s names none.
 bool activation_from_name(const std::string& s, plexus::ActivationFunction& f);
+// The products' arithmetic of a run in precision p.
+inline plexus::Precision product_precision(Precision p) {
+  return p == Precision::bf16 ? plexus::Precision::bf16 : plexus::Precision::native;
+}
 // False when s names no precision.
 bool precision_from_name(const std::string& s, Precision& p);
 

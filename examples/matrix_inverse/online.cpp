@@ -38,7 +38,8 @@ ModelMeta online_model_meta(const Config& c, const Convention& conv, std::uint64
                 {"ema", format_double(c.ema)},
                 {"loss_scale", format_double(c.loss_scale)},
                 {"schedule", c.cosine ? "cosine" : "constant"},
-                {"warmup", format_double(c.warmup)}};
+                {"warmup", format_double(c.warmup)},
+                {"precision", precision_name(c.precision)}};
   // The exact views predict averages over (views.hpp), fixed here so that
   // the model's predictions are reproducible.
   ViewSet views;
@@ -91,6 +92,7 @@ int run_online(const Config& c) {
   oo.batch = c.batch, oo.micro_batch = c.micro_batch, oo.max_samples = c.samples, oo.max_seconds = c.seconds;
   oo.lr = c.lr, oo.cosine = c.cosine, oo.lr_min = c.lr_min, oo.warmup = c.warmup;
   oo.rank = g_ranks.rank, oo.ranks = g_ranks.size;  // each rank draws its rows of every global batch
+  oo.precision = product_precision(c.precision);
   OnlineTrainer<T> trainer(net, loss, opt, source, oo);
 
   auto resume = [&] {
@@ -162,6 +164,11 @@ int run_online(const Config& c) {
                 conv.normalize ? "A/||A||_F" : "A", opt.name().c_str(), c.lr, c.cosine ? "cosine" : "constant",
                 static_cast<long long>(c.batch), num_threads(),
                 g_ranks.size > 1 ? (" per rank, " + std::to_string(g_ranks.size) + " ranks (data-parallel)").c_str() : "");
+    if (oo.precision == plexus::Precision::bf16)
+      std::printf("bf16 products on engine %s%s\n", engine_name().c_str(),
+                  bf16_emulated() ? " (emulated: this engine has no bf16 instructions, operands are rounded to bf16 "
+                                    "and multiplied in float)"
+                                  : "");
     if (c.samples) std::printf("budget: %llu samples\n", static_cast<unsigned long long>(c.samples));
     if (c.seconds > 0) std::printf("budget: %g seconds of training\n", c.seconds);
     std::fflush(stdout);

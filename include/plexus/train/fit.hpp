@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace plexus {
@@ -80,6 +81,8 @@ FitHistory fit_impl(Network<T>& net, const Loss<T>& loss, Optimizer<T>& opt, con
   auto since = [](Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); };
   const bool has_val = xv != nullptr;
   check_fit_options(o, false);
+  if ((o.precision == Precision::bf16 || o.step.precision == Precision::bf16) && !std::is_same_v<T, float>)
+    throw value_error("fit: bf16 products (FitOptions::precision) are for float networks; this network is double");
   if (!net.built()) throw error("fit: the network is not built; call build(input_width) first");
   if (!opt.bound_to(net))
     throw error(concat("fit: the ", opt.name(), " optimizer updates another network's parameters"));
@@ -100,6 +103,7 @@ FitHistory fit_impl(Network<T>& net, const Loss<T>& loss, Optimizer<T>& opt, con
   StepOptions so = o.step;
   if (coupled) so.micro_batch = 0;
   so.seed = mix64(o.seed, o.step.seed);
+  if (o.precision == Precision::bf16) so.precision = Precision::bf16;
   Index local_rows = 0, global_rows = 0;
   const std::function<void(double&)>* user_hook = o.step.before_update;
   std::function<void(double&)> hook = [&](double& l) {

@@ -99,6 +99,11 @@ struct FitOptions {
   // step.seed); with the optimizer's step count that gives every batch of
   // every epoch masks of its own.
   StepOptions step;
+  // The products' arithmetic of every step: Precision::bf16 rounds their
+  // operands to bf16 and sums in float (float networks only; emulated on
+  // CPUs without bf16 instructions, see bf16_emulated()). The steps run in
+  // bf16 when this or step.precision says bf16.
+  Precision precision = Precision::native;
 
   Verbose verbose = Verbose::automatic;
   std::FILE* progress_stream = nullptr;

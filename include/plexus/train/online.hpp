@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 
 namespace plexus {
 
@@ -35,6 +36,11 @@ struct OnlineOptions {
   // cosine (lr, cosine, lr_min and warmup are then unused).
   std::shared_ptr<Schedule> schedule;
   std::uint64_t seed = 0;          // the random streams' seed (StepOptions::seed: dropout masks)
+  // The products' arithmetic (StepOptions::precision): Precision::bf16
+  // rounds their operands to bf16 and sums in float; float networks only
+  // (refused for double when the trainer is made). Emulated on CPUs without
+  // bf16 instructions (bf16_emulated()).
+  Precision precision = Precision::native;
 };
 
 template <typename T>
@@ -57,6 +63,9 @@ class OnlineTrainer {
                                        " ranks"));
     if (!(o_.warmup >= 0.0 && o_.warmup < 1.0))
       throw value_error(detail::concat("OnlineTrainer: warmup must be in [0, 1), got ", o_.warmup));
+    if (o_.precision == Precision::bf16 && !std::is_same_v<T, float>)
+      throw value_error("OnlineTrainer: bf16 products (OnlineOptions::precision) are for float networks; this "
+                        "network is double");
     if (source.input_width() != net.input_width())
       throw shape_error(detail::concat("OnlineTrainer: the source gives ", source.input_width(),
                                        " input columns but the network takes ", net.input_width()));
@@ -109,6 +118,7 @@ class OnlineTrainer {
     so.before_update = &hook_;
     so.micro_batch = o_.micro_batch;
     so.seed = o_.seed;
+    so.precision = o_.precision;
     so.first_row = begin;  // this rank's rows draw the masks one process draws for them
     const double loss = train_step(net_, loss_, opt_, xb, yb, so);
     samples_ += static_cast<std::uint64_t>(b);
