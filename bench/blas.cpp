@@ -12,7 +12,7 @@
 // default, or OMP_NUM_THREADS) each run the 15 products on buffers of their
 // own, as the parts of a training step do, with nothing else running; and
 // the 2048^3 product on T threads by both, the ceiling compare_torch.sh
-// measures the limit from. The ratio of the two says how close to
+// derives its limit line from. The ratio of the two says how close to
 // that limit a step could come if it did nothing but its products.
 #include <plexus/plexus.hpp>
 
