@@ -47,10 +47,9 @@ void run(bool blas, const Product& p, const float* a, const float* b, float* c) 
   const Index lda = p.ta ? p.k : p.m, ldb = p.tb ? p.n : p.k;
   if (blas)
     cblas_sgemm(CblasColMajor, p.ta ? CblasTrans : CblasNoTrans, p.tb ? CblasTrans : CblasNoTrans,
-                static_cast<int>(p.m), static_cast<int>(p.n), static_cast<int>(p.k), 1.0f, a,
-                static_cast<int>(lda), b, static_cast<int>(ldb), 0.0f, c, static_cast<int>(p.m));
-  else
-    plexus::gemm<float>(p.ta, p.tb, p.m, p.n, p.k, 1.0f, a, lda, b, ldb, 0.0f, c, p.m);
+                static_cast<int>(p.m), static_cast<int>(p.n), static_cast<int>(p.k), 1.0f, a, static_cast<int>(lda), b,
+                static_cast<int>(ldb), 0.0f, c, static_cast<int>(p.m));
+  else plexus::gemm<float>(p.ta, p.tb, p.m, p.n, p.k, 1.0f, a, lda, b, ldb, 0.0f, c, p.m);
 }
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }

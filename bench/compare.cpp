@@ -67,9 +67,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string f = argv[i];
     if (f == "--help") {
-      std::printf("usage: plexus_compare [--threads T] [--steps N] [--warmup N] [--batch B] [--micro-batch M]\n"
-                  "                      [--predict-calls N] [--precision f32|bf16] [--init-out FILE]\n"
-                  "                      [--width W] [--growth G] [--blocks K] [--layers L] [--gemm N]\n");
+      std::printf(
+          "usage: plexus_compare [--threads T] [--steps N] [--warmup N] [--batch B] [--micro-batch M]\n"
+          "                      [--predict-calls N] [--precision f32|bf16] [--init-out FILE]\n"
+          "                      [--width W] [--growth G] [--blocks K] [--layers L] [--gemm N]\n");
       return 0;
     }
     if (i + 1 >= argc) {
@@ -96,8 +97,7 @@ int main(int argc, char** argv) {
         return 2;
       }
       precision = p == "bf16" ? plexus::Precision::bf16 : plexus::Precision::native;
-    }
-    else {
+    } else {
       std::fprintf(stderr, "plexus_compare: unknown flag %s (see --help)\n", f.c_str());
       return 2;
     }

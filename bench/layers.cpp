@@ -177,7 +177,7 @@ void BM_AdamStep(benchmark::State& state) {
   }
   state.counters["params"] = static_cast<double>(net.parameter_count());
   state.counters["bytes"] = benchmark::Counter(7.0 * sizeof(T) * static_cast<double>(net.parameter_count()),
-                                              benchmark::Counter::kIsIterationInvariantRate);
+                                               benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_AdamStep)->UseRealTime();
 
@@ -206,7 +206,8 @@ void BM_Generator(benchmark::State& state) {
     first += kBatch;
     benchmark::DoNotOptimize(x.data());
   }
-  state.counters["samples"] = benchmark::Counter(static_cast<double>(kBatch), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["samples"] =
+      benchmark::Counter(static_cast<double>(kBatch), benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_Generator)->UseRealTime();
 
@@ -226,7 +227,8 @@ void BM_TrainStep(benchmark::State& state) {
     benchmark::DoNotOptimize(plexus::train_step(net, loss, adam, x, y));
   }
   const double weights = static_cast<double>(net.parameter_count());
-  state.counters["samples"] = benchmark::Counter(static_cast<double>(kBatch), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["samples"] =
+      benchmark::Counter(static_cast<double>(kBatch), benchmark::Counter::kIsIterationInvariantRate);
   set_flops(state, 6.0 * weights * kBatch);
 }
 BENCHMARK(BM_TrainStep)->UseRealTime()->Unit(benchmark::kMillisecond);

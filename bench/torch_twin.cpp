@@ -133,9 +133,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string f = argv[i];
     if (f == "--help") {
-      std::printf("usage: plexus_torch_twin [--threads T] [--steps N] [--warmup N] [--batch B] [--predict-calls N]\n"
-                  "                         [--precision f32|bf16] [--init FILE]\n"
-                  "                         [--width W] [--growth G] [--blocks K] [--layers L]\n");
+      std::printf(
+          "usage: plexus_torch_twin [--threads T] [--steps N] [--warmup N] [--batch B] [--predict-calls N]\n"
+          "                         [--precision f32|bf16] [--init FILE]\n"
+          "                         [--width W] [--growth G] [--blocks K] [--layers L]\n");
       return 0;
     }
     if (i + 1 >= argc) {

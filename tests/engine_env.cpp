@@ -68,7 +68,9 @@ int main(int argc, char** argv) {
     if (!ok) break;
   }
   std::printf("%s: PLEXUS_ENGINE='%s' (%s): %s\n", ok ? "PASS" : "FAIL", want.c_str(),
-              !known && !want.empty() ? "unknown" : should_run ? "this CPU has it" : "this CPU lacks it",
+              !known && !want.empty() ? "unknown"
+              : should_run            ? "this CPU has it"
+                                      : "this CPU lacks it",
               outcome.c_str());
   return ok ? 0 : 1;
 }

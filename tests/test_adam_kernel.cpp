@@ -89,8 +89,8 @@ void check_formula(Engine e, Index n, const detail::AdamCoefficients<T>& c) {
   double worst_p = 0, worst_m = 0, worst_v = 0;
   for (std::size_t i = 0; i < want.p.size(); ++i) {
     // Where v is zero, m / eps moves p far: its error is relative to the new p.
-    worst_p = std::max(worst_p, std::abs(double(got.p[i]) - double(want.p[i])) /
-                                    (std::abs(double(want.p[i])) + double(c.step_size)));
+    worst_p = std::max(
+        worst_p, std::abs(double(got.p[i]) - double(want.p[i])) / (std::abs(double(want.p[i])) + double(c.step_size)));
     worst_m = std::max(worst_m, std::abs(double(got.m[i]) - double(want.m[i])) / (1e-3 + std::abs(double(want.m[i]))));
     worst_v = std::max(worst_v, std::abs(double(got.v[i]) - double(want.v[i])) / (1e-30 + std::abs(double(want.v[i]))));
   }

@@ -18,8 +18,9 @@
 
 // tests/CMakeLists.txt reports a case printing this as skipped.
 TEST_CASE("no heap allocation in a training step after the first") {
-  MESSAGE("PLEXUS_SKIPPED: allocation counting is off in a sanitizer build: the sanitizer's runtime owns "
-          "malloc, which this program would replace to count");
+  MESSAGE(
+      "PLEXUS_SKIPPED: allocation counting is off in a sanitizer build: the sanitizer's runtime owns "
+      "malloc, which this program would replace to count");
 }
 
 #else
@@ -146,7 +147,7 @@ TEST_CASE("no heap allocation with the classification losses, AdamW, RMSprop and
 TEST_CASE("the counter sees allocations (the test can fail)") {
   volatile int n = 1000;
   const long before = g_allocations.load();
-  Eigen::VectorXf v(n);  // Eigen's aligned allocator
+  Eigen::VectorXf v(n);                                // Eigen's aligned allocator
   std::vector<int> w(static_cast<std::size_t>(n), 1);  // operator new
   v.setOnes();
   CHECK(v.sum() + static_cast<float>(w[7]) == 1001.0f);

@@ -133,7 +133,8 @@ void check(const Problem& p, float beta, int threads) {
   std::mt19937 g(static_cast<unsigned>(p.m * 131 + p.n * 17 + p.k));
   std::uniform_real_distribution<float> u(-1, 1);
   const Index lda = (p.ta ? p.k : p.m) + 3, ldb = (p.tb ? p.n : p.k) + 3, ldc = p.m + 3;
-  std::vector<float> a(static_cast<std::size_t>(lda * (p.ta ? p.m : p.k))), b(static_cast<std::size_t>(ldb * (p.tb ? p.k : p.n)));
+  std::vector<float> a(static_cast<std::size_t>(lda * (p.ta ? p.m : p.k))),
+      b(static_cast<std::size_t>(ldb * (p.tb ? p.k : p.n)));
   std::vector<float> c0(static_cast<std::size_t>(ldc * p.n));
   for (auto& x : a) x = u(g);
   for (auto& x : b) x = u(g);
@@ -143,8 +144,8 @@ void check(const Problem& p, float beta, int threads) {
   const auto ker = plexus::detail::amx::gemm_kernels();
   plexus::NoEpilogue none;
   plexus::set_num_threads(threads);
-  plexus::detail::gemm_with<float>(ker, p.ta, p.tb, p.m, p.n, p.k, alpha, a.data(), lda, b.data(), ldb, beta,
-                                   c.data(), ldc, none);
+  plexus::detail::gemm_with<float>(ker, p.ta, p.tb, p.m, p.n, p.k, alpha, a.data(), lda, b.data(), ldb, beta, c.data(),
+                                   ldc, none);
   plexus::set_num_threads(0);
   auto at_a = [&](Index i, Index l) { return a[static_cast<std::size_t>(p.ta ? l + i * lda : i + l * lda)]; };
   auto at_b = [&](Index l, Index j) { return b[static_cast<std::size_t>(p.tb ? j + l * ldb : l + j * ldb)]; };
@@ -178,17 +179,17 @@ TEST_CASE("amx engine, software tiles: packing and kernel match a double product
     return;
   }
   const Problem problems[] = {
-      {false, false, 1, 1, 1},    {false, false, 7, 5, 3},      {false, false, 16, 16, 32},
-      {false, false, 17, 33, 33}, {false, false, 47, 9, 31},    {false, false, 130, 70, 600},
-      {false, true, 33, 31, 17},  {false, true, 100, 9, 256},   {false, true, 257, 129, 520},
-      {true, false, 9, 128, 1024}, {true, false, 50, 23, 37},   {true, false, 200, 70, 1030},
-      {true, true, 15, 16, 17},   {true, true, 96, 40, 300},    {false, false, 64, 64, 0},
+      {false, false, 1, 1, 1},      {false, false, 7, 5, 3},    {false, false, 16, 16, 32},
+      {false, false, 17, 33, 33},   {false, false, 47, 9, 31},  {false, false, 130, 70, 600},
+      {false, true, 33, 31, 17},    {false, true, 100, 9, 256}, {false, true, 257, 129, 520},
+      {true, false, 9, 128, 1024},  {true, false, 50, 23, 37},  {true, false, 200, 70, 1030},
+      {true, true, 15, 16, 17},     {true, true, 96, 40, 300},  {false, false, 64, 64, 0},
       {false, false, 33, 65, 2100}, {true, true, 70, 100, 63},  {false, true, 40, 97, 1},
   };
   const long before = soft_amx::tiles().products;
   for (const auto& p : problems)
     for (float beta : {0.0f, 1.0f}) check(p, beta, 1);
-  CHECK(soft_amx::tiles().products > before);  // the kernel really went through the tiles
-  CHECK(!soft_amx::tiles().configured);        // and released them
+  CHECK(soft_amx::tiles().products > before);        // the kernel really went through the tiles
+  CHECK(!soft_amx::tiles().configured);              // and released them
   for (const auto& p : problems) check(p, 1.0f, 3);  // other threads load the configuration themselves
 }

@@ -76,7 +76,8 @@ TEST_CASE("atomic writes: concurrent writers in one process never collide") {
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
       for (int i = 0; i < 20; ++i)
-        write_file_atomic(path, std::vector<std::uint8_t>(1000 + static_cast<std::size_t>(t), static_cast<std::uint8_t>(t)));
+        write_file_atomic(path,
+                          std::vector<std::uint8_t>(1000 + static_cast<std::size_t>(t), static_cast<std::uint8_t>(t)));
     });
   for (auto& th : threads) th.join();
   const auto b = slurp(path);
@@ -103,8 +104,7 @@ TEST_CASE("atomic writes: a saver killed at random moments leaves the old or the
   // (sanitizers make saving several times slower).
   const auto t0 = std::chrono::steady_clock::now();
   save_model(net, dir.file("timing.plx"));
-  const double save_us =
-      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  const double save_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
   std::remove(dir.file("timing.plx").c_str());
 
   Rng rng(2024);
@@ -152,10 +152,8 @@ TEST_CASE("atomic writes: a saver killed at random moments leaves the old or the
     REQUIRE(msg == "<no exception>");
     const long v = std::stol(meta.at("version"));
     versions.insert(v);
-    if (v == 0)
-      CHECK(loaded.parameters() == original);
-    else
-      CHECK(loaded.parameters() == Vector<float>::Constant(original.size(), static_cast<float>(v)));
+    if (v == 0) CHECK(loaded.parameters() == original);
+    else CHECK(loaded.parameters() == Vector<float>::Constant(original.size(), static_cast<float>(v)));
 
     // Only the target and, from the killed writer, stale temporary files.
     for (const auto& f : dir.files()) {

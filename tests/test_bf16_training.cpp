@@ -47,7 +47,8 @@ OnlineRun train_online(Precision precision, int threads, int steps) {
 }
 
 bool same_bits(const Vector<float>& a, const Vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(float) * static_cast<std::size_t>(a.size())) == 0;
+  return a.size() == b.size() &&
+         std::memcmp(a.data(), b.data(), sizeof(float) * static_cast<std::size_t>(a.size())) == 0;
 }
 
 double mean(const std::vector<double>& v, std::size_t from, std::size_t to) {

@@ -104,7 +104,8 @@ TEST_CASE_TEMPLATE("checkpoint: resuming gives bit-identical weights to an unint
       Rng rng(77);
       train(first, *first_opt, rng, n);
       const auto& g = rng.state();
-      save_checkpoint(dir.file("resume.plx"), first, *first_opt, TrainingState{n, n * 16, {g[0], g[1], g[2], g[3]}, {}});
+      save_checkpoint(dir.file("resume.plx"), first, *first_opt,
+                      TrainingState{n, n * 16, {g[0], g[1], g[2], g[3]}, {}});
     }
 
     // A fresh process: a new network (other initial weights) and optimizer.

@@ -17,9 +17,7 @@ using plexus_test::ScratchDir;
 using MatD = Matrix<double>;
 
 namespace {
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
+void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 }  // namespace
 
 TEST_CASE("read_csv: header detected, label column by name or index, CRLF and trailing empty lines") {
@@ -164,11 +162,16 @@ TEST_CASE("split_rows: in order like Keras' validation_split, or shuffled from a
   CHECK(!(a[0].x == c[0].x));
   CHECK(!(a[0].x == x.topRows(5)));
   // errors
-  CHECK(has(message_of([&] { split_rows<double>(x, y.topRows(9), {0.5, 0.5}); }),
+  CHECK(has(message_of([&] {
+              split_rows<double>(x, y.topRows(9), {0.5, 0.5});
+            }),
             "split_rows: the inputs are 10x2 but the targets are 9x1"));
   CHECK(has(message_of([&] { split_rows(x, y, {0.5, 0.4}); }), "the fractions sum to 0.9, not 1"));
   CHECK(has(message_of([&] { split_rows(x, y, {1.0, 0.0}); }), "every fraction must be > 0, got 0"));
-  CHECK(has(message_of([&] { split_rows(x, y, {0.05, 0.95}); }), "part 0 (fraction 0.05) of 10 rows would have no rows"));
+  CHECK(has(message_of([&] {
+              split_rows(x, y, {0.05, 0.95});
+            }),
+            "part 0 (fraction 0.05) of 10 rows would have no rows"));
   CHECK_THROWS_AS(split_rows(x, y, {}), value_error);
 }
 

@@ -71,8 +71,8 @@ std::vector<plexus::Engine> engines_here() {
     const auto e = static_cast<plexus::Engine>(i);
     if (plexus::engine_supported(e)) here.push_back(e);
     else {
-      const std::string why = std::string("engine ") + plexus::to_string(e) + " skipped: the CPU lacks " +
-                              plexus::engine_missing(e);
+      const std::string why =
+          std::string("engine ") + plexus::to_string(e) + " skipped: the CPU lacks " + plexus::engine_missing(e);
       MESSAGE(why);
     }
   }
@@ -136,12 +136,12 @@ void check(const Problem& p, T beta, double tol, plexus::Precision precision = p
 }
 
 const Problem kProblems[] = {
-    {false, false, 1, 1, 1},     {false, false, 7, 5, 3},     {false, false, 47, 9, 33},
-    {false, false, 49, 17, 16},  {false, false, 130, 70, 600}, {false, false, 1024, 256, 128},
-    {false, true, 33, 31, 17},   {false, true, 100, 9, 256},   {false, true, 257, 129, 520},
-    {true, false, 9, 128, 1024}, {true, false, 50, 23, 37},    {true, false, 200, 70, 1030},
-    {true, true, 15, 16, 17},    {true, true, 96, 40, 300},    {false, false, 64, 64, 0},
-    {false, false, 33, 65, 2100}, {true, true, 70, 100, 63},   {false, true, 40, 97, 1},
+    {false, false, 1, 1, 1},      {false, false, 7, 5, 3},      {false, false, 47, 9, 33},
+    {false, false, 49, 17, 16},   {false, false, 130, 70, 600}, {false, false, 1024, 256, 128},
+    {false, true, 33, 31, 17},    {false, true, 100, 9, 256},   {false, true, 257, 129, 520},
+    {true, false, 9, 128, 1024},  {true, false, 50, 23, 37},    {true, false, 200, 70, 1030},
+    {true, true, 15, 16, 17},     {true, true, 96, 40, 300},    {false, false, 64, 64, 0},
+    {false, false, 33, 65, 2100}, {true, true, 70, 100, 63},    {false, true, 40, 97, 1},
 };
 
 }  // namespace
@@ -179,8 +179,8 @@ TEST_CASE("gemm: the epilogue sees every block of C once, after its last K-panel
       CAPTURE(precision_name);
       ForcedEngine forced(e);
       std::vector<float> c(o.c0.size(), 0.0f), want(o.c0.size(), 0.0f);
-      plexus::gemm<float>(false, false, p.m, p.n, p.k, 1.0f, o.a.data(), o.lda, o.b.data(), o.ldb, 0.0f,
-                          want.data(), o.ldc, precision);
+      plexus::gemm<float>(false, false, p.m, p.n, p.k, 1.0f, o.a.data(), o.lda, o.b.data(), o.ldb, 0.0f, want.data(),
+                          o.ldc, precision);
       std::vector<int> seen(static_cast<std::size_t>(p.m * p.n), 0);
       plexus::gemm<float>(
           false, false, p.m, p.n, p.k, 1.0f, o.a.data(), o.lda, o.b.data(), o.ldb, 0.0f, c.data(), o.ldc,
@@ -209,8 +209,8 @@ TEST_CASE("gemm: the epilogue sees every block of C once, after its last K-panel
 // bit-identical across them, and the engines and precisions really differ
 // (a switch that changed nothing would give the same bits everywhere).
 TEST_CASE("gemm: bit-identical for 1, 2 and 3 threads on every engine; engines and bf16 really switch") {
-  const Problem problems[] = {{false, false, 1024, 256, 640}, {true, false, 1152, 128, 1024},
-                              {false, true, 1024, 896, 256}};
+  const Problem problems[] = {
+      {false, false, 1024, 256, 640}, {true, false, 1152, 128, 1024}, {false, true, 1024, 896, 256}};
   const auto here = engines_here();
   for (const auto& p : problems) {
     CAPTURE(p.ta);
@@ -234,8 +234,8 @@ TEST_CASE("gemm: bit-identical for 1, 2 and 3 threads on every engine; engines a
           out[b].push_back(c);
         }
         std::vector<double> cd = od.c0;
-        plexus::gemm<double>(p.ta, p.tb, p.m, p.n, p.k, 1.0, od.a.data(), od.lda, od.b.data(), od.ldb, 1.0,
-                             cd.data(), od.ldc);
+        plexus::gemm<double>(p.ta, p.tb, p.m, p.n, p.k, 1.0, od.a.data(), od.lda, od.b.data(), od.ldb, 1.0, cd.data(),
+                             od.ldc);
         out_d.push_back(cd);
       }
       plexus::set_num_threads(0);

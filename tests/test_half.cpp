@@ -84,9 +84,9 @@ TEST_CASE("half: float_to_half rounds to nearest, ties to even, and saturates to
   CHECK(float_to_half(65519.0f) == 0x7bff);
   CHECK(float_to_half(65520.0f) == 0x7c00);
   CHECK(float_to_half(-1e30f) == 0xfc00);
-  CHECK(float_to_half(std::ldexp(1.0f, -25)) == 0x0000);         // tie with zero: even
-  CHECK(float_to_half(std::ldexp(1.5f, -25)) == 0x0001);         // 0.75 of the smallest subnormal
-  CHECK(float_to_half(std::ldexp(3.0f, -25)) == 0x0002);         // tie between 1 and 2: even
+  CHECK(float_to_half(std::ldexp(1.0f, -25)) == 0x0000);  // tie with zero: even
+  CHECK(float_to_half(std::ldexp(1.5f, -25)) == 0x0001);  // 0.75 of the smallest subnormal
+  CHECK(float_to_half(std::ldexp(3.0f, -25)) == 0x0002);  // tie between 1 and 2: even
   CHECK(float_to_half(std::ldexp(1.0f, -14) * (1 - std::ldexp(1.0f, -12))) == 0x0400);  // up into the normals
   CHECK(float_to_half(-0.0f) == 0x8000);
   CHECK(std::isnan(half_to_float(float_to_half(std::numeric_limits<float>::quiet_NaN()))));
@@ -351,10 +351,10 @@ TEST_CASE("one-row prediction through the laid-out plan equals the layers' own p
     body.add(Dense<float>(40));
     body.add(Tanh<float>());
     net.add(Residual<float>(std::move(body)));
-    net.add(Residual<float>(Dense<float>(40, Activation::relu)));           // body is one Dense: fused
+    net.add(Residual<float>(Dense<float>(40, Activation::relu)));                   // body is one Dense: fused
     net.add(Residual<float>(std::make_unique<Residual<float>>(Dense<float>(40))));  // nested
-    net.add(Residual<float>(Sequential<float>()));                          // empty body: 2x
-    net.add(Concat<float>(Sequential<float>()));                            // [x | x]
+    net.add(Residual<float>(Sequential<float>()));                                  // empty body: 2x
+    net.add(Concat<float>(Sequential<float>()));                                    // [x | x]
     net.add(ActivationLayer<float>(Activation::relu));
     net.add(Dense<float>(9));
     net.build(9, 22);
@@ -380,7 +380,8 @@ TEST_CASE("a layer with no steps of its own runs on the one-row plan as one opaq
     const Matrix<float> x = random_rows(4, 9, 5);
     const Matrix<float> float_batch = net.predict(x);
     for (Index r = 0; r < x.rows(); ++r)
-      CHECK((net.predict(x.row(r)) - float_batch.row(r)).cwiseAbs().maxCoeff() <= 1e-5f * float_batch.cwiseAbs().maxCoeff());
+      CHECK((net.predict(x.row(r)) - float_batch.row(r)).cwiseAbs().maxCoeff() <=
+            1e-5f * float_batch.cwiseAbs().maxCoeff());
     const Matrix<float> batch = fast.predict(x);
     for (Index r = 0; r < x.rows(); ++r)
       CHECK((fast.predict(x.row(r)) - batch.row(r)).cwiseAbs().maxCoeff() <= 1e-5f * batch.cwiseAbs().maxCoeff());

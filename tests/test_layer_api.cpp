@@ -172,7 +172,8 @@ TEST_CASE("an optimizer keeps working when its network is moved, and reads no fr
   c = Network<float>();
   c.add(Dense<float>(5));
   c.build(2, 1);
-  CHECK(has(message_of([&] { train_step(c, mse, adam_c, x, Matrix<float>::Zero(16, 5)); }), "updates another network's parameters"));
+  CHECK(has(message_of([&] { train_step(c, mse, adam_c, x, Matrix<float>::Zero(16, 5)); }),
+            "updates another network's parameters"));
 }
 
 TEST_CASE("const access to a Dense layer's weights and biases") {

@@ -70,14 +70,16 @@ TEST_CASE("softmax cross-entropy: values") {
   const MatD none(3, 0);
   SoftmaxCrossEntropy<double> ce;
   // equal logits: log C whatever the label
-  CHECK(ce.value(MatD::Constant(3, 4, 0.7), MatD::Constant(3, 1, 2.0), none) == doctest::Approx(std::log(4.0)).epsilon(1e-15));
+  CHECK(ce.value(MatD::Constant(3, 4, 0.7), MatD::Constant(3, 1, 2.0), none) ==
+        doctest::Approx(std::log(4.0)).epsilon(1e-15));
   // logits (1, 2, 3), label 2: log(1 + e^-1 + e^-2)
   MatD z(1, 3), y(1, 1);
   z << 1, 2, 3;
   y << 2;
   CHECK(ce.value(z, y, MatD(1, 0)) == doctest::Approx(std::log(1 + std::exp(-1.0) + std::exp(-2.0))).epsilon(1e-15));
   // against the naive formula: a mean over rows of -sum_c q_c log p_c
-  const MatD zz = random_matrix(6, 4, 21, -2.0, 2.0), labels = random_labels(6, 4, 22), probs = random_distributions(6, 4, 23);
+  const MatD zz = random_matrix(6, 4, 21, -2.0, 2.0), labels = random_labels(6, 4, 22),
+             probs = random_distributions(6, 4, 23);
   for (double s : {0.0, 0.2}) {
     SoftmaxCrossEntropy<double> smooth(s);
     double by_label = 0.0, by_prob = 0.0;

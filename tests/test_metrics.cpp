@@ -12,11 +12,11 @@ using MatD = Matrix<double>;
 
 TEST_CASE("accuracy: labels, one-hot and probability targets, ties to the lowest index") {
   MatD s(5, 3), y(5, 1);
-  s << 0.1, 0.7, 0.2,   // predicts 1
-      2, 2, 1,          // tie between 0 and 1: predicts 0
-      -1, -3, -2,       // predicts 0
-      0.3, 0.3, 0.3,    // all equal: predicts 0
-      0, 0, 5;          // predicts 2
+  s << 0.1, 0.7, 0.2,  // predicts 1
+      2, 2, 1,         // tie between 0 and 1: predicts 0
+      -1, -3, -2,      // predicts 0
+      0.3, 0.3, 0.3,   // all equal: predicts 0
+      0, 0, 5;         // predicts 2
   y << 1, 1, 0, 0, 1;
   CHECK(accuracy(s, y) == doctest::Approx(3.0 / 5));
   MatD one_hot = MatD::Zero(5, 3);

@@ -116,7 +116,7 @@ TEST_CASE("example.views: a non-equivariant network differs per view; one view i
   CAPTURE((one - plain).cwiseAbs().maxCoeff());
   CHECK((one - plain).cwiseAbs().maxCoeff() == 0.0);
   const Eigen::MatrixXd eight = predict_views<float>(run, c, a, table, 8);
-  CHECK((eight - plain).cwiseAbs().maxCoeff() > 1e-3);  // the views do change the answer
+  CHECK((eight - plain).cwiseAbs().maxCoeff() > 1e-3);                                // the views do change the answer
   CHECK((predict_views<float>(run, c, a, table, 8).array() == eight.array()).all());  // reproducible
 }
 

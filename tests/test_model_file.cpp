@@ -7,9 +7,9 @@
 
 #include <cstring>
 #include <filesystem>
-#include <set>
 #include <limits>
 #include <map>
+#include <set>
 #include <string>
 
 using namespace plexus;

@@ -369,8 +369,7 @@ TEST_CASE("Dropout: masks, scale, share dropped, identity in inference, rate che
     CHECK(std::abs((1 - kept) - rate) < 0.02);
     const double scale = 1.0 / (1.0 - rate);
     bool scaled = true;
-    for (Index i = 0; i < y.size(); ++i)
-      scaled = scaled && (y.data()[i] == 0.0 || y.data()[i] == x.data()[i] * scale);
+    for (Index i = 0; i < y.size(); ++i) scaled = scaled && (y.data()[i] == 0.0 || y.data()[i] == x.data()[i] * scale);
     CHECK(scaled);
     // The gradient passes where the value was kept, scaled the same.
     net.backward(MatD::Ones(rows, cols));

@@ -103,8 +103,8 @@ TEST_CASE("npy: Fortran order is read into C order, for any number of dimensions
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 3; ++j)
       for (int l = 0; l < 4; ++l) fortran[static_cast<std::size_t>(i + 2 * (j + 3 * l))] = 100 * i + 10 * j + l;
-  const auto a = decode<double>(
-      raw_npy("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3, 4), }\n", bytes_of(fortran)));
+  const auto a =
+      decode<double>(raw_npy("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3, 4), }\n", bytes_of(fortran)));
   CHECK(a.fortran_order);
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 3; ++j)
@@ -163,13 +163,12 @@ TEST_CASE("npy: the dtype's byte-order variants") {
   const std::vector<float> v = {1.5f, -2};
   for (const char* d : {"<f4", "=f4", "|f4", "f4"}) {
     CAPTURE(d);
-    const auto a = decode<double>(raw_npy(std::string("{'descr': '") + d + "', 'fortran_order': False, 'shape': (2,)}",
-                                          bytes_of(v)));
+    const auto a = decode<double>(
+        raw_npy(std::string("{'descr': '") + d + "', 'fortran_order': False, 'shape': (2,)}", bytes_of(v)));
     CHECK(a.data == std::vector<double>{1.5, -2});
   }
-  const auto msg = message_of([&] {
-    decode<double>(raw_npy("{\"descr\": \">f4\", \"fortran_order\": False, \"shape\": (2,)}", bytes_of(v)));
-  });
+  const auto msg = message_of(
+      [&] { decode<double>(raw_npy("{\"descr\": \">f4\", \"fortran_order\": False, \"shape\": (2,)}", bytes_of(v))); });
   CHECK(has(msg, "big-endian dtype '>f4'"));
   CHECK(has(message_of([&] { decode<double>(raw_npy("{'descr': '<f2', 'fortran_order': False, 'shape': (2,)}", {})); }),
             "dtype '<f2' is not supported"));
@@ -198,8 +197,7 @@ TEST_CASE("npy: lying or malformed headers are refused, never over-read or over-
           "overflows 64 bits");
   refused(raw_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2147483648, 2147483648), }", {}),
           "truncated .npy data");
-  refused(raw_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (-2, 3), }", bytes_of(six)),
-          "negative dimension");
+  refused(raw_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (-2, 3), }", bytes_of(six)), "negative dimension");
   refused(raw_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999,), }", {}),
           "does not fit in 64 bits");
   refused(raw_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", bytes_of(six)),
@@ -315,7 +313,9 @@ TEST_CASE("npz: round trip of several arrays of both types, written atomically")
   CHECK(has(missing, "no array 'w'"));
   CHECK(has(missing, "x, y, z"));
 
-  CHECK(has(message_of([&] { write_npz(dir.file("e.npz"), {npz_member("x", x), npz_member("x", y)}); }),
+  CHECK(has(message_of([&] {
+              write_npz(dir.file("e.npz"), {npz_member("x", x), npz_member("x", y)});
+            }),
             "two arrays are called 'x'"));
   CHECK(has(message_of([&] { write_npz(dir.file("e.npz"), {npz_member("", x)}); }), "empty"));
   write_npz(dir.file("empty.npz"), {});
@@ -390,9 +390,9 @@ TEST_CASE("fuzz seeds: valid .npy/.npz seeds read, damaged ones are refused") {
     INFO(name << ": " << msg);
     CHECK(has(msg, part));
   }
-  for (const char* name : {"valid_empty.npy", "valid_f4_1d.npy", "valid_f4_2d.npy", "valid_f8_2d.npy", "valid_f8_3d.npy",
-                           "valid_fortran_f4_2d.npy", "valid_fortran_f8_3d.npy", "valid_scalar.npy", "valid_v2.npy",
-                           "valid_v3.npy"})
+  for (const char* name :
+       {"valid_empty.npy", "valid_f4_1d.npy", "valid_f4_2d.npy", "valid_f8_2d.npy", "valid_f8_3d.npy",
+        "valid_fortran_f4_2d.npy", "valid_fortran_f8_3d.npy", "valid_scalar.npy", "valid_v2.npy", "valid_v3.npy"})
     CHECK_NOTHROW(read_npy<float>(dir + name));
   CHECK(read_npz_all<double>(dir + "valid_archive.npz").size() == 3);
   CHECK(has(message_of([&] { read_npz<double>(dir + "bad_crc.npz", "x"); }), "CRC-32 mismatch"));

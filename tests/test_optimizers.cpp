@@ -84,20 +84,18 @@ TEST_CASE("AdamW without weight decay is Adam, bit for bit; Adam's L2 decay is n
       adam.step();
       adamw.step();
     }
-    if (wd == 0.0)
-      CHECK((a.parameters() - b.parameters()).cwiseAbs().maxCoeff() == 0.0f);
-    else
-      CHECK((a.parameters() - b.parameters()).cwiseAbs().maxCoeff() > 1e-6f);
+    if (wd == 0.0) CHECK((a.parameters() - b.parameters()).cwiseAbs().maxCoeff() == 0.0f);
+    else CHECK((a.parameters() - b.parameters()).cwiseAbs().maxCoeff() > 1e-6f);
   }
 }
 
 TEST_CASE("RMSprop follows torch.optim.RMSprop: plain, momentum, centered, weight decay, all together") {
   const RMSpropOptions cases[] = {
-      RMSpropOptions{},                                     // PyTorch's defaults
-      RMSpropOptions{1e-2, 0.99, 1e-8, 0.0, 0.9, false},    // momentum
-      RMSpropOptions{1e-2, 0.99, 1e-8, 0.0, 0.0, true},     // centered
-      RMSpropOptions{1e-2, 0.99, 1e-8, 0.1, 0.0, false},    // weight decay
-      RMSpropOptions{5e-3, 0.9, 1e-6, 0.05, 0.5, true},     // everything
+      RMSpropOptions{},                                   // PyTorch's defaults
+      RMSpropOptions{1e-2, 0.99, 1e-8, 0.0, 0.9, false},  // momentum
+      RMSpropOptions{1e-2, 0.99, 1e-8, 0.0, 0.0, true},   // centered
+      RMSpropOptions{1e-2, 0.99, 1e-8, 0.1, 0.0, false},  // weight decay
+      RMSpropOptions{5e-3, 0.9, 1e-6, 0.05, 0.5, true},   // everything
   };
   for (const RMSpropOptions& o : cases) {
     auto net = small_net();
@@ -158,10 +156,15 @@ TEST_CASE("AdamW and RMSprop in float track double") {
 TEST_CASE("optimizers refuse bad settings, naming themselves") {
   auto net = small_net();
   CHECK(has(message_of([&] { AdamW<double>(net, AdamWOptions{1e-3, 1.0}); }), "AdamW: betas"));
-  CHECK(has(message_of([&] { AdamW<double>(net, AdamWOptions{1e-3, 0.9, 0.999, 1e-8, -1.0}); }), "AdamW: weight_decay"));
+  CHECK(has(message_of([&] {
+              AdamW<double>(net, AdamWOptions{1e-3, 0.9, 0.999, 1e-8, -1.0});
+            }),
+            "AdamW: weight_decay"));
   CHECK(has(message_of([&] { Adam<double>(net, AdamOptions{1e-3, 0.9, 0.999, -1.0}); }), "Adam: eps"));
   CHECK(has(message_of([&] { RMSprop<double>(net, RMSpropOptions{1e-2, 1.5}); }), "RMSprop: alpha"));
-  CHECK(has(message_of([&] { RMSprop<double>(net, RMSpropOptions{1e-2, 0.99, 1e-8, 0.0, -0.5}); }),
+  CHECK(has(message_of([&] {
+              RMSprop<double>(net, RMSpropOptions{1e-2, 0.99, 1e-8, 0.0, -0.5});
+            }),
             "RMSprop: momentum"));
   CHECK_THROWS_AS(RMSprop<double>(net, RMSpropOptions{-1.0}), value_error);
   CHECK_THROWS_AS(RMSprop<double>(net, RMSpropOptions{1e-2, 0.99, std::nan("")}), value_error);

@@ -64,8 +64,8 @@ class CenteredGelu : public plexus::LayerBase<CenteredGelu<T>, T> {
     }
   }
 
-  void backward_impl(const plexus::ConstMatrixRef<T>& x, const plexus::ConstMatrixRef<T>& y,
-                     plexus::MatrixRef<T> dy, plexus::MatrixRef<T> dx, plexus::GradientMode mode) override {
+  void backward_impl(const plexus::ConstMatrixRef<T>& x, const plexus::ConstMatrixRef<T>& y, plexus::MatrixRef<T> dy,
+                     plexus::MatrixRef<T> dx, plexus::GradientMode mode) override {
     const T* s = this->parameter_data();
     T* ds = this->gradient_data();
     const plexus::ActivationFunction gelu(plexus::Activation::gelu);
@@ -96,9 +96,7 @@ plexus::Network<float> make_network() {
   return net;
 }
 
-plexus::Matrix<float> inputs() {
-  return plexus::testing::random_matrix(16, 4, 8, -2.0, 2.0).cast<float>();
-}
+plexus::Matrix<float> inputs() { return plexus::testing::random_matrix(16, 4, 8, -2.0, 2.0).cast<float>(); }
 
 int fail(const std::string& what) {
   std::fprintf(stderr, "user_layer: FAIL: %s\n", what.c_str());

@@ -59,8 +59,8 @@ class Args {
     errno = 0;
     const double v = std::strtod(s.c_str(), &end);
     if (s.empty() || *end != '\0' || errno != 0 || !(v >= lo && v <= hi))
-      throw UsageError(command_ + ": --" + name + " must be a number in [" + num(lo) + ", " + num(hi) + "], got '" +
-                       s + "'");
+      throw UsageError(command_ + ": --" + name + " must be a number in [" + num(lo) + ", " + num(hi) + "], got '" + s +
+                       "'");
     return v;
   }
   long long integer(const std::string& name, long long fallback, long long lo, long long hi) const {

@@ -17,10 +17,11 @@ int cmd_export_torch(const std::vector<std::string>& argv) {
   };
   const Args a("export-torch", argv, flags);
   if (a.has("help")) {
-    std::printf("usage: classify export-torch --model FILE --out PREFIX\n\n"
-                "Writes the model's architecture (PREFIX.json, plexus::write_torch_spec) and weights (PREFIX.npz,\n"
-                "plexus::export_torch_npz) for tools/plexus_torch.py, which builds the twin torch module.\n\nflags:\n%s",
-                a.help().c_str());
+    std::printf(
+        "usage: classify export-torch --model FILE --out PREFIX\n\n"
+        "Writes the model's architecture (PREFIX.json, plexus::write_torch_spec) and weights (PREFIX.npz,\n"
+        "plexus::export_torch_npz) for tools/plexus_torch.py, which builds the twin torch module.\n\nflags:\n%s",
+        a.help().c_str());
     return 0;
   }
   const std::string model_path = a.required("model"), prefix = a.required("out");

@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
       std::printf("%s", usage);
       return 0;
     }
-    std::fprintf(stderr, "classify: unknown command '%s' (the commands: train, predict, export-torch)\n", command.c_str());
+    std::fprintf(stderr, "classify: unknown command '%s' (the commands: train, predict, export-torch)\n",
+                 command.c_str());
     return 2;
   } catch (const classify::UsageError& e) {
     std::fprintf(stderr, "classify %s\n", e.what());

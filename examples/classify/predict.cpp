@@ -15,8 +15,9 @@ const std::vector<Flag> kPredictFlags = {
     {"model", "FILE", "a model written by classify train (required)"},
     {"csv", "IN", "the rows to classify: the training file's feature columns, label column optional (required)"},
     {"output", "OUT", "where the predictions go, as CSV (required)"},
-    {"label-column", "K", "the label column of IN: 0-based index or header name (default: the training label's "
-                          "name when IN's header has it, else none)"},
+    {"label-column", "K",
+     "the label column of IN: 0-based index or header name (default: the training label's "
+     "name when IN's header has it, else none)"},
     {"header", "auto|yes|no", "whether line 1 is a header (default auto)"},
     {"help", "", "print this help"},
 };
@@ -26,11 +27,12 @@ const std::vector<Flag> kPredictFlags = {
 int cmd_predict(const std::vector<std::string>& argv) {
   const Args a("predict", argv, kPredictFlags);
   if (a.has("help")) {
-    std::printf("usage: classify predict --model FILE --csv IN --output OUT [flags]\n\n"
-                "Writes OUT with a header line 'predicted,p_<class>,...' and, per row of IN, the predicted class\n"
-                "(a value of the training label column) and the probability of each class. When IN holds the\n"
-                "label column, prints the accuracy.\n\nflags:\n%s",
-                a.help().c_str());
+    std::printf(
+        "usage: classify predict --model FILE --csv IN --output OUT [flags]\n\n"
+        "Writes OUT with a header line 'predicted,p_<class>,...' and, per row of IN, the predicted class\n"
+        "(a value of the training label column) and the probability of each class. When IN holds the\n"
+        "label column, prints the accuracy.\n\nflags:\n%s",
+        a.help().c_str());
     return 0;
   }
   const std::string model_path = a.required("model"), csv_path = a.required("csv"), out_path = a.required("output");
@@ -61,8 +63,8 @@ int cmd_predict(const std::vector<std::string>& argv) {
                                    ? " (is the label column in the file? name it with --label-column)"
                                    : ""));
   // Labels are checked before anything is written.
-  const plexus::Matrix<float> y =
-      d.labels.cols() == 1 ? class_indices(d.labels, classes, "'" + csv_path + "'") : plexus::Matrix<float>();
+  const plexus::Matrix<float> y = d.labels.cols() == 1 ? class_indices(d.labels, classes, "'" + csv_path + "'")
+                                                       : plexus::Matrix<float>();
   const plexus::Matrix<float> p = net.predict(d.features);
 
   std::string out = "predicted";
@@ -80,8 +82,8 @@ int cmd_predict(const std::vector<std::string>& argv) {
   if (d.labels.cols() == 1) {
     const double acc = plexus::accuracy(p, y);
     std::printf("accuracy %s\n%s", accuracy_text(acc, p.rows()).c_str(),
-                plexus::confusion_matrix_text(plexus::confusion_matrix(p, y, static_cast<plexus::Index>(classes.size())),
-                                              class_names(classes))
+                plexus::confusion_matrix_text(
+                    plexus::confusion_matrix(p, y, static_cast<plexus::Index>(classes.size())), class_names(classes))
                     .c_str());
   }
   return 0;

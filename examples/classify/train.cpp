@@ -62,7 +62,9 @@ std::string short_text(double v) {
   return buf;
 }
 
-void write_text(const std::string& path, const std::string& text) { plexus::write_file_atomic(path, text.data(), text.size()); }
+void write_text(const std::string& path, const std::string& text) {
+  plexus::write_file_atomic(path, text.data(), text.size());
+}
 
 // The held-out rows as a CSV that `classify predict` reads (labels as in the input).
 std::string test_csv(const Split& s, const plexus::CsvData<float>& d, const std::vector<double>& classes) {
@@ -83,12 +85,13 @@ std::string test_csv(const Split& s, const plexus::CsvData<float>& d, const std:
 int cmd_train(const std::vector<std::string>& argv) {
   const Args a("train", argv, kTrainFlags);
   if (a.has("help")) {
-    std::printf("usage: classify train --csv FILE --label-column K --model OUT [--out DIR] [flags]\n\n"
-                "Trains a classifier of the rows of FILE: Standardize (fitted on the training rows), Dense + ReLU\n"
-                "hidden layers, a Dense layer of one logit per class, trained with SoftmaxCrossEntropy and AdamW\n"
-                "by plexus::fit with early stopping on a validation split; saves it with a Softmax layer last.\n"
-                "Classes are the distinct values of the label column, sorted.\n\nflags:\n%s",
-                a.help().c_str());
+    std::printf(
+        "usage: classify train --csv FILE --label-column K --model OUT [--out DIR] [flags]\n\n"
+        "Trains a classifier of the rows of FILE: Standardize (fitted on the training rows), Dense + ReLU\n"
+        "hidden layers, a Dense layer of one logit per class, trained with SoftmaxCrossEntropy and AdamW\n"
+        "by plexus::fit with early stopping on a validation split; saves it with a Softmax layer last.\n"
+        "Classes are the distinct values of the label column, sorted.\n\nflags:\n%s",
+        a.help().c_str());
     return 0;
   }
   const std::string csv_path = a.required("csv"), label = a.required("label-column"), model_path = a.required("model");
@@ -140,8 +143,8 @@ int cmd_train(const std::vector<std::string>& argv) {
   net.add(plexus::Dense<float>(C));
   net.build(d.features.cols(), seed);
   // Standardise with the rows the network trains on (validation and test rows not included).
-  const plexus::Index fit_rows =
-      val > 0 ? static_cast<plexus::Index>(std::floor(train.x.rows() * (1.0 - val))) : train.x.rows();
+  const plexus::Index fit_rows = val > 0 ? static_cast<plexus::Index>(std::floor(train.x.rows() * (1.0 - val)))
+                                         : train.x.rows();
   plexus::fit_standardize(net, train.x.topRows(fit_rows));
 
   plexus::AdamWOptions ao;
@@ -171,7 +174,8 @@ int cmd_train(const std::vector<std::string>& argv) {
     return x.rows() ? plexus::accuracy(saved.predict(x), y) : std::nan("");
   };
   const double train_acc = acc(train.x.topRows(fit_rows), train.y.topRows(fit_rows));
-  const double val_acc = acc(train.x.bottomRows(train.x.rows() - fit_rows), train.y.bottomRows(train.y.rows() - fit_rows));
+  const double val_acc =
+      acc(train.x.bottomRows(train.x.rows() - fit_rows), train.y.bottomRows(train.y.rows() - fit_rows));
   const double test_acc = acc(held.x, held.y);
   const bool has_test = held.x.rows() > 0;
   const plexus::Matrix<float>& cx = has_test ? held.x : train.x;
@@ -186,8 +190,8 @@ int cmd_train(const std::vector<std::string>& argv) {
   report += "train accuracy " + accuracy_text(train_acc, fit_rows) + "\n";
   if (val > 0) report += "validation accuracy " + accuracy_text(val_acc, train.x.rows() - fit_rows) + "\n";
   if (has_test) report += "test accuracy " + accuracy_text(test_acc, held.x.rows()) + "\n";
-  report += std::string("confusion matrix on the ") + (has_test ? "test" : "training") + " rows (true class by row):\n" +
-            confusion;
+  report += std::string("confusion matrix on the ") + (has_test ? "test" : "training") +
+            " rows (true class by row):\n" + confusion;
   std::printf("%s", report.c_str());
 
   std::map<std::string, std::string> meta = {

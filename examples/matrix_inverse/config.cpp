@@ -4,7 +4,6 @@
 // prints exactly it; see resume.cpp for --resume and checkpoint metadata.
 #include "config.hpp"
 
-
 #include <cstdio>
 #include <functional>
 
@@ -13,8 +12,7 @@ namespace mi {
 const char* precision_name(Precision p) {
   switch (p) {
 #define MI_PRECISION_NAME(name, type, help) \
-  case Precision::name:                     \
-    return #name;
+  case Precision::name: return #name;
     MI_PRECISIONS(MI_PRECISION_NAME)
 #undef MI_PRECISION_NAME
   }
@@ -96,8 +94,8 @@ const std::vector<TrainingFlag>& all_flags() {
   using A = const Args&;
   using C = const Config&;
   static const std::vector<TrainingFlag> flags = {
-      {"model", "FILE", "write the trained model here", true,
-       [](A a, Config& c) { c.model = a.str("model", c.model); }, nullptr},
+      {"model", "FILE", "write the trained model here", true, [](A a, Config& c) { c.model = a.str("model", c.model); },
+       nullptr},
       {"out", "DIR",
        "write the run's curve.csv (a line at every evaluation), curve.svg and scatter.svg here, also on Ctrl-C", true,
        [](A a, Config& c) { c.out = a.str("out", c.out); }, nullptr},
@@ -111,7 +109,8 @@ const std::vector<TrainingFlag>& all_flags() {
        [](C c) { return c.threads ? std::to_string(c.threads) : std::string("all cores"); }},
       {"samples", "N", "stop after N training samples", true,
        [](A a, Config& c) {
-         c.samples = static_cast<std::uint64_t>(a.integer("samples", static_cast<std::int64_t>(c.samples), 1, (1LL << 53)));
+         c.samples =
+             static_cast<std::uint64_t>(a.integer("samples", static_cast<std::int64_t>(c.samples), 1, (1LL << 53)));
        },
        [](C c) { return c.samples ? std::to_string(c.samples) : std::string("none"); }},
       {"seconds", "S", "stop after S seconds of training", true,
@@ -123,7 +122,8 @@ const std::vector<TrainingFlag>& all_flags() {
       {"dataset", "N", "matrices generated; the last 33% are held out for validation", false,
        [](A a, Config& c) { c.dataset = a.integer("dataset", c.dataset, 3, 100000000); },
        [](C c) { return std::to_string(c.dataset); }},
-      {"batch", "B", "samples per step", false, [](A a, Config& c) { c.batch = a.integer("batch", c.batch, 1, 1 << 20); },
+      {"batch", "B", "samples per step", false,
+       [](A a, Config& c) { c.batch = a.integer("batch", c.batch, 1, 1 << 20); },
        [](C c) { return std::to_string(c.batch); }},
       {"micro-batch", "M",
        "cut each batch into parts of at most M rows, one per thread at a time (0: never); results depend on it, "
@@ -134,21 +134,26 @@ const std::vector<TrainingFlag>& all_flags() {
        [](C c) { return number(c.lr); }},
       {"schedule", "cosine|constant", "learning rate over the budget: cosine decay from --lr to --lr-min, or constant",
        false,
-       [](A a, Config& c) { choice(a, "schedule", {"cosine", "constant"}, [&](const std::string& v) { c.cosine = v == "cosine"; }); },
+       [](A a, Config& c) {
+         choice(a, "schedule", {"cosine", "constant"}, [&](const std::string& v) { c.cosine = v == "cosine"; });
+       },
        [](C c) { return std::string(c.cosine ? "cosine" : "constant"); }},
       {"warmup", "F", "linear warm-up over the first fraction F of the budget", false,
        [](A a, Config& c) { c.warmup = a.real("warmup", c.warmup, 0.0, 0.9); }, [](C c) { return number(c.warmup); }},
       {"lr-min", "X", "final learning rate of the cosine schedule", false,
        [](A a, Config& c) { c.lr_min = a.real("lr-min", c.lr_min, 0.0, 10.0); }, [](C c) { return number(c.lr_min); }},
       {"optimizer", "adam|sgd", "Adam, or SGD with momentum --momentum", false,
-       [](A a, Config& c) { choice(a, "optimizer", {"adam", "sgd"}, [&](const std::string& v) { c.sgd = v == "sgd"; }); },
+       [](A a, Config& c) {
+         choice(a, "optimizer", {"adam", "sgd"}, [&](const std::string& v) { c.sgd = v == "sgd"; });
+       },
        [](C c) { return std::string(c.sgd ? "sgd" : "adam"); }},
       {"momentum", "M", "momentum of --optimizer sgd", false,
        [](A a, Config& c) { c.momentum = a.real("momentum", c.momentum, 0.0, 0.999); },
        [](C c) { return number(c.momentum); }},
       {"loss", "mse|residual", "MSE on the scaled inverse, or the residual loss mean ||A X - I||_F^p", false,
        [](A a, Config& c) {
-         choice(a, "loss", {"mse", "residual"}, [&](const std::string& v) { c.loss = v == "mse" ? LossKind::mse : LossKind::residual; });
+         choice(a, "loss", {"mse", "residual"},
+                [&](const std::string& v) { c.loss = v == "mse" ? LossKind::mse : LossKind::residual; });
        },
        [](C c) { return std::string(c.loss == LossKind::mse ? "mse" : "residual"); }},
       {"loss-power", "P", "p of the residual loss, in [0, 2]; 0 means mean log ||A X - I||_F", false,
@@ -173,7 +178,8 @@ const std::vector<TrainingFlag>& all_flags() {
        [](C c) { return std::to_string(c.arch.layers); }},
       {"activation", "relu|silu|gelu", "activation of the concat-ResNet's hidden Dense layers", false,
        [](A a, Config& c) {
-         choice(a, "activation", {"relu", "silu", "gelu"}, [&](const std::string& v) { activation_from_name(v, c.arch.activation); });
+         choice(a, "activation", {"relu", "silu", "gelu"},
+                [&](const std::string& v) { activation_from_name(v, c.arch.activation); });
        },
        [](C c) { return plexus::to_string(c.arch.activation.kind()); }},
       {"ema", "DECAY",
@@ -219,9 +225,10 @@ std::vector<std::string> flag_names(const std::string& command) {
   const std::vector<std::string> model =
       command == "question"
           ? std::vector<std::string>{"epochs", "dataset", "batch", "lr", "precision"}
-          : std::vector<std::string>{"batch", "micro-batch", "lr", "schedule", "warmup", "lr-min", "optimizer",
-                                     "momentum", "loss", "loss-power", "loss-scale", "norm", "width", "growth", "blocks",
-                                     "layers", "activation", "ema", "precision", "eval-every"};
+          : std::vector<std::string>{"batch",      "micro-batch", "lr",       "schedule",  "warmup",
+                                     "lr-min",     "optimizer",   "momentum", "loss",      "loss-power",
+                                     "loss-scale", "norm",        "width",    "growth",    "blocks",
+                                     "layers",     "activation",  "ema",      "precision", "eval-every"};
   names.insert(names.end(), model.begin(), model.end());
   for (const char* k : {"checkpoint", "checkpoint-every", "resume", "log-every", "help"}) names.push_back(k);
   return names;
@@ -303,8 +310,9 @@ std::vector<FlagSpec> flags_of(const std::string& command) {
 
 std::string help_of(const std::string& command) {
   const std::string budget =
-      std::string("Budget: --samples and --seconds both bound the run: training stops at whichever comes first; given "
-                  "alone, only that one applies.") +
+      std::string(
+          "Budget: --samples and --seconds both bound the run: training stops at whichever comes first; given "
+          "alone, only that one applies.") +
       budget_of(command);
   return "usage: matrix_inverse " + command + " [flags]\n\n" + wrap(intro_of(command), 100) + "\n\n" +
          wrap(budget, 100) + "\n\nflags:\n" + flags_help(flags_of(command));
@@ -325,7 +333,8 @@ bool parse_training_flags(const std::string& command, const std::vector<std::str
   if (c.resume)
     for (const TrainingFlag* f : table)
       if (!f->with_resume && a.has(f->name))
-        throw usage_error(command + ": --" + f->name + " cannot change a resumed run (its settings come from the "
+        throw usage_error(command + ": --" + f->name +
+                          " cannot change a resumed run (its settings come from the "
                           "checkpoint); only output, thread and budget flags may be given with --resume");
   // The budget rule: both bound the run; one given alone replaces the default.
   if (a.has("samples") && !a.has("seconds")) c.seconds = 0;
@@ -334,7 +343,8 @@ bool parse_training_flags(const std::string& command, const std::vector<std::str
   if (command == "question" && c.precision == Precision::bf16)
     throw usage_error("question: --precision bf16 is for answer and train; question trains in f32 or f64");
   if (command != "question" && c.samples == 0 && !(c.seconds > 0))  // question's --epochs bound it
-    throw usage_error(command + ": no budget: give --samples N, --seconds S or both (the answer's full recipe, about "
+    throw usage_error(command +
+                      ": no budget: give --samples N, --seconds S or both (the answer's full recipe, about "
                       "5e9 samples, takes days)");
   return true;
 }

@@ -23,11 +23,12 @@ enum class LossKind { mse, residual };
 // (also the enumerator and what checkpoints record), the C++ type of the
 // network, and its help. bf16 is a float network whose products take bf16
 // operands (plexus::Precision::bf16; answer and train only).
-#define MI_PRECISIONS(X)                                                                        \
-  X(f32, float, "32-bit floats")                                                                \
-  X(f64, double, "64-bit doubles (slower)")                                                     \
-  X(bf16, float, "32-bit floats, the products' operands rounded to bf16 and summed in float " \
-                 "(emulated where the CPU has no bf16 instructions; answer and train)")
+#define MI_PRECISIONS(X)                                                         \
+  X(f32, float, "32-bit floats")                                                 \
+  X(f64, double, "64-bit doubles (slower)")                                      \
+  X(bf16, float,                                                                 \
+    "32-bit floats, the products' operands rounded to bf16 and summed in float " \
+    "(emulated where the CPU has no bf16 instructions; answer and train)")
 
 enum class Precision {
 #define MI_PRECISION_ENUMERATOR(name, type, help) name,
@@ -50,8 +51,7 @@ template <typename F>
 auto with_precision(Precision p, F&& f) {
   switch (p) {
 #define MI_PRECISION_CASE(name, type, help) \
-  case Precision::name:                     \
-    return f(type());
+  case Precision::name: return f(type());
     MI_PRECISIONS(MI_PRECISION_CASE)
 #undef MI_PRECISION_CASE
   }
@@ -75,7 +75,7 @@ struct Config {
   double loss_power = 2.0;
   double loss_scale = 1e-4;  // c of the residual loss: (r^2 + c^2)^(p/2), or log(r^2 + c^2)/2 (Cauchy) at p = 0
   double ema = 0;            // decay of the weights' moving average, per step; 0 = none
-  bool sgd = false;  // SGD with momentum instead of Adam
+  bool sgd = false;          // SGD with momentum instead of Adam
   double momentum = 0.9;
   Convention conv;
   Arch arch;

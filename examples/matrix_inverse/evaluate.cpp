@@ -17,7 +17,8 @@ int cmd_evaluate(const std::vector<std::string>& argv) {
       {"seed", "K", "the held-out set of seed K (default: the model's training seed)"},
       {"views", "K",
        "average the network over the first K (1..64) exact symmetric views of each matrix (see predict --help); 1: "
-       "the network once (default: the model's views.default, else " + std::to_string(kDefaultViews) + ")"},
+       "the network once (default: the model's views.default, else " +
+           std::to_string(kDefaultViews) + ")"},
       {"residuals", "FILE.csv",
        "also write each matrix's condition number ||A||_F ||A^-1||_F and its r, with the views and once (for plots)"},
       {"threads", "T", "threads (default: all cores); results do not depend on it"},
@@ -25,17 +26,19 @@ int cmd_evaluate(const std::vector<std::string>& argv) {
   };
   const Args a("evaluate", argv, flags);
   if (a.has("help")) {
-    std::printf("usage: matrix_inverse evaluate --model FILE [--input IN.npy] [--samples N] [--seed K] [--views K] [--residuals FILE.csv]\n"
-                "       [--threads T]\n\n"
-                "%s\n\nflags:\n%s",
-                wrap("Prints the median residual r = ||A X - I||_F, the share of matrices with r < 0.05 and the RMSE "
-                     "on inverse/5, on the matrices of IN.npy or on N (default 10,000) held-out matrices of the "
-                     "model's distribution (the held-out set of its training seed unless --seed is given); with K > 1 "
-                     "views, also the network once. Then the time per matrix of the prediction: in batches, and one "
-                     "matrix at a time (the first 200).",
-                     100)
-                    .c_str(),
-                flags_help(flags).c_str());
+    std::printf(
+        "usage: matrix_inverse evaluate --model FILE [--input IN.npy] [--samples N] [--seed K] [--views K] "
+        "[--residuals FILE.csv]\n"
+        "       [--threads T]\n\n"
+        "%s\n\nflags:\n%s",
+        wrap("Prints the median residual r = ||A X - I||_F, the share of matrices with r < 0.05 and the RMSE "
+             "on inverse/5, on the matrices of IN.npy or on N (default 10,000) held-out matrices of the "
+             "model's distribution (the held-out set of its training seed unless --seed is given); with K > 1 "
+             "views, also the network once. Then the time per matrix of the prediction: in batches, and one "
+             "matrix at a time (the first 200).",
+             100)
+            .c_str(),
+        flags_help(flags).c_str());
     return 0;
   }
   if (!a.has("model")) throw usage_error("evaluate: --model is required (see --help)");
@@ -82,10 +85,11 @@ int cmd_evaluate(const std::vector<std::string>& argv) {
   const auto t1 = Clock::now();
   for (plexus::Index i = 0; i < one; ++i) model.predict(m.row(i), k);
   const double one_s = seconds_since(t1);
-  std::printf("predict time per matrix, %d view%s, %d threads: %.1f us in batches (%lld matrices), %.1f us one matrix "
-              "at a time (%lld matrices)\n",
-              k, k == 1 ? "" : "s", plexus::num_threads(), 1e6 * batch_s / static_cast<double>(m.rows()),
-              static_cast<long long>(m.rows()), 1e6 * one_s / static_cast<double>(one), static_cast<long long>(one));
+  std::printf(
+      "predict time per matrix, %d view%s, %d threads: %.1f us in batches (%lld matrices), %.1f us one matrix "
+      "at a time (%lld matrices)\n",
+      k, k == 1 ? "" : "s", plexus::num_threads(), 1e6 * batch_s / static_cast<double>(m.rows()),
+      static_cast<long long>(m.rows()), 1e6 * one_s / static_cast<double>(one), static_cast<long long>(one));
   return 0;
 }
 

@@ -40,7 +40,8 @@ const char* kUsage =
 
 int dispatch(int argc, char** argv) {
   if (argc < 2)
-    throw usage_error("missing command (question, answer, train, predict, evaluate, export); see matrix_inverse --help");
+    throw usage_error(
+        "missing command (question, answer, train, predict, evaluate, export); see matrix_inverse --help");
   const std::string cmd = argv[1];
   const std::vector<std::string> rest(argv + 2, argv + argc);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {

@@ -21,8 +21,10 @@ ModelMeta from_metadata(const std::map<std::string, std::string>& md, const std:
   ModelMeta m;
   m.recipe = get("recipe");
   const std::string norm = get("input_norm"), dist = get("distribution");
-  if (norm != "none" && norm != "frobenius") throw plexus::io_error("'" + path + "': unknown input_norm '" + norm + "'");
-  if (dist != "answer" && dist != "question") throw plexus::io_error("'" + path + "': unknown distribution '" + dist + "'");
+  if (norm != "none" && norm != "frobenius")
+    throw plexus::io_error("'" + path + "': unknown input_norm '" + norm + "'");
+  if (dist != "answer" && dist != "question")
+    throw plexus::io_error("'" + path + "': unknown distribution '" + dist + "'");
   m.conv.normalize = norm == "frobenius";
   m.distribution = dist == "question" ? mi::InverseDistribution::question : mi::InverseDistribution::answer;
   const std::string s = get("output_scale");
@@ -66,11 +68,13 @@ LoadedModel load_inverse_model(const std::string& path) {
 Eigen::MatrixXd read_matrices(const std::string& path, std::vector<std::int64_t>& shape) {
   const plexus::NpyArray<double> a = plexus::read_npy<double>(path);
   shape = a.shape;
-  const bool ok = (a.shape.size() == 3 && a.shape[1] == 3 && a.shape[2] == 3) || (a.shape.size() == 2 && a.shape[1] == 9);
+  const bool ok = (a.shape.size() == 3 && a.shape[1] == 3 && a.shape[2] == 3) ||
+                  (a.shape.size() == 2 && a.shape[1] == 9);
   if (!ok)
     throw plexus::shape_error("'" + path + "': matrices must have shape (n, 3, 3) or (n, 9), got " +
                               plexus::detail::shape_text(a.shape));
-  if (a.shape[0] == 0) throw plexus::value_error("'" + path + "': holds no matrices (shape " + plexus::detail::shape_text(a.shape) + ")");
+  if (a.shape[0] == 0)
+    throw plexus::value_error("'" + path + "': holds no matrices (shape " + plexus::detail::shape_text(a.shape) + ")");
   Eigen::MatrixXd m = plexus::npy_to_matrix(a);
   for (plexus::Index s = 0; s < m.rows(); ++s) {
     for (int i = 0; i < 9; ++i)
@@ -84,10 +88,11 @@ Eigen::MatrixXd read_matrices(const std::string& path, std::vector<std::int64_t>
 }
 
 void print_inverse_metrics(const char* label, const mi::InverseMetrics& m) {
-  std::printf("%s: %lld matrices, median r = %.4f, share r < 0.02 = %.1f%%, share r < 0.05 = %.1f%%, share r < 0.1 = %.1f%%, "
-              "RMSE on inverse/5 = %.4f\n",
-              label, static_cast<long long>(m.count), m.median_r, 100 * m.share_below_002, 100 * m.share_below_005, 100 * m.share_below_01,
-              m.rmse_div5);
+  std::printf(
+      "%s: %lld matrices, median r = %.4f, share r < 0.02 = %.1f%%, share r < 0.05 = %.1f%%, share r < 0.1 = %.1f%%, "
+      "RMSE on inverse/5 = %.4f\n",
+      label, static_cast<long long>(m.count), m.median_r, 100 * m.share_below_002, 100 * m.share_below_005,
+      100 * m.share_below_01, m.rmse_div5);
 }
 
 Eigen::MatrixXd held_out_matrices(std::uint64_t seed, plexus::Index n, mi::InverseDistribution dist) {

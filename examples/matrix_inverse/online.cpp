@@ -118,7 +118,8 @@ int run_online(const Config& c) {
     data_parallel = std::make_unique<plexus::mpi::DataParallel<T>>(trainer, net);
   } else
 #endif
-  if (c.resume) resume();
+      if (c.resume)
+    resume();
   // The weights' moving average (--ema): evaluated and saved in place of the
   // trained weights; a checkpoint keeps it beside itself, in FILE.ema.
   Network<T> averaged;
@@ -156,14 +157,17 @@ int run_online(const Config& c) {
   const std::string loss_text = loss_name(c, target_scale);
   CurveLog curve;
   if (root()) {
-    std::printf("%s: concat-ResNet width %d, growth %d, %d blocks of %d, %lld parameters; %s loss, input %s; "
-                "%s lr %g (%s), batch %lld, %d threads%s\n",
-                c.recipe.c_str(), c.arch.width, c.arch.growth, c.arch.blocks, c.arch.layers,
-                static_cast<long long>(net.parameter_count()),
-                c.loss == LossKind::mse ? "MSE" : c.loss_power == 2.0 ? "residual" : "residual^p",
-                conv.normalize ? "A/||A||_F" : "A", opt.name().c_str(), c.lr, c.cosine ? "cosine" : "constant",
-                static_cast<long long>(c.batch), num_threads(),
-                g_ranks.size > 1 ? (" per rank, " + std::to_string(g_ranks.size) + " ranks (data-parallel)").c_str() : "");
+    std::printf(
+        "%s: concat-ResNet width %d, growth %d, %d blocks of %d, %lld parameters; %s loss, input %s; "
+        "%s lr %g (%s), batch %lld, %d threads%s\n",
+        c.recipe.c_str(), c.arch.width, c.arch.growth, c.arch.blocks, c.arch.layers,
+        static_cast<long long>(net.parameter_count()),
+        c.loss == LossKind::mse ? "MSE"
+        : c.loss_power == 2.0   ? "residual"
+                                : "residual^p",
+        conv.normalize ? "A/||A||_F" : "A", opt.name().c_str(), c.lr, c.cosine ? "cosine" : "constant",
+        static_cast<long long>(c.batch), num_threads(),
+        g_ranks.size > 1 ? (" per rank, " + std::to_string(g_ranks.size) + " ranks (data-parallel)").c_str() : "");
     if (oo.precision == plexus::Precision::bf16)
       std::printf("bf16 products on engine %s%s\n", engine_name().c_str(),
                   bf16_emulated() ? " (emulated: this engine has no bf16 instructions, operands are rounded to bf16 "
@@ -191,8 +195,8 @@ int run_online(const Config& c) {
     char line[256];
     std::snprintf(line, sizeof line, "%lld,%lld,%.3f,%.6g,%.6g,%.6g,%.6g,%.6g", static_cast<long long>(trainer.steps()),
                   static_cast<long long>(trainer.samples()), trainer.seconds(), opt.learning_rate(),
-                  loss_count ? loss_sum / static_cast<double>(loss_count) : std::nan(""), m.median_r,
-                  m.share_below_005, m.rmse_div5);
+                  loss_count ? loss_sum / static_cast<double>(loss_count) : std::nan(""), m.median_r, m.share_below_005,
+                  m.rmse_div5);
     curve.append(line);
     progress.set_evaluation(evaluation_text("held-out", m.median_r, m.share_below_005));
     loss_sum = 0, loss_count = 0;
@@ -271,9 +275,10 @@ int run_online(const Config& c) {
   }
   if (curve.enabled()) write_online_plots(c, curve, loss_text, eval_a, eval_x);
   if (interrupted) {
-    std::fprintf(stderr, "matrix_inverse: interrupted at step %lld (%llu samples)%s\n",
-                 static_cast<long long>(trainer.steps()), static_cast<unsigned long long>(samples),
-                 c.checkpoint.empty() ? "" : ("; checkpoint written to " + c.checkpoint + ", continue with --resume").c_str());
+    std::fprintf(
+        stderr, "matrix_inverse: interrupted at step %lld (%llu samples)%s\n", static_cast<long long>(trainer.steps()),
+        static_cast<unsigned long long>(samples),
+        c.checkpoint.empty() ? "" : ("; checkpoint written to " + c.checkpoint + ", continue with --resume").c_str());
     return 130;
   }
   return 0;

@@ -40,8 +40,8 @@ struct Axis {
   std::vector<double> ticks() const {
     std::vector<double> t;
     if (log) {  // powers of ten; within about a decade, also 2 and 5 times them, then every digit
-      for (const std::vector<double>& mantissas : {std::vector<double>{1}, std::vector<double>{1, 2, 5},
-                                                   std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9}}) {
+      for (const std::vector<double>& mantissas :
+           {std::vector<double>{1}, std::vector<double>{1, 2, 5}, std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9}}) {
         t.clear();
         for (double p = std::floor(std::log10(lo)); p <= std::ceil(std::log10(hi)); ++p)
           for (double m : mantissas) {
@@ -55,7 +55,8 @@ struct Axis {
     const double span = hi - lo, raw = span / 5;
     const double mag = std::pow(10.0, std::floor(std::log10(raw)));
     const double step = raw / mag < 2 ? 2 * mag : raw / mag < 5 ? 5 * mag : 10 * mag;
-    for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9 * span; v += step) t.push_back(std::abs(v) < 1e-12 * span ? 0 : v);
+    for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9 * span; v += step)
+      t.push_back(std::abs(v) < 1e-12 * span ? 0 : v);
     return t;
   }
 };
@@ -105,8 +106,7 @@ inline std::string axes(const std::string& xl, const std::string& yl, const Axis
   s << "<rect x='" << x0 << "' y='" << y0 << "' width='" << x1 - x0 << "' height='" << y1 - y0
     << "' fill='none' stroke='black'/>\n";
   s << "<text x='" << (x0 + x1) / 2 << "' y='" << y1 + 34 << "' text-anchor='middle'>" << xl << "</text>\n";
-  s << "<text transform='translate(16," << (y0 + y1) / 2 << ") rotate(-90)' text-anchor='middle'>" << yl
-    << "</text>\n";
+  s << "<text transform='translate(16," << (y0 + y1) / 2 << ") rotate(-90)' text-anchor='middle'>" << yl << "</text>\n";
   return s.str();
 }
 }  // namespace svg_detail

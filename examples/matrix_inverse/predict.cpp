@@ -15,22 +15,24 @@ int cmd_predict(const std::vector<std::string>& argv) {
       {"output", "OUT.npy", "where the predicted inverses go: float64, the input's shape (required)"},
       {"views", "K",
        "average the network over the first K (1..64) exact symmetric views of each matrix from the model's table; 1: "
-       "the network once (default: the model's views.default, else " + std::to_string(kDefaultViews) + ")"},
+       "the network once (default: the model's views.default, else " +
+           std::to_string(kDefaultViews) + ")"},
       {"threads", "T", "threads (default: all cores); results do not depend on it"},
       {"help", "", "print this help"},
   };
   const Args a("predict", argv, flags);
   if (a.has("help")) {
-    std::printf("usage: matrix_inverse predict --model FILE --input IN.npy --output OUT.npy [--views K] [--threads T]\n\n%s\n\n"
-                "flags:\n%s",
-                wrap("Reads matrices (float32 or float64, shape (n, 3, 3) or (n, 9)) and writes their predicted "
-                     "inverses, in the inverse's own scale, as float64 of the same shape. Each prediction is the network's "
-                     "answer averaged over K fixed views P op(A) Q of the matrix (P, Q signed permutations, op the "
-                     "identity or the transpose), each mapped back exactly by inv(P A Q) = Q^T inv(A) P^T; the views "
-                     "come from the table in the model's metadata, so predictions are reproducible.",
-                     100)
-                    .c_str(),
-                flags_help(flags).c_str());
+    std::printf(
+        "usage: matrix_inverse predict --model FILE --input IN.npy --output OUT.npy [--views K] [--threads T]\n\n%s\n\n"
+        "flags:\n%s",
+        wrap("Reads matrices (float32 or float64, shape (n, 3, 3) or (n, 9)) and writes their predicted "
+             "inverses, in the inverse's own scale, as float64 of the same shape. Each prediction is the network's "
+             "answer averaged over K fixed views P op(A) Q of the matrix (P, Q signed permutations, op the "
+             "identity or the transpose), each mapped back exactly by inv(P A Q) = Q^T inv(A) P^T; the views "
+             "come from the table in the model's metadata, so predictions are reproducible.",
+             100)
+            .c_str(),
+        flags_help(flags).c_str());
     return 0;
   }
   for (const char* k : {"model", "input", "output"})

@@ -81,10 +81,11 @@ int run_question(const Config& c) {
     for (auto& kv : config_metadata(c)) st.metadata.insert(kv);
     save_checkpoint(c.checkpoint, net, adam, st);
   };
-  std::printf("question: Dense(9, relu) -> Dense(9, relu) -> Dense(9), %lld parameters; MSE; Adam lr %g; "
-              "%lld training / %lld validation matrices; %d epochs of batch %lld\n",
-              static_cast<long long>(net.parameter_count()), c.lr, static_cast<long long>(n_train),
-              static_cast<long long>(n_val), c.epochs, static_cast<long long>(c.batch));
+  std::printf(
+      "question: Dense(9, relu) -> Dense(9, relu) -> Dense(9), %lld parameters; MSE; Adam lr %g; "
+      "%lld training / %lld validation matrices; %d epochs of batch %lld\n",
+      static_cast<long long>(net.parameter_count()), c.lr, static_cast<long long>(n_train),
+      static_cast<long long>(n_val), c.epochs, static_cast<long long>(c.batch));
   std::fflush(stdout);
   CurveLog curve;
   if (!c.out.empty()) {  // a resumed run continues its curve after the checkpoint's epoch
@@ -157,8 +158,9 @@ int run_question(const Config& c) {
   }
   if (curve.enabled()) write_question_plots(c, curve, aval, pred);
   if (interrupted) {
-    std::fprintf(stderr, "matrix_inverse: interrupted after %lld steps%s\n", step,
-                 c.checkpoint.empty() ? "" : ("; checkpoint written to " + c.checkpoint + ", continue with --resume").c_str());
+    std::fprintf(
+        stderr, "matrix_inverse: interrupted after %lld steps%s\n", step,
+        c.checkpoint.empty() ? "" : ("; checkpoint written to " + c.checkpoint + ", continue with --resume").c_str());
     return 130;
   }
   return 0;

@@ -87,7 +87,8 @@ Eigen::MatrixXd predict_inverse(plexus::Network<T>& net, const Convention& c, co
     }
     y.resize(m, 9);
     net.predict(x, y);
-    for (plexus::Index i = 0; i < m; ++i) out.row(r0 + i) = y.row(i).template cast<double>() * (c.output_scale / scale[i]);
+    for (plexus::Index i = 0; i < m; ++i)
+      out.row(r0 + i) = y.row(i).template cast<double>() * (c.output_scale / scale[i]);
   }
   return out;
 }

@@ -24,9 +24,7 @@
 namespace mi {
 
 using Clock = std::chrono::steady_clock;
-inline double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+inline double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 inline std::string human_duration(double s) {
   char b[64];
@@ -56,7 +54,9 @@ class Progress {
  public:
   // what: the command; loss_name: what the training loss is.
   Progress(std::string what, std::string loss_name, double log_every)
-      : what_(std::move(what)), loss_name_(std::move(loss_name)), tty_(isatty(fileno(stderr)) != 0),
+      : what_(std::move(what)),
+        loss_name_(std::move(loss_name)),
+        tty_(isatty(fileno(stderr)) != 0),
         log_every_(log_every) {}
   // The latest evaluation (evaluation_text), on every line from now on.
   void set_evaluation(std::string text) { evaluation_ = std::move(text); }
@@ -72,7 +72,8 @@ class Progress {
                   evaluation_.c_str(), human_duration(now).c_str(), fraction > 0 ? human_duration(eta).c_str() : "?");
     const std::string line = b;
     if (tty_) {  // pad over the end of a longer previous line
-      std::fprintf(stderr, "\r%s%s", line.c_str(), std::string(width_ > line.size() ? width_ - line.size() : 0, ' ').c_str());
+      std::fprintf(stderr, "\r%s%s", line.c_str(),
+                   std::string(width_ > line.size() ? width_ - line.size() : 0, ' ').c_str());
       width_ = line.size();
     } else {
       std::fprintf(stderr, "%s\n", line.c_str());

@@ -50,8 +50,9 @@ class InverseResidualLoss : public plexus::Loss<T> {
     const Index nn = n_ * n_;
     if (p.cols() != nn || input.cols() != nn || input.rows() != p.rows())
       throw shape_error(detail::concat(name(), ": needs input and prediction of ", nn, " columns (", n_, "x", n_,
-                                       " matrices, row-major); got input ", plexus::shape_str(input.rows(), input.cols()),
-                                       " and prediction ", plexus::shape_str(p.rows(), p.cols())));
+                                       " matrices, row-major); got input ",
+                                       plexus::shape_str(input.rows(), input.cols()), " and prediction ",
+                                       plexus::shape_str(p.rows(), p.cols())));
     // 3 x 3 (the common case) with fixed-size matrices; others up to 16 x 16.
     return n_ == 3 ? accumulate<Eigen::Matrix3d>(p, input, grad) : accumulate<Small>(p, input, grad);
   }

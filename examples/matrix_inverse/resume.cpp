@@ -55,7 +55,8 @@ void config_from_metadata(const std::map<std::string, std::string>& md, const st
     return v;
   };
   if (get("recipe") != c.recipe)
-    throw usage_error(c.recipe + ": '" + path + "' is a checkpoint of '" + get("recipe") + "'; resume it with that command");
+    throw usage_error(c.recipe + ": '" + path + "' is a checkpoint of '" + get("recipe") +
+                      "'; resume it with that command");
   c.seed = static_cast<std::uint64_t>(num("seed"));
   c.samples = static_cast<std::uint64_t>(num("samples"));
   c.seconds = num("seconds");

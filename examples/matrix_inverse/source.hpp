@@ -42,8 +42,8 @@ class MatrixInverseSource : public plexus::SampleSource<T> {
  public:
   MatrixInverseSource(std::uint64_t seed, MatrixInverseOptions opt = {}) : plexus::SampleSource<T>(seed), opt_(opt) {
     if (!std::isfinite(opt.target_scale) || opt.target_scale == 0.0)
-      throw value_error(detail::concat("MatrixInverseSource: target_scale must be finite and non-zero, got ",
-                                       opt.target_scale));
+      throw value_error(
+          detail::concat("MatrixInverseSource: target_scale must be finite and non-zero, got ", opt.target_scale));
   }
   std::string name() const override { return "MatrixInverseSource"; }
   Index input_width() const override { return 9; }
@@ -111,7 +111,8 @@ inline InverseMetrics inverse_metrics(const Eigen::Ref<const Eigen::MatrixXd>& a
                                       const Eigen::Ref<const Eigen::MatrixXd>& x) {
   if (a.cols() != 9 || x.cols() != 9 || a.rows() != x.rows())
     throw shape_error(detail::concat("inverse_metrics: need n x 9 matrices and predictions, got ",
-                                     plexus::shape_str(a.rows(), a.cols()), " and ", plexus::shape_str(x.rows(), x.cols())));
+                                     plexus::shape_str(a.rows(), a.cols()), " and ",
+                                     plexus::shape_str(x.rows(), x.cols())));
   InverseMetrics m;
   m.count = a.rows();
   if (m.count == 0) return m;

@@ -24,14 +24,14 @@ namespace mi {
 // (2 bits). Code 0 is the identity. Column 0 keeps its sign because flipping
 // every row and every column leaves A as it is: so each code is a distinct
 // map, and the codes are all of them.
-constexpr int kViewCodes = 2 * 6 * 8 * 6 * 4;  // 2304
-constexpr int kMaxViews = 64;                  // the table's length: --views K takes 1..64
+constexpr int kViewCodes = 2 * 6 * 8 * 6 * 4;         // 2304
+constexpr int kMaxViews = 64;                         // the table's length: --views K takes 1..64
 constexpr std::uint64_t kDefaultViewSeed = 20261202;  // the table of models saved without one
 constexpr int kDefaultViews = 64;                     // chosen by measurement: docs/matrix_inverse.md
 
 struct View {
   bool transpose = false;
-  std::array<int, 3> p{0, 1, 2}, q{0, 1, 2};           // B(i, j) = s[i] t[j] op(A)(p[i], q[j])
+  std::array<int, 3> p{0, 1, 2}, q{0, 1, 2};  // B(i, j) = s[i] t[j] op(A)(p[i], q[j])
   std::array<double, 3> s{1, 1, 1}, t{1, 1, 1};
 
   static View from_code(int code) {
@@ -105,10 +105,10 @@ inline std::string view_table_text(const std::vector<int>& codes) {
 // train), else the table of kDefaultViewSeed; io_error naming `path` for a
 // table that does not parse.
 struct ViewSet {
-  std::vector<int> codes;      // kMaxViews codes, codes[0] == 0
+  std::vector<int> codes;  // kMaxViews codes, codes[0] == 0
   std::uint64_t seed = kDefaultViewSeed;
   int default_views = kDefaultViews;
-  bool recorded = false;       // read from the model's metadata
+  bool recorded = false;  // read from the model's metadata
 
   static ViewSet from_metadata(const std::map<std::string, std::string>& md, const std::string& path);
   // The metadata train writes.
@@ -141,7 +141,8 @@ inline ViewSet ViewSet::from_metadata(const std::map<std::string, std::string>& 
     at = end + 1;
   }
   if (v.codes.empty() || v.codes[0] != 0 || static_cast<int>(v.codes.size()) > kMaxViews)
-    throw plexus::io_error(plexus::detail::concat("'", path, "': views.table must start with the identity (0) and hold 1..",
+    throw plexus::io_error(plexus::detail::concat("'", path,
+                                                  "': views.table must start with the identity (0) and hold 1..",
                                                   kMaxViews, " views, got ", v.codes.size()));
   if (auto s2 = md.find("views.seed"); s2 != md.end()) v.seed = std::stoull(s2->second);
   if (auto d = md.find("views.default"); d != md.end()) {
@@ -170,8 +171,8 @@ Eigen::MatrixXd predict_views(Net&& net, const Convention& c, const Eigen::Matri
                               int k) {
   check_views(k, codes);
   if (a.cols() != 9)
-    throw plexus::shape_error(plexus::detail::concat("predict_views: need n x 9 matrices, got ",
-                                                     plexus::shape_str(a.rows(), a.cols())));
+    throw plexus::shape_error(
+        plexus::detail::concat("predict_views: need n x 9 matrices, got ", plexus::shape_str(a.rows(), a.cols())));
   std::vector<View> views;
   for (int i = 0; i < k; ++i) views.push_back(View::from_code(codes[static_cast<std::size_t>(i)]));
   const plexus::Index n = a.rows(), chunk = std::max<plexus::Index>(1, 4096 / k);

@@ -100,10 +100,8 @@ void check_one(const std::uint8_t* data, std::size_t size) {
     for (int as_double = 0; as_double < 2; ++as_double) {
       bool refused = false;
       try {
-        if (as_double)
-          decode_model<double>(data, size, "<fuzz>");
-        else
-          decode_model<float>(data, size, "<fuzz>");
+        if (as_double) decode_model<double>(data, size, "<fuzz>");
+        else decode_model<float>(data, size, "<fuzz>");
       } catch (const plexus::error&) {
         refused = true;
       }

@@ -19,9 +19,7 @@ namespace {
 
 std::string g_model_dir, g_npy_dir;
 
-void put(const std::string& dir, const std::string& name, const Bytes& b) {
-  write_file_atomic(dir + "/" + name, b);
-}
+void put(const std::string& dir, const std::string& name, const Bytes& b) { write_file_atomic(dir + "/" + name, b); }
 
 void reseal(Bytes& b) {
   const std::size_t n = b.size() - 8;
@@ -72,7 +70,8 @@ void models() {
   {
     Adam<float> adam(f32);
     adam.set_steps(3);
-    put(d, "valid_checkpoint_adam_f32.plx", encode_checkpoint(f32, adam, TrainingState{3, 96, {1, 2, 3, 4}, {{"k", "v"}}}));
+    put(d, "valid_checkpoint_adam_f32.plx",
+        encode_checkpoint(f32, adam, TrainingState{3, 96, {1, 2, 3, 4}, {{"k", "v"}}}));
     SGD<double> sgd(f64, SGDOptions{0.1, 0.9});
     put(d, "valid_checkpoint_sgd_f64.plx", encode_checkpoint(f64, sgd, TrainingState{0, 0, {}, {}}));
   }

@@ -82,14 +82,16 @@ int main(int argc, char** argv) {
         else if (d != 0) max_rel_elem = INFINITY;
       }
       const double moved = (b - Run(0, 1, batch, steps, 5).net.parameters()).cwiseAbs().maxCoeff();
-      std::printf("%d ranks, global batch %lld, %d steps, %lld parameters (float64): max |w - w_ref| / max |w_ref| "
-                  "= %.3g, max elementwise relative difference = %.3g (weights moved by up to %.3g); loss %.6g -> %.6g "
-                  "(reference %.6g); replicas differ by %.3g; allreduce %.3f ms/step\n",
-                  env.size(), static_cast<long long>(batch), steps, static_cast<long long>(a.size()), max_rel,
-                  max_rel_elem, moved, first_loss, last_loss, ref_last, spread,
-                  reduce.allreduce_steps() ? 1e3 * reduce.allreduce_seconds() / static_cast<double>(reduce.allreduce_steps())
-                                           : 0.0);
-      if (!(max_rel_elem <= 1e-6)) std::printf("FAIL: the weights differ from one process' by more than 1e-6\n"), failed = 1;
+      std::printf(
+          "%d ranks, global batch %lld, %d steps, %lld parameters (float64): max |w - w_ref| / max |w_ref| "
+          "= %.3g, max elementwise relative difference = %.3g (weights moved by up to %.3g); loss %.6g -> %.6g "
+          "(reference %.6g); replicas differ by %.3g; allreduce %.3f ms/step\n",
+          env.size(), static_cast<long long>(batch), steps, static_cast<long long>(a.size()), max_rel, max_rel_elem,
+          moved, first_loss, last_loss, ref_last, spread,
+          reduce.allreduce_steps() ? 1e3 * reduce.allreduce_seconds() / static_cast<double>(reduce.allreduce_steps())
+                                   : 0.0);
+      if (!(max_rel_elem <= 1e-6))
+        std::printf("FAIL: the weights differ from one process' by more than 1e-6\n"), failed = 1;
       if (!(std::abs(last_loss - ref_last) <= 1e-9 * std::abs(ref_last)))
         std::printf("FAIL: the reduced loss differs from one process'\n"), failed = 1;
       if (!(moved > 1e-4)) std::printf("FAIL: the weights did not move\n"), failed = 1;
@@ -109,7 +111,8 @@ int main(int argc, char** argv) {
       plexus::mpi::on_root([]() -> std::string { throw io_error("no such file"); });
       std::printf("FAIL: on_root did not throw on rank %d\n", env.rank()), failed = 1;
     } catch (const plexus::mpi::root_error& e) {
-      if (env.root() || std::string(e.what()) != "no such file") std::printf("FAIL: root_error on rank %d\n", env.rank()), failed = 1;
+      if (env.root() || std::string(e.what()) != "no such file")
+        std::printf("FAIL: root_error on rank %d\n", env.rank()), failed = 1;
     } catch (const io_error&) {
       if (!env.root()) std::printf("FAIL: io_error on rank %d\n", env.rank()), failed = 1;
     }

@@ -92,12 +92,13 @@ int main(int argc, char** argv) {
         loss_rel = std::max(loss_rel, std::abs(h.epochs[e].loss - r.epochs[e].loss) / r.epochs[e].loss);
         val_rel = std::max(val_rel, std::abs(h.epochs[e].val_loss - r.epochs[e].val_loss) / r.epochs[e].val_loss);
       }
-      std::printf("%d ranks, %lld rows, batch %lld, %zu epochs, %lld parameters (float64): max elementwise relative "
-                  "difference of the weights %.3g (moved by up to %.3g); epoch losses %.3g, validation losses %.3g "
-                  "(relative); loss %.6g -> %.6g, val_accuracy %.4g; steps %lld\n",
-                  env.size(), static_cast<long long>(rows), static_cast<long long>(batch), h.epochs.size(),
-                  static_cast<long long>(net.parameter_count()), rel, moved, loss_rel, val_rel, h.epochs[0].loss,
-                  h.epochs.back().loss, h.epochs.back().val_metrics.at(0), static_cast<long long>(h.steps));
+      std::printf(
+          "%d ranks, %lld rows, batch %lld, %zu epochs, %lld parameters (float64): max elementwise relative "
+          "difference of the weights %.3g (moved by up to %.3g); epoch losses %.3g, validation losses %.3g "
+          "(relative); loss %.6g -> %.6g, val_accuracy %.4g; steps %lld\n",
+          env.size(), static_cast<long long>(rows), static_cast<long long>(batch), h.epochs.size(),
+          static_cast<long long>(net.parameter_count()), rel, moved, loss_rel, val_rel, h.epochs[0].loss,
+          h.epochs.back().loss, h.epochs.back().val_metrics.at(0), static_cast<long long>(h.steps));
       if (!(rel <= 1e-6)) fail("the weights differ from one process' by more than 1e-6");
       if (!(loss_rel <= 1e-9) || !(val_rel <= 1e-9)) fail("the losses differ from one process'");
       if (!(moved > 1e-3)) fail("the weights did not move");
@@ -113,9 +114,7 @@ int main(int argc, char** argv) {
       Network<double> n2 = make_net(5);
       Adam<double> a2(n2);
       FitCallback<double> stop;
-      stop.on_batch = [&](FitState<double>& s) {
-        return !(s.rank == env.size() - 1 && s.epoch == 1 && s.batch == 2);
-      };
+      stop.on_batch = [&](FitState<double>& s) { return !(s.rank == env.size() - 1 && s.epoch == 1 && s.batch == 2); };
       const FitHistory hs = plexus::mpi::fit(n2, ce, a2, x, y, options(batch), {stop});
       const Index train = static_cast<Index>(std::floor(0.8 * static_cast<double>(rows) + 1e-9));
       const Index per_epoch = (train + batch - 1) / batch;
@@ -134,8 +133,7 @@ int main(int argc, char** argv) {
         plexus::mpi::fit(n3, ce, a3, x, y, options(batch));
         fail("a coupling layer was not refused");
       } catch (const value_error& e) {
-        if (!std::strstr(e.what(), "couples the rows of a batch"))
-          fail(std::string("unexpected message: ") + e.what());
+        if (!std::strstr(e.what(), "couples the rows of a batch")) fail(std::string("unexpected message: ") + e.what());
       }
     }
     int any_failed = failed;

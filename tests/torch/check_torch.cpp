@@ -121,21 +121,27 @@ double run_optimizer(const Case& c) {
   std::unique_ptr<Optimizer<double>> opt;
   double gap = 0.0;
   if (kind == "adamw") {
-    opt = std::make_unique<AdamW<double>>(net, AdamWOptions{s["lr"], s["beta1"], s["beta2"], s["eps"], s["weight_decay"]});
+    opt = std::make_unique<AdamW<double>>(net,
+                                          AdamWOptions{s["lr"], s["beta1"], s["beta2"], s["eps"], s["weight_decay"]});
     if (c.name == "adamw_defaults") {
       const AdamWOptions d{};
-      gap = default_gap(s, {{"lr", d.lr}, {"beta1", d.beta1}, {"beta2", d.beta2}, {"eps", d.eps},
-                            {"weight_decay", d.weight_decay}});
+      gap = default_gap(
+          s, {{"lr", d.lr}, {"beta1", d.beta1}, {"beta2", d.beta2}, {"eps", d.eps}, {"weight_decay", d.weight_decay}});
     }
   } else if (kind == "adam") {
-    opt = std::make_unique<Adam<double>>(net, AdamOptions{s["lr"], s["beta1"], s["beta2"], s["eps"], s["weight_decay"]});
+    opt =
+        std::make_unique<Adam<double>>(net, AdamOptions{s["lr"], s["beta1"], s["beta2"], s["eps"], s["weight_decay"]});
   } else if (kind == "rmsprop") {
     opt = std::make_unique<RMSprop<double>>(
         net, RMSpropOptions{s["lr"], s["alpha"], s["eps"], s["weight_decay"], s["momentum"], s["centered"] != 0});
     if (c.name == "rmsprop_defaults") {
       const RMSpropOptions d{};
-      gap = default_gap(s, {{"lr", d.lr}, {"alpha", d.alpha}, {"eps", d.eps}, {"weight_decay", d.weight_decay},
-                            {"momentum", d.momentum}, {"centered", d.centered ? 1.0 : 0.0}});
+      gap = default_gap(s, {{"lr", d.lr},
+                            {"alpha", d.alpha},
+                            {"eps", d.eps},
+                            {"weight_decay", d.weight_decay},
+                            {"momentum", d.momentum},
+                            {"centered", d.centered ? 1.0 : 0.0}});
     }
   } else {
     throw std::runtime_error("unknown optimizer " + kind);
@@ -227,21 +233,31 @@ double run_defaults(const Case& c) {
     Network<double> net;
     net.add(BatchNorm<double>());
     net.build(3, 1);
-    return default_gap(s, {{"layernorm_eps", ln.eps()}, {"layernorm_affine", ln.elementwise_affine() ? 1.0 : 0.0},
-                           {"batchnorm_eps", bn.eps()}, {"batchnorm_momentum", bn.momentum()},
-                           {"batchnorm_affine", bn.affine() ? 1.0 : 0.0}, {"dropout_rate", Dropout<double>().rate()},
-                           {"running_mean", net.buffers()[0]}, {"running_var", net.buffers()[3]}});
+    return default_gap(s, {{"layernorm_eps", ln.eps()},
+                           {"layernorm_affine", ln.elementwise_affine() ? 1.0 : 0.0},
+                           {"batchnorm_eps", bn.eps()},
+                           {"batchnorm_momentum", bn.momentum()},
+                           {"batchnorm_affine", bn.affine() ? 1.0 : 0.0},
+                           {"dropout_rate", Dropout<double>().rate()},
+                           {"running_mean", net.buffers()[0]},
+                           {"running_var", net.buffers()[3]}});
   }
   if (head.words.at(0) == "one_cycle") {
     const OneCycleOptions d{};
-    return default_gap(s, {{"div_factor", d.div_factor}, {"final_div_factor", d.final_div_factor},
-                           {"pct_start", d.pct_start}, {"three_phase", d.three_phase ? 1.0 : 0.0}});
+    return default_gap(s, {{"div_factor", d.div_factor},
+                           {"final_div_factor", d.final_div_factor},
+                           {"pct_start", d.pct_start},
+                           {"three_phase", d.three_phase ? 1.0 : 0.0}});
   }
   const PlateauOptions d{};
-  return default_gap(s, {{"max", d.mode == PlateauMode::max ? 1.0 : 0.0}, {"factor", d.factor},
-                         {"patience", d.patience}, {"threshold", d.threshold},
-                         {"abs", d.threshold_mode == PlateauThreshold::abs ? 1.0 : 0.0}, {"cooldown", d.cooldown},
-                         {"min_lr", d.min_lr}, {"eps", d.eps}});
+  return default_gap(s, {{"max", d.mode == PlateauMode::max ? 1.0 : 0.0},
+                         {"factor", d.factor},
+                         {"patience", d.patience},
+                         {"threshold", d.threshold},
+                         {"abs", d.threshold_mode == PlateauThreshold::abs ? 1.0 : 0.0},
+                         {"cooldown", d.cooldown},
+                         {"min_lr", d.min_lr},
+                         {"eps", d.eps}});
 }
 
 double run_loss(const Case& c) {
@@ -267,7 +283,6 @@ double run_loss(const Case& c) {
                   worst(g.data(), want.data(), static_cast<std::size_t>(g.size())));
 }
 
-
 // One layer's passes against torch.nn: for each training step k the
 // forward output y_k, the input gradient dx_k and the parameter gradients
 // for the output gradient dy_k; then BatchNorm's running statistics and an
@@ -286,7 +301,8 @@ double run_layer(const Case& c) {
   if (net.parameter_count() > 0) {  // torch's weight then bias: Plexus' gain then bias
     const auto w = values(c.first("w")), b = values(c.first("b"));
     for (Index j = 0; j < width; ++j)
-      net.parameters()[j] = w.at(static_cast<std::size_t>(j)), net.parameters()[width + j] = b.at(static_cast<std::size_t>(j));
+      net.parameters()[j] = w.at(static_cast<std::size_t>(j)),
+      net.parameters()[width + j] = b.at(static_cast<std::size_t>(j));
   }
   double gap = 0.0;
   auto compare = [&](const Matrix<double>& got, const Matrix<double>& want) {

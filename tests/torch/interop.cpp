@@ -97,9 +97,10 @@ void do_import(const std::string& dir, const std::string& tag, double tolerance)
   const Matrix<T> ours = net.predict(x), theirs = read_matrix_npy<T>(dir + "/y_torch" + tag + ".npy");
   check(ours.rows() == theirs.rows() && ours.cols() == theirs.cols(), "torch's predictions have the network's shape");
   const double diff = (ours - theirs).cwiseAbs().maxCoeff(), moved = (ours - before).cwiseAbs().maxCoeff();
-  std::printf("net%s after import of torch's weights: largest |plexus - torch| %.3g (tolerance %g); outputs moved "
-              "by up to %.3g from the exported weights'\n",
-              tag.c_str(), diff, tolerance, moved);
+  std::printf(
+      "net%s after import of torch's weights: largest |plexus - torch| %.3g (tolerance %g); outputs moved "
+      "by up to %.3g from the exported weights'\n",
+      tag.c_str(), diff, tolerance, moved);
   check(diff <= tolerance, "Plexus reproduces torch's outputs after import (net" + tag + ")");
   check(moved > 100 * tolerance, "torch changed the weights enough for the comparison to mean something");
 }

@@ -80,9 +80,9 @@ inline CpuFeatures detect_cpu() {
   const CpuidRegs l71 = l7.a >= 1 ? cpuid(7, 1) : CpuidRegs{};
   const bool osxsave = bit(l1.c, 27);
   const unsigned long long xcr = osxsave ? xcr0() : 0;
-  f.os_avx = (xcr & 0x6) == 0x6;                         // SSE and AVX (YMM upper halves) state
-  f.os_avx512 = f.os_avx && (xcr & 0xe0) == 0xe0;        // opmask, ZMM upper halves, ZMM16-31
-  f.os_amx = (xcr & 0x60000) == 0x60000;                 // XTILECFG and XTILEDATA
+  f.os_avx = (xcr & 0x6) == 0x6;                   // SSE and AVX (YMM upper halves) state
+  f.os_avx512 = f.os_avx && (xcr & 0xe0) == 0xe0;  // opmask, ZMM upper halves, ZMM16-31
+  f.os_amx = (xcr & 0x60000) == 0x60000;           // XTILECFG and XTILEDATA
   const bool avx = bit(l1.c, 28);
   f.cpu_avx2 = avx && bit(l7.b, 5);
   f.cpu_avx512f = bit(l7.b, 16);
@@ -103,7 +103,7 @@ inline CpuFeatures detect_cpu() {
 
   std::string t = "x86:";
   const std::pair<const char*, bool> names[] = {
-      {"avx2", f.avx2},         {"fma", f.fma},         {"f16c", f.f16c},         {"avx512f", f.avx512f},
+      {"avx2", f.avx2},         {"fma", f.fma},           {"f16c", f.f16c},         {"avx512f", f.avx512f},
       {"avx512bw", f.avx512bw}, {"avx512dq", f.avx512dq}, {"avx512vl", f.avx512vl}, {"avx512_bf16", f.avx512_bf16},
       {"amx_tile", f.amx_tile}, {"amx_bf16", f.amx_bf16}};
   for (const auto& n : names)

@@ -19,20 +19,25 @@ namespace detail {
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline, cold))
 #endif
-inline const KernelTable* build_kernel_tables() {
+inline const KernelTable*
+build_kernel_tables() {
   // An engine this build has no code for (not x86) is never chosen: it is
   // unsupported (see engine_missing), so its entry only fills the slot.
   static const KernelTable tables[kEngineCount] = {
-      generic::table(),
+    generic::table(),
 #if PLEXUS_X86
-      avx2::table(),        avx512::table(), avx512_bf16::table(),
+    avx2::table(),
+    avx512::table(),
+    avx512_bf16::table(),
 #else
-      generic::table(),     generic::table(), generic::table(),
+    generic::table(),
+    generic::table(),
+    generic::table(),
 #endif
 #if PLEXUS_AMX
-      amx::table(),
+    amx::table(),
 #else
-      generic::table(),
+    generic::table(),
 #endif
   };
   return tables;

@@ -44,8 +44,8 @@ inline std::string engine_missing(Engine e, const CpuFeatures& f = cpu_features(
     need(f.f16c, "f16c");
   }
   if (level >= 2) {
-    need(f.avx512f, f.cpu_avx512f && !f.os_avx512 ? "avx512f (present, but the OS has not enabled AVX-512 state)"
-                                                   : "avx512f");
+    need(f.avx512f,
+         f.cpu_avx512f && !f.os_avx512 ? "avx512f (present, but the OS has not enabled AVX-512 state)" : "avx512f");
     need(f.avx512bw, "avx512bw");
     need(f.avx512dq, "avx512dq");
     need(f.avx512vl, "avx512vl");
@@ -57,7 +57,8 @@ inline std::string engine_missing(Engine e, const CpuFeatures& f = cpu_features(
 #if defined(__linux__)
     else if (!f.amx_permission) need(false, "amx_tile (present, but Linux refused the tile-data permission)");
 #else
-    else if (!f.amx_permission) need(false, "amx_tile (present, but only Linux builds ask for the tile-data permission)");
+    else if (!f.amx_permission)
+      need(false, "amx_tile (present, but only Linux builds ask for the tile-data permission)");
 #endif
     need(f.cpu_amx_bf16, "amx_bf16");
   }

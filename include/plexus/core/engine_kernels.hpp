@@ -25,8 +25,8 @@ PLEXUS_ISA inline Index lesser(Index a, Index b) { return a < b ? a : b; }
 // ld; lines, len <= W) to dst: element (l, q) goes to dst[q * dst_ld + l],
 // lanes l >= lines zero, `width` <= W lanes stored per row.
 template <class V, bool Round>
-PLEXUS_ISA inline void pack_transposed(typename V::T* dst, Index dst_ld, Index width, const typename V::T* src, Index ld,
-                                       Index lines, Index len) {
+PLEXUS_ISA inline void pack_transposed(typename V::T* dst, Index dst_ld, Index width, const typename V::T* src,
+                                       Index ld, Index lines, Index len) {
   typename V::R r[V::W];
   for (Index l = 0; l < V::W; ++l) r[l] = l < lines ? V::load_n(src + l * ld, len) : V::zero();
   V::transpose(r);
@@ -132,8 +132,8 @@ PLEXUS_ISA inline void micro_kernel(Index kc, const typename V::T* pa, const typ
 }
 
 template <class V>
-PLEXUS_ISA void gemm_kernel(typename V::T* c, Index ldc, const void* pa_, const void* pb_, Index mi, Index kc,
-                            Index nj, typename V::T alpha, bool zero) {
+PLEXUS_ISA void gemm_kernel(typename V::T* c, Index ldc, const void* pa_, const void* pb_, Index mi, Index kc, Index nj,
+                            typename V::T alpha, bool zero) {
   constexpr Index W = V::W, MR = V::MV * V::W, NR = V::NR;
   const auto* pb = static_cast<const typename V::T*>(pb_);
   for (Index q = 0; q < nj; q += NR) {
@@ -175,7 +175,9 @@ GemmKernels<typename V::T> gemm_kernels() {
 template <class V>
 struct PlainWeights {
   const typename V::T* w;
-  PLEXUS_ISA typename V::R operator()(Index i, Index m) const { return m >= V::W ? V::load(w + i) : V::load_n(w + i, m); }
+  PLEXUS_ISA typename V::R operator()(Index i, Index m) const {
+    return m >= V::W ? V::load(w + i) : V::load_n(w + i, m);
+  }
 };
 template <class V>
 struct Bf16Weights {

@@ -190,8 +190,8 @@ struct NoEpilogue {
 // precision: Precision::bf16 rounds float operands to bf16 as they are
 // packed and sums the products in float (double operands: value_error).
 template <typename T, typename Epilogue = NoEpilogue>
-void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, T alpha, const T* a, Index lda, const T* b,
-          Index ldb, T beta, T* c, Index ldc, Epilogue&& epilogue = Epilogue(), Precision precision = Precision::native) {
+void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, T alpha, const T* a, Index lda, const T* b, Index ldb,
+          T beta, T* c, Index ldc, Epilogue&& epilogue = Epilogue(), Precision precision = Precision::native) {
   using E = std::remove_reference_t<Epilogue>;
   E& e = epilogue;
   const detail::GemmKernels<T>& ker = detail::gemm_kernels_for<T>(detail::kernels(), precision);
@@ -200,8 +200,8 @@ void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, T alpha, const 
 
 // The same without an epilogue.
 template <typename T>
-void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, T alpha, const T* a, Index lda, const T* b,
-          Index ldb, T beta, T* c, Index ldc, Precision precision) {
+void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, T alpha, const T* a, Index lda, const T* b, Index ldb,
+          T beta, T* c, Index ldc, Precision precision) {
   gemm<T>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NoEpilogue(), precision);
 }
 

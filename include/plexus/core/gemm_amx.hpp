@@ -96,7 +96,7 @@ PLEXUS_TARGET_AMX inline void gemm_kernel(float* c, Index ldc, const void* pa_, 
       _tile_zero(2);
       _tile_zero(3);
       for (Index ch = 0; ch < chunks; ++ch) {
-        const char* bt = pb + ch * 32 * 64;        // B^T: columns q .. q + 15, then q + 16 .. q + 31
+        const char* bt = pb + ch * 32 * 64;       // B^T: columns q .. q + 15, then q + 16 .. q + 31
         const char* at = a + ch * 16 * pair_row;  // A: 16 pair rows; rows p .. p + 15, then p + 16 ..
         _tile_loadd(4, bt, 64);
         _tile_loadd(6, at, pair_row);
@@ -120,7 +120,8 @@ PLEXUS_TARGET_AMX inline void gemm_kernel(float* c, Index ldc, const void* pa_, 
           float* cp = c + (p + 16 * ti) + (q + j) * ldc;
           const __mmask16 m = mask16(rows - 16 * ti);
           const __m512 t = _mm512_load_ps(out[2 * (j / 16) + ti] + 16 * (j % 16));
-          _mm512_mask_storeu_ps(cp, m, zero ? _mm512_mul_ps(al, t) : _mm512_fmadd_ps(al, t, _mm512_maskz_loadu_ps(m, cp)));
+          _mm512_mask_storeu_ps(cp, m,
+                                zero ? _mm512_mul_ps(al, t) : _mm512_fmadd_ps(al, t, _mm512_maskz_loadu_ps(m, cp)));
         }
       a += width * kp * 2;
     }

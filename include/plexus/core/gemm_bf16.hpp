@@ -33,9 +33,9 @@ PLEXUS_ISA inline __m512bh as_bf16(__m512i v) {
 
 // Words (bf16(lo[i]), bf16(hi[i])) for the 16 lanes.
 PLEXUS_ISA inline __m512i pair_words(__m512 lo, __m512 hi) {
-  alignas(64) static constexpr std::uint16_t kInterleave[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,
-                                                                 21, 6, 22, 7, 23, 8,  24, 9,  25, 10, 26,
-                                                                 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  alignas(64) static constexpr std::uint16_t kInterleave[32] = {0,  16, 1,  17, 2,  18, 3,  19, 4,  20, 5,
+                                                                21, 6,  22, 7,  23, 8,  24, 9,  25, 10, 26,
+                                                                11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
   return _mm512_permutexvar_epi16(_mm512_load_si512(kInterleave), bits(_mm512_cvtne2ps_pbh(hi, lo)));
 }
 
@@ -89,7 +89,6 @@ PLEXUS_ISA void pack_lhs_pairs(void* out, const float* a, Index lda, Index i0, I
   }
 }
 
-
 // op(B)[k0 : k0 + kc, j0 : j0 + nj] as pair rows of panels of 8 columns.
 template <bool Trans>
 PLEXUS_ISA void pack_rhs_pairs(void* out, const float* b, Index ldb, Index k0, Index j0, Index kc, Index nj) {
@@ -129,8 +128,8 @@ PLEXUS_ISA void pack_rhs_pairs(void* out, const float* b, Index ldb, Index k0, I
 // C[rows x cols] (=, or += when !zero) alpha * A * B for one pair-packed
 // panel of A (16 * MV wide) and one of B (8 wide).
 template <int MV>
-PLEXUS_ISA inline void micro_kernel(Index pairs, const std::uint32_t* pa, const std::uint32_t* pb, float* c,
-                                    Index ldc, Index rows, Index cols, float alpha, bool zero) {
+PLEXUS_ISA inline void micro_kernel(Index pairs, const std::uint32_t* pa, const std::uint32_t* pb, float* c, Index ldc,
+                                    Index rows, Index cols, float alpha, bool zero) {
   __m512 acc[MV][8];
 #pragma GCC unroll 8
   for (int j = 0; j < 8; ++j)
@@ -157,13 +156,14 @@ PLEXUS_ISA inline void micro_kernel(Index pairs, const std::uint32_t* pa, const 
       if (v * 16 >= rows) break;
       float* p = c + j * ldc + v * 16;
       const __mmask16 m = mask16(rows - v * 16);
-      _mm512_mask_storeu_ps(p, m, zero ? _mm512_mul_ps(al, acc[v][j]) : _mm512_fmadd_ps(al, acc[v][j], _mm512_maskz_loadu_ps(m, p)));
+      _mm512_mask_storeu_ps(
+          p, m, zero ? _mm512_mul_ps(al, acc[v][j]) : _mm512_fmadd_ps(al, acc[v][j], _mm512_maskz_loadu_ps(m, p)));
     }
   }
 }
 
 PLEXUS_ISA inline void gemm_kernel(float* c, Index ldc, const void* pa_, const void* pb_, Index mi, Index kc, Index nj,
-                            float alpha, bool zero) {
+                                   float alpha, bool zero) {
   const Index pairs = round_up(kc, 2) / 2;
   const auto* pb = static_cast<const std::uint32_t*>(pb_);
   for (Index q = 0; q < nj; q += 8) {

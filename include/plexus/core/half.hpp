@@ -24,7 +24,7 @@ inline std::uint16_t float_to_half(float f) {
   std::memcpy(&x, &f, sizeof x);
   const auto sign = static_cast<std::uint16_t>((x >> 16) & 0x8000u);
   x &= 0x7fffffffu;
-  if (x > 0x7f800000u) return static_cast<std::uint16_t>(sign | 0x7e00u);  // NaN (quiet)
+  if (x > 0x7f800000u) return static_cast<std::uint16_t>(sign | 0x7e00u);   // NaN (quiet)
   if (x >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7c00u);  // >= 65520: infinity
   const std::uint32_t e = x >> 23;                                          // biased float exponent
   if (e <= 101) return sign;                                                // below 2^-25: zero
@@ -32,7 +32,7 @@ inline std::uint16_t float_to_half(float f) {
   if (e < 113) {  // a half subnormal: value = h * 2^-24
     mant = (x & 0x7fffffu) | 0x800000u;
     drop = 126 - e;  // 14..24 bits rounded off
-  } else {          // normal: rebias the exponent, keep 10 of the 23 mantissa bits
+  } else {           // normal: rebias the exponent, keep 10 of the 23 mantissa bits
     mant = ((e - 112) << 23) | (x & 0x7fffffu);
     drop = 13;
   }

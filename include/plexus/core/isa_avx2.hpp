@@ -20,7 +20,8 @@ namespace avx2 {
 
 // Lanes below n set (all when n >= 8), for masked loads and stores.
 PLEXUS_ISA inline __m256i lanes32(Index n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n < 8 ? n : 8)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n < 8 ? n : 8)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 PLEXUS_ISA inline __m256i lanes64(Index n) {
   return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n < 4 ? n : 4), _mm256_setr_epi64x(0, 1, 2, 3));

@@ -59,8 +59,9 @@ struct F32 {
   // inputs below the smallest normal (and zero) giving zero.
   PLEXUS_ISA static R adam_sqrt(R x) {
     const R neg_half = _mm512_mul_ps(x, _mm512_set1_ps(-0.5f));
-    const __mmask16 tiny = _mm512_kand(_mm512_cmp_ps_mask(x, _mm512_set1_ps(std::numeric_limits<float>::min()), _CMP_LT_OQ),
-                                       _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ));
+    const __mmask16 tiny =
+        _mm512_kand(_mm512_cmp_ps_mask(x, _mm512_set1_ps(std::numeric_limits<float>::min()), _CMP_LT_OQ),
+                    _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ));
     R r = _mm512_maskz_rsqrt14_ps(kAll16, x);
     r = _mm512_mul_ps(r, _mm512_fmadd_ps(neg_half, _mm512_mul_ps(r, r), _mm512_set1_ps(1.5f)));
     return _mm512_mask_blend_ps(tiny, _mm512_mul_ps(x, r), _mm512_setzero_ps());
@@ -73,8 +74,8 @@ struct F32 {
     const __m512i exp = _mm512_and_si512(x, _mm512_set1_epi32(0x7f800000));
     const __m512i lsb = _mm512_and_si512(_mm512_maskz_srli_epi32(kAll16, x, 16), _mm512_set1_epi32(1));
     __m512i r = _mm512_add_epi32(x, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
-    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(x, _mm512_set1_epi32(0x7fffffff)),
-                                                  _mm512_set1_epi32(0x7f800000));
+    const __mmask16 nan =
+        _mm512_cmpgt_epu32_mask(_mm512_and_si512(x, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
     r = _mm512_mask_or_epi32(r, nan, x, _mm512_set1_epi32(0x400000));  // NaN: made quiet, not rounded
     const __mmask16 tiny = _mm512_cmpeq_epi32_mask(exp, _mm512_setzero_si512());
     r = _mm512_mask_and_epi32(r, tiny, x, _mm512_set1_epi32(static_cast<int>(0x80000000u)));  // denormal: signed 0
@@ -134,9 +135,9 @@ struct F64 {
   // Eigen 3.4's fast psqrt for 8 doubles: rsqrt14 and two Newton steps.
   PLEXUS_ISA static R adam_sqrt(R x) {
     const R neg_half = _mm512_mul_pd(x, _mm512_set1_pd(-0.5));
-    const __mmask8 tiny = static_cast<__mmask8>(
-        _mm512_cmp_pd_mask(x, _mm512_set1_pd(std::numeric_limits<double>::min()), _CMP_LT_OQ) &
-        _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_GE_OQ));
+    const __mmask8 tiny =
+        static_cast<__mmask8>(_mm512_cmp_pd_mask(x, _mm512_set1_pd(std::numeric_limits<double>::min()), _CMP_LT_OQ) &
+                              _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_GE_OQ));
     R r = _mm512_maskz_rsqrt14_pd(kAll8, x);
     r = _mm512_mul_pd(r, _mm512_fmadd_pd(neg_half, _mm512_mul_pd(r, r), _mm512_set1_pd(1.5)));
     r = _mm512_mul_pd(r, _mm512_fmadd_pd(neg_half, _mm512_mul_pd(r, r), _mm512_set1_pd(1.5)));
@@ -184,8 +185,9 @@ PLEXUS_ISA inline float hdot(const std::uint16_t* w, const float* x, Index n) {
     _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(w + i) + 2048), _MM_HINT_T0);
     s0 = _mm512_fmadd_ps(_mm512_maskz_cvtph_ps(kAll16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i))),
                          _mm512_loadu_ps(x + i), s0);
-    s1 = _mm512_fmadd_ps(_mm512_maskz_cvtph_ps(kAll16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i + 16))),
-                         _mm512_loadu_ps(x + i + 16), s1);
+    s1 =
+        _mm512_fmadd_ps(_mm512_maskz_cvtph_ps(kAll16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i + 16))),
+                        _mm512_loadu_ps(x + i + 16), s1);
   }
   for (; i + 16 <= n; i += 16)
     s0 = _mm512_fmadd_ps(_mm512_maskz_cvtph_ps(kAll16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i))),

@@ -55,7 +55,9 @@ struct GemmKernels {
   std::size_t lhs_bytes(Index mb, Index kc) const {
     return static_cast<std::size_t>(round_up(mb, row_align) * packed_depth(kc) * elem_bytes);
   }
-  std::size_t rhs_offset(Index j, Index kc) const { return static_cast<std::size_t>(j * packed_depth(kc) * elem_bytes); }
+  std::size_t rhs_offset(Index j, Index kc) const {
+    return static_cast<std::size_t>(j * packed_depth(kc) * elem_bytes);
+  }
 };
 
 struct KernelTable {

@@ -60,8 +60,7 @@ bool finite_block(const T* p, Index n) {
 inline void adam_update(float* p, const float* g, float* m, float* v, Index n, const AdamCoefficients<float>& c) {
   kernels().sadam(p, g, m, v, n, c);
 }
-inline void adam_update(double* p, const double* g, double* m, double* v, Index n,
-                        const AdamCoefficients<double>& c) {
+inline void adam_update(double* p, const double* g, double* m, double* v, Index n, const AdamCoefficients<double>& c) {
   kernels().dadam(p, g, m, v, n, c);
 }
 }  // namespace detail

@@ -20,8 +20,7 @@
 #define PLEXUS_TARGET_GENERIC __attribute__((target("no-avx")))
 #define PLEXUS_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define PLEXUS_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")))
-#define PLEXUS_TARGET_AVX512_BF16 \
-  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma,f16c")))
+#define PLEXUS_TARGET_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma,f16c")))
 #define PLEXUS_TARGET_AMX \
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma,f16c,amx-tile,amx-bf16")))
 #else

@@ -33,8 +33,9 @@ template <typename T>
 std::vector<RowSplit<T>> split_rows(const Matrix<T>& x, const Matrix<T>& y, const std::vector<double>& fractions,
                                     std::uint64_t seed = 0, bool shuffle = true) {
   if (x.rows() != y.rows())
-    throw shape_error(detail::concat("split_rows: the inputs are ", shape_str(x.rows(), x.cols()), " but the targets are ",
-                                     shape_str(y.rows(), y.cols()), "; they need the same number of rows"));
+    throw shape_error(detail::concat("split_rows: the inputs are ", shape_str(x.rows(), x.cols()),
+                                     " but the targets are ", shape_str(y.rows(), y.cols()),
+                                     "; they need the same number of rows"));
   if (fractions.empty()) throw value_error("split_rows: no fractions given");
   double total = 0.0;
   for (double f : fractions) {
@@ -42,7 +43,8 @@ std::vector<RowSplit<T>> split_rows(const Matrix<T>& x, const Matrix<T>& y, cons
       throw value_error(detail::concat("split_rows: every fraction must be > 0, got ", f));
     total += f;
   }
-  if (std::abs(total - 1.0) > 1e-9) throw value_error(detail::concat("split_rows: the fractions sum to ", total, ", not 1"));
+  if (std::abs(total - 1.0) > 1e-9)
+    throw value_error(detail::concat("split_rows: the fractions sum to ", total, ", not 1"));
   const Index n = x.rows();
   Rng rng(seed);
   const std::vector<Index> order = row_order(n, shuffle ? &rng : nullptr);
@@ -57,8 +59,8 @@ std::vector<RowSplit<T>> split_rows(const Matrix<T>& x, const Matrix<T>& y, cons
                           ? n
                           : std::min<Index>(n, static_cast<Index>(std::floor(cum * static_cast<double>(n) + 1e-9)));
     if (end <= begin)
-      throw value_error(detail::concat("split_rows: part ", k, " (fraction ", fractions[k], ") of ", n,
-                                       " rows would have no rows"));
+      throw value_error(
+          detail::concat("split_rows: part ", k, " (fraction ", fractions[k], ") of ", n, " rows would have no rows"));
     auto& p = parts[k];
     p.x.resize(end - begin, x.cols());
     p.y.resize(end - begin, y.cols());

@@ -84,8 +84,8 @@ inline void write_file_atomic(const std::string& path, const void* data, std::si
   auto fail = [&](const char* step, int e) {
     if (fd >= 0) ::close(fd);
     ::unlink(tmp.c_str());
-    throw io_error(detail::concat("cannot write '", path, "': ", step, " failed: ", detail::errno_text(e), " (",
-                                  size, " bytes)"));
+    throw io_error(
+        detail::concat("cannot write '", path, "': ", step, " failed: ", detail::errno_text(e), " (", size, " bytes)"));
   };
   int err = 0;
   if (!detail::write_all(fd, static_cast<const unsigned char*>(data), size, err)) fail("writing", err);
@@ -105,8 +105,8 @@ inline void write_file_atomic(const std::string& path, const void* data, std::si
   if (::fsync(dfd) != 0 && errno != EINVAL && errno != ENOTSUP) {  // some file systems cannot sync a directory
     const int e = errno;
     ::close(dfd);
-    throw io_error(detail::concat("wrote '", path, "' but flushing its directory '", dir,
-                                  "' failed: ", detail::errno_text(e)));
+    throw io_error(
+        detail::concat("wrote '", path, "' but flushing its directory '", dir, "' failed: ", detail::errno_text(e)));
   }
   ::close(dfd);
 }
@@ -144,13 +144,13 @@ inline std::vector<std::uint8_t> read_file(const std::string& path, std::size_t 
     if (r < 0) {
       if (errno == EINTR) continue;
       const int e = errno;
-      throw io_error(detail::concat("cannot read '", path, "': ", detail::errno_text(e), " after ", out.size(),
-                                    " bytes"));
+      throw io_error(
+          detail::concat("cannot read '", path, "': ", detail::errno_text(e), " after ", out.size(), " bytes"));
     }
     if (r == 0) break;
     if (static_cast<std::size_t>(r) > max_bytes - out.size())  // it grew while we read, or is not a regular file
-      throw io_error(detail::concat("refusing to read '", path, "': it is more than the limit of ", max_bytes,
-                                    " bytes"));
+      throw io_error(
+          detail::concat("refusing to read '", path, "': it is more than the limit of ", max_bytes, " bytes"));
     out.insert(out.end(), buf, buf + r);
   }
   return out;

@@ -37,8 +37,7 @@ constexpr std::array<U, 256> reflected_crc_table(U poly) {
 }
 
 inline constexpr std::array<std::uint32_t, 256> kCrc32Table = reflected_crc_table<std::uint32_t>(0xEDB88320u);
-inline constexpr std::array<std::uint64_t, 256> kCrc64Table =
-    reflected_crc_table<std::uint64_t>(0xC96C5795D7870F42ull);
+inline constexpr std::array<std::uint64_t, 256> kCrc64Table = reflected_crc_table<std::uint64_t>(0xC96C5795D7870F42ull);
 
 }  // namespace detail
 
@@ -121,8 +120,7 @@ class ByteReader {
   }
 
   void need(std::size_t bytes, const char* what) const {
-    if (bytes > left())
-      fail(concat(what, " needs ", bytes, " bytes but only ", left(), " are left"));
+    if (bytes > left()) fail(concat(what, " needs ", bytes, " bytes but only ", left(), " are left"));
   }
 
   template <typename U>

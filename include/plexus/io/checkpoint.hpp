@@ -73,12 +73,13 @@ void decode_checkpoint_as(const std::uint8_t* bytes, std::size_t size, const std
                           Optimizer<T>& opt, TrainingState& out, const char* who) {
   const auto f = detail::parse_model_file_as<T>(bytes, size, where, who);
   if (f.kind != FileKind::checkpoint)
-    throw io_error(detail::concat(where, ": is a model file, not a checkpoint (it holds no optimizer state); load it "
-                                         "with load_model"));
+    throw io_error(detail::concat(where,
+                                  ": is a model file, not a checkpoint (it holds no optimizer state); load it "
+                                  "with load_model"));
   const std::string diff = detail::architecture_difference(f, net);
   if (!diff.empty())
-    throw io_error(detail::concat(where, ": architecture mismatch: the checkpoint's network differs from the given one: ",
-                                  diff));
+    throw io_error(
+        detail::concat(where, ": architecture mismatch: the checkpoint's network differs from the given one: ", diff));
   if (f.optimizer != opt.name())
     throw io_error(detail::concat(where, ": optimizer mismatch: the checkpoint holds ", f.optimizer,
                                   " state but the given optimizer is ", opt.name()));

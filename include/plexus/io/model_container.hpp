@@ -215,13 +215,14 @@ inline ParsedModelFile parse_model_file(const std::uint8_t* bytes, std::size_t s
     throw io_error(concat(where, ": unknown scalar type code ", int(scalar), " (1 = float32, 2 = float64)"));
   f.scalar = static_cast<ScalarType>(scalar);
   for (int i = 0; i < 7; ++i)
-    if (h.u8("a reserved byte") != 0) throw io_error(concat(where, ": bad header: reserved byte ", 17 + i, " is not 0"));
+    if (h.u8("a reserved byte") != 0)
+      throw io_error(concat(where, ": bad header: reserved byte ", 17 + i, " is not 0"));
   const std::uint64_t payload = h.u64("the payload length");
   const std::uint64_t room = size - kModelHeaderBytes;  // payload + checksum that are actually there
   if (payload > room || room - payload < kModelChecksumBytes)
     throw io_error(concat(where, ": truncated: the header announces a payload of ", payload, " bytes (plus ",
-                          kModelHeaderBytes + kModelChecksumBytes, " bytes of header and checksum) but the file is only ",
-                          size, " bytes"));
+                          kModelHeaderBytes + kModelChecksumBytes,
+                          " bytes of header and checksum) but the file is only ", size, " bytes"));
   const std::uint64_t expected = kModelHeaderBytes + payload + kModelChecksumBytes;
   if (size > expected)
     throw io_error(concat(where, ": trailing garbage: ", size - expected,
@@ -236,8 +237,8 @@ inline ParsedModelFile parse_model_file(const std::uint8_t* bytes, std::size_t s
                           "): the file is damaged"));
   if (want) require_scalar(f, *want, asked_by);
 
-  ByteReader r(bytes + kModelHeaderBytes, static_cast<std::size_t>(payload), where + ": malformed metadata: ",
-               kModelHeaderBytes);
+  ByteReader r(bytes + kModelHeaderBytes, static_cast<std::size_t>(payload),
+               where + ": malformed metadata: ", kModelHeaderBytes);
   f.metadata = read_string_map(r);
 
   r.set_prefix(where + ": malformed architecture: ");
@@ -306,8 +307,8 @@ inline ParsedModelFile parse_model_file(const std::uint8_t* bytes, std::size_t s
     for (auto& g : f.generator) g = r.u64("a generator word");
   }
   if (r.left() != 0)
-    throw io_error(concat(where, ": malformed payload: ", r.left(), " unexpected bytes after the last section (at byte ",
-                          r.offset(), ")"));
+    throw io_error(concat(where, ": malformed payload: ", r.left(),
+                          " unexpected bytes after the last section (at byte ", r.offset(), ")"));
   return f;
 }
 

@@ -118,7 +118,8 @@ inline ModelInfo decode_model_info(const std::uint8_t* bytes, std::size_t size, 
 // Saves `net` (built) and `metadata` to `path`, atomically: a crash leaves
 // the old file or the new one, never a mix.
 template <typename T>
-void save_model(const Network<T>& net, const std::string& path, const std::map<std::string, std::string>& metadata = {}) {
+void save_model(const Network<T>& net, const std::string& path,
+                const std::map<std::string, std::string>& metadata = {}) {
   write_file_atomic(path, detail::encode_model_as(net, metadata, "save_model"));
 }
 
@@ -141,8 +142,8 @@ void load_model_into(const std::string& path, Network<T>& net, std::map<std::str
   const auto f = detail::parse_model_file_as<T>(bytes.data(), bytes.size(), "'" + path + "'", "load_model_into");
   const std::string diff = detail::architecture_difference(f, net);
   if (!diff.empty())
-    throw io_error(detail::concat(f.where, ": shape mismatch: the file's architecture differs from the network's: ",
-                                  diff));
+    throw io_error(
+        detail::concat(f.where, ": shape mismatch: the file's architecture differs from the network's: ", diff));
   detail::copy_scalars(net.parameters(), f.parameters, f.parameter_count);
   detail::copy_scalars(net.buffers(), f.buffers, f.buffer_count);
   if (metadata) *metadata = f.metadata;

@@ -36,14 +36,15 @@ NpyArray<T> decode_npy(const std::uint8_t* bytes, std::size_t size, const std::s
     throw io_error(detail::concat(where, ": truncated .npy file: ", size, " bytes, shorter than the 10-byte preamble"));
   const int major = bytes[6], minor = bytes[7];
   if (!((major == 1 || major == 2 || major == 3) && minor == 0))
-    throw io_error(detail::concat(where, ": unsupported .npy format version ", major, ".", minor,
-                                  " (supported: 1.0, 2.0, 3.0)"));
+    throw io_error(
+        detail::concat(where, ": unsupported .npy format version ", major, ".", minor, " (supported: 1.0, 2.0, 3.0)"));
   std::size_t preamble = 10, header_len = 0;
   if (major == 1) {
     header_len = static_cast<std::size_t>(bytes[8]) | (static_cast<std::size_t>(bytes[9]) << 8);
   } else {
     if (size < 12)
-      throw io_error(detail::concat(where, ": truncated .npy file: ", size, " bytes, shorter than the 12-byte preamble"));
+      throw io_error(
+          detail::concat(where, ": truncated .npy file: ", size, " bytes, shorter than the 12-byte preamble"));
     std::uint32_t len;
     std::memcpy(&len, bytes + 8, 4);
     header_len = len;
@@ -59,12 +60,14 @@ NpyArray<T> decode_npy(const std::uint8_t* bytes, std::size_t size, const std::s
   const auto h = detail::NpyHeaderParser(text, where).parse();
   const std::size_t item = detail::npy_item_size(h.descr, where);
 
-  const auto fail = [&](const std::string& what) { throw io_error(detail::concat(where, ": bad .npy header: ", what)); };
+  const auto fail = [&](const std::string& what) {
+    throw io_error(detail::concat(where, ": bad .npy header: ", what));
+  };
   const std::int64_t count = detail::checked_element_count(h.shape, fail);
   const std::size_t data_bytes = size - preamble - header_len;
   if (static_cast<std::uint64_t>(count) > data_bytes / item)
-    throw io_error(detail::concat(where, ": truncated .npy data: shape ", detail::shape_text(h.shape), " of '",
-                                  h.descr, "' needs ", count, " x ", item, " bytes but only ", data_bytes,
+    throw io_error(detail::concat(where, ": truncated .npy data: shape ", detail::shape_text(h.shape), " of '", h.descr,
+                                  "' needs ", count, " x ", item, " bytes but only ", data_bytes,
                                   " bytes follow the header"));
   const std::size_t n = static_cast<std::size_t>(count);
   if (data_bytes != n * item)
@@ -145,10 +148,8 @@ std::vector<std::uint8_t> encode_npy_as(const std::vector<std::int64_t>& shape, 
   }
   w.put_raw(header.data(), header.size());
   for (std::int64_t i = 0; i < count; ++i) {
-    if (type == NpyType::float32)
-      w.put(static_cast<float>(data[i]));
-    else
-      w.put(static_cast<double>(data[i]));
+    if (type == NpyType::float32) w.put(static_cast<float>(data[i]));
+    else w.put(static_cast<double>(data[i]));
   }
   return std::move(w.bytes());
 }
@@ -235,8 +236,8 @@ Matrix<T> npy_to_matrix(const NpyArray<T>& a, Index rows, Index cols) {
 template <typename T>
 Matrix<T> npy_sample(const NpyArray<T>& a, Index i) {
   if (a.shape.size() != 3)
-    throw shape_error(detail::concat("npy_sample: expected an (n, rows, cols) array, got shape ",
-                                     detail::shape_text(a.shape)));
+    throw shape_error(
+        detail::concat("npy_sample: expected an (n, rows, cols) array, got shape ", detail::shape_text(a.shape)));
   if (i < 0 || i >= a.shape[0])
     throw shape_error(detail::concat("npy_sample: sample ", i, " of shape ", detail::shape_text(a.shape)));
   const auto fail = [](const std::string& what) { throw shape_error("npy_sample: " + what); };
@@ -258,7 +259,8 @@ NpyArray<typename Derived::Scalar> matrix_to_npy(const Eigen::MatrixBase<Derived
   if (shape.empty()) shape = {static_cast<std::int64_t>(m.rows()), static_cast<std::int64_t>(m.cols())};
   const auto fail = [](const std::string& what) { throw shape_error("matrix_to_npy: " + what); };
   detail::checked_element_count(shape, fail);
-  const std::int64_t rest = detail::checked_element_count(std::vector<std::int64_t>(shape.begin() + 1, shape.end()), fail);
+  const std::int64_t rest =
+      detail::checked_element_count(std::vector<std::int64_t>(shape.begin() + 1, shape.end()), fail);
   if (shape[0] != m.rows() || rest != m.cols())
     throw shape_error(detail::concat("matrix_to_npy: a ", shape_str(m.rows(), m.cols()), " matrix cannot have shape ",
                                      detail::shape_text(shape)));

@@ -70,7 +70,8 @@ struct NpyArray {
   // The element count the shape implies; value_error for a negative
   // dimension or a product that overflows.
   std::int64_t size() const {
-    return detail::checked_element_count(shape, [](const std::string& what) { throw value_error("NpyArray: " + what); });
+    return detail::checked_element_count(shape,
+                                         [](const std::string& what) { throw value_error("NpyArray: " + what); });
   }
 };
 
@@ -128,8 +129,9 @@ class NpyHeaderParser {
         r.shape = tuple();
         have_shape = true;
       } else {
-        fail(concat("unexpected key '", key.substr(0, 40), "' (a .npy header has 'descr', 'fortran_order' and "
-                                                             "'shape')"));
+        fail(concat("unexpected key '", key.substr(0, 40),
+                    "' (a .npy header has 'descr', 'fortran_order' and "
+                    "'shape')"));
       }
       skip_space();
       if (peek() == ',') {
@@ -187,8 +189,7 @@ class NpyHeaderParser {
         ++i_;
         return dims;
       }
-      if (dims.size() >= kMaxNpyDims)
-        fail(concat("the shape has more than ", kMaxNpyDims, " dimensions"));
+      if (dims.size() >= kMaxNpyDims) fail(concat("the shape has more than ", kMaxNpyDims, " dimensions"));
       dims.push_back(integer());
       skip_space();
       if (peek() == 'L') ++i_;  // Python 2 long literal, as in files NumPy wrote under Python 2

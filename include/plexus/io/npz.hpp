@@ -18,8 +18,8 @@ namespace plexus {
 
 // One member of an archive, as listed by its central directory.
 struct NpzEntry {
-  std::string name;       // the array's name: the file name without ".npy"
-  std::string file_name;  // as stored in the zip
+  std::string name;          // the array's name: the file name without ".npy"
+  std::string file_name;     // as stored in the zip
   std::uint16_t method = 0;  // 0 = stored; 8 = deflate (refused when read)
   std::uint16_t flags = 0;
   std::uint32_t crc = 0;
@@ -97,8 +97,7 @@ inline std::vector<NpzEntry> npz_entries(const std::uint8_t* bytes, std::size_t 
       break;
     }
   }
-  if (end == size)
-    throw io_error(detail::concat(where, ": not a .npz (zip) file: no end-of-central-directory record"));
+  if (end == size) throw io_error(detail::concat(where, ": not a .npz (zip) file: no end-of-central-directory record"));
 
   detail::ByteReader eocd(bytes + end, 22, where + ": bad zip end record: ", end);
   eocd.u32("the signature");
@@ -108,8 +107,7 @@ inline std::vector<NpzEntry> npz_entries(const std::uint8_t* bytes, std::size_t 
   std::uint64_t total = eocd.get<std::uint16_t>("the entry count");
   std::uint64_t cd_size = eocd.u32("the directory size");
   std::uint64_t cd_offset = eocd.u32("the directory offset");
-  if (disk != 0 || cd_disk != 0)
-    throw io_error(detail::concat(where, ": multi-disk zip archives are not supported"));
+  if (disk != 0 || cd_disk != 0) throw io_error(detail::concat(where, ": multi-disk zip archives are not supported"));
   std::size_t directory_end = end;
   if (total == 0xFFFF || cd_size == 0xFFFFFFFFu || cd_offset == 0xFFFFFFFFu) {
     // Zip64: a locator just before the end record points at the zip64 end record.
@@ -120,9 +118,10 @@ inline std::vector<NpzEntry> npz_entries(const std::uint8_t* bytes, std::size_t 
     loc.u32("the disk");
     const std::uint64_t at = loc.u64("the zip64 end record offset");
     if (at > end - 20 || end - 20 - at < 56)
-      throw io_error(detail::concat(where, ": bad zip64 locator: the zip64 end record offset ", at, " is out of range"));
-    detail::ByteReader z(bytes + at, static_cast<std::size_t>(end - 20 - at), where + ": bad zip64 end record: ",
-                         static_cast<std::size_t>(at));
+      throw io_error(
+          detail::concat(where, ": bad zip64 locator: the zip64 end record offset ", at, " is out of range"));
+    detail::ByteReader z(bytes + at, static_cast<std::size_t>(end - 20 - at),
+                         where + ": bad zip64 end record: ", static_cast<std::size_t>(at));
     if (z.u32("the signature") != detail::kZip64EndSig)
       throw io_error(detail::concat(where, ": bad zip64 end record: wrong signature at byte ", at));
     z.u64("the record size");
@@ -139,14 +138,15 @@ inline std::vector<NpzEntry> npz_entries(const std::uint8_t* bytes, std::size_t 
   if (cd_offset > directory_end || cd_size > directory_end - cd_offset)
     throw io_error(detail::concat(where, ": bad zip archive: the central directory (", cd_size, " bytes at byte ",
                                   cd_offset, ") lies outside the ", size, "-byte file"));
-  detail::ByteReader cd(bytes + cd_offset, static_cast<std::size_t>(cd_size), where + ": bad zip central directory: ",
-                        static_cast<std::size_t>(cd_offset));
+  detail::ByteReader cd(bytes + cd_offset, static_cast<std::size_t>(cd_size),
+                        where + ": bad zip central directory: ", static_cast<std::size_t>(cd_offset));
   const std::size_t n = cd.count(total, 46, "the entry count");
   std::vector<NpzEntry> out;
   out.reserve(n);
   std::set<std::string> seen;
   for (std::size_t i = 0; i < n; ++i) {
-    if (cd.u32("an entry signature") != detail::kZipCentralSig) cd.fail(detail::concat("entry ", i, " has a wrong signature"));
+    if (cd.u32("an entry signature") != detail::kZipCentralSig)
+      cd.fail(detail::concat("entry ", i, " has a wrong signature"));
     NpzEntry e;
     cd.get<std::uint16_t>("the version made by");
     cd.get<std::uint16_t>("the version needed");
@@ -188,11 +188,11 @@ NpyArray<T> decode_npz_entry(const std::uint8_t* bytes, std::size_t size, const 
                                   "); only uncompressed .npz files are supported (save with numpy.savez, not "
                                   "numpy.savez_compressed)"));
   if (e.stored_size != e.size)
-    throw io_error(detail::concat(at, ": a stored entry with compressed size ", e.stored_size,
-                                  " and uncompressed size ", e.size));
+    throw io_error(
+        detail::concat(at, ": a stored entry with compressed size ", e.stored_size, " and uncompressed size ", e.size));
   if (e.local_offset > size || size - e.local_offset < 30)
-    throw io_error(detail::concat(at, ": the local header at byte ", e.local_offset, " lies outside the ", size,
-                                  "-byte file"));
+    throw io_error(
+        detail::concat(at, ": the local header at byte ", e.local_offset, " lies outside the ", size, "-byte file"));
   detail::ByteReader local(bytes + e.local_offset, static_cast<std::size_t>(size - e.local_offset),
                            at + ": bad local header: ", static_cast<std::size_t>(e.local_offset));
   if (local.u32("the signature") != detail::kZipLocalSig) local.fail("wrong signature");
@@ -224,8 +224,8 @@ NpyArray<T> decode_npz(const std::uint8_t* bytes, std::size_t size, const std::s
   std::string names;
   for (std::size_t i = 0; i < entries.size() && i < 20; ++i) names += (i ? ", " : "") + entries[i].name;
   if (entries.size() > 20) names += ", ...";
-  throw io_error(detail::concat(where, ": no array '", name, "' in the archive (it holds: ",
-                                names.empty() ? std::string("nothing") : names, ")"));
+  throw io_error(detail::concat(where, ": no array '", name,
+                                "' in the archive (it holds: ", names.empty() ? std::string("nothing") : names, ")"));
 }
 
 // The members of a .npz file.
@@ -281,11 +281,11 @@ inline std::vector<std::uint8_t> encode_npz_as(const std::vector<NpzMember>& mem
                    static_cast<std::uint32_t>(w.size())};
     placed.push_back(p);
     w.put_u32(kZipLocalSig);
-    w.put<std::uint16_t>(20);      // version needed: 2.0
-    w.put<std::uint16_t>(0);       // flags
-    w.put<std::uint16_t>(0);       // method: stored
-    w.put<std::uint16_t>(0);       // time 00:00:00
-    w.put<std::uint16_t>(0x21);    // date 1980-01-01: fixed, so equal arrays give equal files
+    w.put<std::uint16_t>(20);    // version needed: 2.0
+    w.put<std::uint16_t>(0);     // flags
+    w.put<std::uint16_t>(0);     // method: stored
+    w.put<std::uint16_t>(0);     // time 00:00:00
+    w.put<std::uint16_t>(0x21);  // date 1980-01-01: fixed, so equal arrays give equal files
     w.put_u32(p.crc);
     w.put_u32(p.size);
     w.put_u32(p.size);

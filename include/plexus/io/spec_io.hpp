@@ -25,8 +25,8 @@ inline void write_spec_node(ByteWriter& w, const LayerSpec& s) {
   w.put_u32(static_cast<std::uint32_t>(s.settings.size()));
   for (const auto& [name, v] : s.settings) {
     if (name.size() > kMaxSettingBytes)
-      throw value_error(concat("layer spec: ", s.kind, ": setting name of ", name.size(), " bytes; the limit is ",
-                               kMaxSettingBytes));
+      throw value_error(
+          concat("layer spec: ", s.kind, ": setting name of ", name.size(), " bytes; the limit is ", kMaxSettingBytes));
     w.put_string(name, "a setting name");
     if (const auto* i = std::get_if<long long>(&v)) {
       w.put_u8(static_cast<std::uint8_t>(SettingTag::integer));
@@ -60,8 +60,9 @@ inline LayerSpec read_spec_node(ByteReader& r, int depth) {
     if (tag == static_cast<std::uint8_t>(SettingTag::integer)) v = static_cast<long long>(r.i64("an integer setting"));
     else if (tag == static_cast<std::uint8_t>(SettingTag::real)) v = r.f64("a real setting");
     else if (tag == static_cast<std::uint8_t>(SettingTag::string)) v = r.string("a string setting", kMaxSettingBytes);
-    else r.fail(concat("setting '", name.substr(0, 64), "' of ", s.kind.substr(0, 64), " has unknown type ", int(tag),
-                       " (1 integer, 2 real, 3 string)"));
+    else
+      r.fail(concat("setting '", name.substr(0, 64), "' of ", s.kind.substr(0, 64), " has unknown type ", int(tag),
+                    " (1 integer, 2 real, 3 string)"));
     if (!s.settings.emplace(std::move(name), std::move(v)).second)
       r.fail(concat("a setting of ", s.kind.substr(0, 64), " appears twice"));
   }

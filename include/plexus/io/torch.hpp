@@ -13,9 +13,9 @@
 #include <map>
 #include <mutex>
 #include <set>
-#include <type_traits>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -151,7 +151,9 @@ inline void json_string(std::ostringstream& s, const std::string& text) {
   s << '"';
   for (unsigned char c : text) {
     if (c == '"' || c == '\\') s << '\\' << c;
-    else if (c < 0x20) s << "\\u00" << "0123456789abcdef"[c >> 4] << "0123456789abcdef"[c & 15];
+    else if (c < 0x20)
+      s << "\\u00"
+        << "0123456789abcdef"[c >> 4] << "0123456789abcdef"[c & 15];
     else s << c;
   }
   s << '"';
@@ -280,8 +282,7 @@ std::string torch_spec_json(const Network<T>& net) {
   std::ostringstream s;
   s.precision(17);
   s << "{\"format\": \"plexus-torch-1\", \"scalar\": \"" << (std::is_same_v<T, float> ? "float32" : "float64")
-    << "\", \"input_width\": " << net.input_width() << ", \"output_width\": " << net.output_width()
-    << ", \"root\": ";
+    << "\", \"input_width\": " << net.input_width() << ", \"output_width\": " << net.output_width() << ", \"root\": ";
   detail::json_layer(s, net.layers());
   s << "}\n";
   return s.str();

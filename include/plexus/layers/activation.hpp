@@ -76,14 +76,23 @@ class FixedActivation : public ActivationLayer<T> {
   std::unique_ptr<Layer<T>> clone_impl() const override { return std::make_unique<FixedActivation>(*this); }
 };
 
-template <typename T> using Identity = FixedActivation<Activation::identity, T>;
-template <typename T> using ReLU = FixedActivation<Activation::relu, T>;
-template <typename T> using Tanh = FixedActivation<Activation::tanh, T>;
-template <typename T> using Sigmoid = FixedActivation<Activation::sigmoid, T>;
-template <typename T> using GELU = FixedActivation<Activation::gelu, T>;
-template <typename T> using SiLU = FixedActivation<Activation::silu, T>;
-template <typename T> using LeakyReLU = FixedActivation<Activation::leaky_relu, T>;
-template <typename T> using ELU = FixedActivation<Activation::elu, T>;
-template <typename T> using Softplus = FixedActivation<Activation::softplus, T>;
+template <typename T>
+using Identity = FixedActivation<Activation::identity, T>;
+template <typename T>
+using ReLU = FixedActivation<Activation::relu, T>;
+template <typename T>
+using Tanh = FixedActivation<Activation::tanh, T>;
+template <typename T>
+using Sigmoid = FixedActivation<Activation::sigmoid, T>;
+template <typename T>
+using GELU = FixedActivation<Activation::gelu, T>;
+template <typename T>
+using SiLU = FixedActivation<Activation::silu, T>;
+template <typename T>
+using LeakyReLU = FixedActivation<Activation::leaky_relu, T>;
+template <typename T>
+using ELU = FixedActivation<Activation::elu, T>;
+template <typename T>
+using Softplus = FixedActivation<Activation::softplus, T>;
 
 }  // namespace plexus

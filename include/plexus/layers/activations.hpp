@@ -31,11 +31,9 @@ enum class Activation : int {
 // The one table of activation names (the codes are those of model files of
 // version 1, which knew the first four).
 inline constexpr EnumName<Activation> kActivationNames[] = {
-    {Activation::identity, "identity"}, {Activation::relu, "relu"},
-    {Activation::tanh, "tanh"},         {Activation::sigmoid, "sigmoid"},
-    {Activation::gelu, "gelu"},         {Activation::silu, "silu"},
-    {Activation::leaky_relu, "leaky_relu"}, {Activation::elu, "elu"},
-    {Activation::softplus, "softplus"}};
+    {Activation::identity, "identity"},     {Activation::relu, "relu"}, {Activation::tanh, "tanh"},
+    {Activation::sigmoid, "sigmoid"},       {Activation::gelu, "gelu"}, {Activation::silu, "silu"},
+    {Activation::leaky_relu, "leaky_relu"}, {Activation::elu, "elu"},   {Activation::softplus, "softplus"}};
 
 inline std::string to_string(Activation a) { return enum_name(kActivationNames, a); }
 

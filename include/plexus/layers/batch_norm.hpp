@@ -152,7 +152,7 @@ class BatchNorm : public LayerBase<BatchNorm<T>, T> {
  private:
   double eps_, momentum_;
   bool affine_;
-  bool training_ = false;   // the last forward pass used the batch's statistics
+  bool training_ = false;  // the last forward pass used the batch's statistics
   Buffer<T> mean_, rstd_;  // per feature, the statistics the last forward pass used
 };
 

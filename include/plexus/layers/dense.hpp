@@ -130,17 +130,18 @@ class Dense : public LayerBase<Dense<T>, T> {
     const Index ldy = y.outerStride();
     const T* bias = b_.data();
     T* z = keep_input_ ? z_.view(rows, units_).data() : nullptr;
-    gemm<T>(false, false, rows, units_, in, T(1), x.data(), x.outerStride(), w_.data(), in, T(0), yd, ldy,
-            [&](Index i0, Index j0, Index mi, Index nj) {
-              for (Index j = j0; j < j0 + nj; ++j) {
-                T* col = yd + i0 + j * ldy;
-                const T bj = bias[j];
-                for (Index i = 0; i < mi; ++i) col[i] += bj;
-                if (z) std::copy(col, col + mi, z + i0 + j * rows);
-                act::apply(f, col, mi);
-              }
-            },
-            precision_);
+    gemm<T>(
+        false, false, rows, units_, in, T(1), x.data(), x.outerStride(), w_.data(), in, T(0), yd, ldy,
+        [&](Index i0, Index j0, Index mi, Index nj) {
+          for (Index j = j0; j < j0 + nj; ++j) {
+            T* col = yd + i0 + j * ldy;
+            const T bj = bias[j];
+            for (Index i = 0; i < mi; ++i) col[i] += bj;
+            if (z) std::copy(col, col + mi, z + i0 + j * rows);
+            act::apply(f, col, mi);
+          }
+        },
+        precision_);
   }
 
   void backward_impl(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy, MatrixRef<T> dx,
@@ -208,8 +209,8 @@ class Dense : public LayerBase<Dense<T>, T> {
   MatrixMap<T> dw_{nullptr, 0, 0};
   VectorMap<T> db_{nullptr, 0};
   Buffer<T> xrow_;
-  Buffer<T> z_;              // pre-activations of the last training pass, when f needs them
-  bool keep_input_ = false;  // z_ holds them
+  Buffer<T> z_;                              // pre-activations of the last training pass, when f needs them
+  bool keep_input_ = false;                  // z_ holds them
   Precision precision_ = Precision::native;  // of the last forward pass's products, used by its backward
 };
 

@@ -28,8 +28,7 @@ class Dropout : public LayerBase<Dropout<T>, T> {
 
   // rate: the probability of zeroing a value, in [0, 1) (torch's p; 0.5 by default).
   explicit Dropout(double rate = 0.5) : rate_(rate) {
-    if (!(rate >= 0.0 && rate < 1.0))
-      throw value_error(detail::concat("Dropout: rate must be in [0, 1), got ", rate));
+    if (!(rate >= 0.0 && rate < 1.0)) throw value_error(detail::concat("Dropout: rate must be in [0, 1), got ", rate));
   }
 
   static std::unique_ptr<Layer<T>> from_spec(SpecReader& r, const SpecChildren<T>& /*children*/) {

@@ -86,7 +86,8 @@ class Layer {
   // Fixes the input width; returns the output width. Throws shape_error.
   Index build(Index input_width) {
     if (input_width <= 0 || input_width > kMaxLayerWidth)
-      throw shape_error(detail::concat(label(), ": input width must be in [1, ", kMaxLayerWidth, "], got ", input_width));
+      throw shape_error(
+          detail::concat(label(), ": input width must be in [1, ", kMaxLayerWidth, "], got ", input_width));
     in_ = input_width;
     const Index out = build_shape(input_width);
     if (out <= 0 || out > kMaxLayerWidth)
@@ -161,9 +162,7 @@ class Layer {
 
   // Children, for containers (Sequential, Concat, Residual, a user's own).
   virtual std::size_t child_count() const { return 0; }
-  virtual const Layer<T>& child(std::size_t i) const {
-    throw error(detail::concat(label(), ": has no child ", i));
-  }
+  virtual const Layer<T>& child(std::size_t i) const { throw error(detail::concat(label(), ": has no child ", i)); }
   Layer<T>& child(std::size_t i) { return const_cast<Layer<T>&>(static_cast<const Layer<T>&>(*this).child(i)); }
 
   // Emits the steps computing this layer for one row into the one-row plan
@@ -185,8 +184,8 @@ class Layer {
  protected:
   virtual Index build_shape(Index input_width) = 0;
   virtual void forward_impl(const ConstMatrixRef<T>& x, MatrixRef<T> y, const ForwardContext& ctx) = 0;
-  virtual void backward_impl(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy,
-                             MatrixRef<T> dx, GradientMode mode) = 0;
+  virtual void backward_impl(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y, MatrixRef<T> dy, MatrixRef<T> dx,
+                             GradientMode mode) = 0;
   virtual std::unique_ptr<Layer<T>> clone_impl() const = 0;
   virtual void write_settings(LayerSpec& /*spec*/) const {}
   virtual void on_bind(T* /*params*/, T* /*grads*/, T* /*buffers*/) {}
@@ -231,12 +230,12 @@ class Layer {
                       const MatrixRef<T>& dx) const {
     require_bound("backward");
     const Index b = x.rows();
-    if (x.cols() != in_ || y.rows() != b || y.cols() != out_ || dy.rows() != b || dy.cols() != out_ ||
-        dx.rows() != b || dx.cols() != in_)
+    if (x.cols() != in_ || y.rows() != b || y.cols() != out_ || dy.rows() != b || dy.cols() != out_ || dx.rows() != b ||
+        dx.cols() != in_)
       throw shape_error(detail::concat(label(), ": backward got x ", shape_str(x.rows(), x.cols()), ", y ",
-                                       shape_str(y.rows(), y.cols()), ", dy ", shape_str(dy.rows(), dy.cols()),
-                                       ", dx ", shape_str(dx.rows(), dx.cols()), "; expected x and dx ",
-                                       shape_str(b, in_), ", y and dy ", shape_str(b, out_)));
+                                       shape_str(y.rows(), y.cols()), ", dy ", shape_str(dy.rows(), dy.cols()), ", dx ",
+                                       shape_str(dx.rows(), dx.cols()), "; expected x and dx ", shape_str(b, in_),
+                                       ", y and dy ", shape_str(b, out_)));
     if (forward_rows_ != b)
       throw error(detail::concat(label(), ": backward on a batch of ", b, " rows needs a forward pass of that batch ",
                                  "for backward first (ForwardContext::backward; the last forward was ",
@@ -278,7 +277,8 @@ using StridedMap = Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>>;
 template <typename T>
 void RowPlanBuilder<T>::opaque(const Layer<T>& layer, Index in, Index out) {
   if (layer.index() < 0)
-    throw error(layer.label() + ": an opaque one-row step needs the layer's index in its network (Network numbers them)");
+    throw error(layer.label() +
+                ": an opaque one-row step needs the layer's index in its network (Network numbers them)");
   RowStep<T> s = step(RowStep<T>::Kind::opaque, in, out, layer.output_width());
   s.in_width = layer.input_width();
   s.layer_index = layer.index();

@@ -37,9 +37,7 @@ class LayerNorm : public LayerBase<LayerNorm<T>, T> {
     return std::make_unique<LayerNorm>(eps, affine);
   }
 
-  std::string describe() const override {
-    return detail::concat("eps ", eps_, affine_ ? "" : ", no affine");
-  }
+  std::string describe() const override { return detail::concat("eps ", eps_, affine_ ? "" : ", no affine"); }
   double eps() const { return eps_; }
   bool elementwise_affine() const { return affine_; }
   // Gain (w values) then bias (w values), when elementwise_affine.
@@ -144,7 +142,7 @@ class LayerNorm : public LayerBase<LayerNorm<T>, T> {
  private:
   double eps_;
   bool affine_;
-  Buffer<T> mean_, rstd_;      // per row, from the last forward pass
+  Buffer<T> mean_, rstd_;     // per row, from the last forward pass
   Buffer<T> sum_h_, sum_hx_;  // per row, backward's means
 };
 

@@ -265,12 +265,10 @@ class Network {
   void check_input(const ConstMatrixRef<T>& x, const char* where) const {
     if (!built_) throw error(detail::concat(where, ": the network is not built; call build(input_width) first"));
     engine();  // a bad PLEXUS_ENGINE is reported here, on the caller's thread, not inside a worker
-    if (x.rows() == 0)
-      throw value_error(detail::concat(where, ": empty batch (0 rows of ", x.cols(), " columns)"));
+    if (x.rows() == 0) throw value_error(detail::concat(where, ": empty batch (0 rows of ", x.cols(), " columns)"));
     if (x.cols() != input_width())
-      throw shape_error(detail::concat(where, ": input is ", shape_str(x.rows(), x.cols()), " but ",
-                                       root_[0].label(), " expects ", input_width(), " columns (batch x ",
-                                       input_width(), ")"));
+      throw shape_error(detail::concat(where, ": input is ", shape_str(x.rows(), x.cols()), " but ", root_[0].label(),
+                                       " expects ", input_width(), " columns (batch x ", input_width(), ")"));
     if (!x.allFinite()) {
       Index r = 0, c = 0;
       for (c = 0; c < x.cols(); ++c) {

@@ -113,7 +113,8 @@ std::unique_ptr<Layer<T>> make_layer_at(const LayerSpec& s, const std::string& p
 template <typename T>
 class SpecChildren {
  public:
-  SpecChildren(const LayerSpec& spec, std::string path, int depth) : spec_(spec), path_(std::move(path)), depth_(depth) {}
+  SpecChildren(const LayerSpec& spec, std::string path, int depth)
+      : spec_(spec), path_(std::move(path)), depth_(depth) {}
   std::size_t size() const { return spec_.children.size(); }
   // Makes child i; `step` names it in messages ("layer 3", "residual body").
   std::unique_ptr<Layer<T>> make(std::size_t i, const std::string& step) const {

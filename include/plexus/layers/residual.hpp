@@ -36,9 +36,8 @@ class Residual : public Wrapper<Residual<T>, T> {
     const Index b = x.rows(), w = x.cols();
     auto fx = fx_.view(b, w);
     this->body().forward(x, fx, ctx);
-    parallel_chunks(w, detail::column_chunk(b), [&](Index c0, Index nc) {
-      y.middleCols(c0, nc) = x.middleCols(c0, nc) + fx.middleCols(c0, nc);
-    });
+    parallel_chunks(w, detail::column_chunk(b),
+                    [&](Index c0, Index nc) { y.middleCols(c0, nc) = x.middleCols(c0, nc) + fx.middleCols(c0, nc); });
   }
 
   void backward_impl(const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& /*y*/, MatrixRef<T> dy, MatrixRef<T> dx,

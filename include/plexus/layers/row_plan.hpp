@@ -200,9 +200,7 @@ class RowPlan {
           for (Index j = j0; j < j1; ++j) out[j] = dense_output(s, j, in);
         }
         return;
-      case Kind::copy:
-        std::copy(in + j0, in + j1, out + j0);
-        return;
+      case Kind::copy: std::copy(in + j0, in + j1, out + j0); return;
       case Kind::add: {
         const T* skip = a + s.skip;
         for (Index j = j0; j < j1; ++j) out[j] = in[j] + skip[j];

@@ -35,9 +35,9 @@ struct RowStep {
   // copy: out = in; add: out = in + skip; activate: out = f(in); opaque:
   // out = the layer's forward(in).
   Index in = 0, in_width = 0, out = 0, width = 0, skip = -1;
-  const T* weights = nullptr;              // dense, native: column j at weights + j * in_width
-  std::size_t half_offset = 0;             // dense, half: offset of column 0 in the plan's halves
-  const std::uint16_t* halves = nullptr;   // dense, half: set when the plan is finished
+  const T* weights = nullptr;             // dense, native: column j at weights + j * in_width
+  std::size_t half_offset = 0;            // dense, half: offset of column 0 in the plan's halves
+  const std::uint16_t* halves = nullptr;  // dense, half: set when the plan is finished
   const T* bias = nullptr;
   ActivationFunction activation;
   Index layer_index = -1;  // opaque: the layer's index in its network

@@ -51,8 +51,7 @@ class Sequential : public Layer<T> {
   }
   Layer<T>& add(std::unique_ptr<Layer<T>> layer) {
     if (!layer) throw value_error("Sequential::add: null layer");
-    if (this->built())
-      throw error(this->label() + ": add after build(): layers are added before the network is built");
+    if (this->built()) throw error(this->label() + ": add after build(): layers are added before the network is built");
     layers_.push_back(std::move(layer));
     return *layers_.back();
   }
@@ -190,7 +189,8 @@ class Sequential : public Layer<T> {
     const Index n = static_cast<Index>(layers_.size()), b = x.rows();
     if (k == 0) return StridedMap<T>(const_cast<T*>(x.data()), b, x.cols(), Eigen::OuterStride<>(x.outerStride()));
     const Index o = plan_[k].owner;
-    if (o == n) return StridedMap<T>(const_cast<T*>(y.data()), b, plan_[k].width, Eigen::OuterStride<>(y.outerStride()));
+    if (o == n)
+      return StridedMap<T>(const_cast<T*>(y.data()), b, plan_[k].width, Eigen::OuterStride<>(y.outerStride()));
     return StridedMap<T>(act_[o].data(), b, plan_[k].width, Eigen::OuterStride<>(b));
   }
   StridedMap<T> gradient(Index k, MatrixRef<T>& dy) {

@@ -151,9 +151,9 @@ class SpecReader {
     const std::size_t n = spec_.children.size();
     children_checked_ = true;
     if (n < lo || n > hi) {
-      const std::string want = lo == hi ? std::to_string(lo)
+      const std::string want = lo == hi                                        ? std::to_string(lo)
                                : hi == std::numeric_limits<std::size_t>::max() ? detail::concat(lo, " or more")
-                                                                                 : detail::concat(lo, " to ", hi);
+                                                                               : detail::concat(lo, " to ", hi);
       fail(detail::concat("has ", n, " children, expected ", want));
     }
     return n;

@@ -49,8 +49,8 @@ class Standardize : public LayerBase<Standardize<T>, T> {
     T* b = buffers("fit");
     const Index w = this->input_width(), n = x.rows();
     if (x.cols() != w)
-      throw shape_error(detail::concat(this->label(), ": fit on ", shape_str(x.rows(), x.cols()), ", but the layer has ",
-                                       w, " input features"));
+      throw shape_error(detail::concat(this->label(), ": fit on ", shape_str(x.rows(), x.cols()),
+                                       ", but the layer has ", w, " input features"));
     if (n == 0) throw value_error(detail::concat(this->label(), ": fit on no rows (0 x ", w, ")"));
     for (Index j = 0; j < w; ++j) {
       const T* c = x.col(j).data();
@@ -59,10 +59,12 @@ class Standardize : public LayerBase<Standardize<T>, T> {
           throw value_error(detail::concat(this->label(), ": fit data has a non-finite value (",
                                            static_cast<double>(c[i]), ") at row ", i, ", column ", j));
       const double mu = detail::lane_sum_of<double>(n, [&](Index i) { return static_cast<double>(c[i]); }) / n;
-      const double var = detail::lane_sum_of<double>(n, [&](Index i) {
-                           const double d = static_cast<double>(c[i]) - mu;
-                           return d * d;
-                         }) / n;
+      const double var = detail::lane_sum_of<double>(n,
+                                                     [&](Index i) {
+                                                       const double d = static_cast<double>(c[i]) - mu;
+                                                       return d * d;
+                                                     }) /
+                         n;
       const double sd = std::sqrt(var);
       b[j] = static_cast<T>(mu);
       b[w + j] = var > 0.0 && static_cast<T>(sd) > T(0) ? static_cast<T>(sd) : T(1);

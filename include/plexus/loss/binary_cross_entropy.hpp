@@ -34,7 +34,7 @@ class BinaryCrossEntropy : public Loss<T> {
       if (!(y >= 0.0 && y <= 1.0))
         throw value_error(detail::concat("BinaryCrossEntropy: the target in row ", i, ", column ", j, " is ",
                                          detail::exact_number(y), "; targets are in [0, 1]"));
-      const double e = std::exp(-std::abs(x));  // in (0, 1]: never overflows
+      const double e = std::exp(-std::abs(x));                       // in (0, 1]: never overflows
       if (g) *g = (x >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e)) - y;  // sigmoid(x) - y
       return std::max(x, 0.0) - x * y + std::log1p(e);
     });

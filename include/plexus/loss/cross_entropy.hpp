@@ -31,8 +31,8 @@ class SoftmaxCrossEntropy : public Loss<T> {
   // label_smoothing in [0, 1] (PyTorch's label_smoothing argument).
   explicit SoftmaxCrossEntropy(double label_smoothing = 0.0) : smoothing_(label_smoothing) {
     if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
-      throw value_error(detail::concat("SoftmaxCrossEntropy: label_smoothing must be in [0, 1], got ",
-                                       label_smoothing));
+      throw value_error(
+          detail::concat("SoftmaxCrossEntropy: label_smoothing must be in [0, 1], got ", label_smoothing));
   }
   std::string name() const override { return "SoftmaxCrossEntropy"; }
   double label_smoothing() const { return smoothing_; }

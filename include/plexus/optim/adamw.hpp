@@ -22,8 +22,7 @@ template <typename T>
 class AdamW : public AdamBase<T> {
  public:
   explicit AdamW(Network<T>& net, AdamWOptions opt = {})
-      : AdamBase<T>(net, AdamOptions{opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay}, "AdamW"),
-        wopt_(opt) {}
+      : AdamBase<T>(net, AdamOptions{opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay}, "AdamW"), wopt_(opt) {}
   std::string name() const override { return "AdamW"; }
   const AdamWOptions& options() const { return wopt_; }
 

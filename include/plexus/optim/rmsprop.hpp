@@ -91,10 +91,8 @@ class RMSprop : public Optimizer<T> {
           finish(gi, sc.sqrt() + eps);
         }
       };
-      if (wd == T(0))
-        update(gc);
-      else
-        update(gc + wd * pc);  // read before pc changes: the expressions are element-wise
+      if (wd == T(0)) update(gc);
+      else update(gc + wd * pc);  // read before pc changes: the expressions are element-wise
     });
   }
 

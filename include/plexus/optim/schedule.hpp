@@ -88,7 +88,8 @@ class StepLR : public Schedule {
   StepLR(double lr, double step_size, double gamma = 0.1, ScheduleUnit unit = ScheduleUnit::epoch)
       : lr_(lr), size_(step_size), gamma_(gamma), unit_(unit) {
     detail::check_schedule_value(detail::finite_nonneg(lr), "StepLR", "lr must be finite and >= 0", lr);
-    detail::check_schedule_value(detail::finite_pos(step_size), "StepLR", "step_size must be finite and > 0", step_size);
+    detail::check_schedule_value(detail::finite_pos(step_size), "StepLR", "step_size must be finite and > 0",
+                                 step_size);
     detail::check_schedule_value(detail::finite_nonneg(gamma), "StepLR", "gamma must be finite and >= 0", gamma);
   }
   std::string name() const override { return "StepLR"; }
@@ -104,7 +105,8 @@ class StepLR : public Schedule {
 // torch.optim.lr_scheduler.ExponentialLR: lr gamma^t.
 class ExponentialLR : public Schedule {
  public:
-  ExponentialLR(double lr, double gamma, ScheduleUnit unit = ScheduleUnit::epoch) : lr_(lr), gamma_(gamma), unit_(unit) {
+  ExponentialLR(double lr, double gamma, ScheduleUnit unit = ScheduleUnit::epoch)
+      : lr_(lr), gamma_(gamma), unit_(unit) {
     detail::check_schedule_value(detail::finite_nonneg(lr), "ExponentialLR", "lr must be finite and >= 0", lr);
     detail::check_schedule_value(detail::finite_pos(gamma), "ExponentialLR", "gamma must be finite and > 0", gamma);
   }
@@ -199,8 +201,8 @@ class OneCycleLR : public Schedule {
                                  o.pct_start);
     detail::check_schedule_value(detail::finite_pos(o.div_factor), who, "div_factor must be finite and > 0",
                                  o.div_factor);
-    detail::check_schedule_value(detail::finite_pos(o.final_div_factor), who,
-                                 "final_div_factor must be finite and > 0", o.final_div_factor);
+    detail::check_schedule_value(detail::finite_pos(o.final_div_factor), who, "final_div_factor must be finite and > 0",
+                                 o.final_div_factor);
     const double total = static_cast<double>(o.total_steps);
     ends_[0] = o.pct_start * total - 1.0;
     ends_[1] = o.three_phase ? 2.0 * o.pct_start * total - 2.0 : total - 1.0;

@@ -38,10 +38,10 @@ struct GradReport {
 };
 
 struct GradCheckOptions {
-  bool training = true;       // check the training behaviour (else inference)
-  std::uint64_t seed = 7;     // the weighting of the outputs, and the context's random streams
-  double h = 1e-3;            // the finite-difference step
-  Index max_params = 4000;    // parameters checked at most (evenly strided)
+  bool training = true;     // check the training behaviour (else inference)
+  std::uint64_t seed = 7;   // the weighting of the outputs, and the context's random streams
+  double h = 1e-3;          // the finite-difference step
+  Index max_params = 4000;  // parameters checked at most (evenly strided)
 };
 
 // |a - n| / max(|a|, |n|, floor): relative, with a floor so that gradients

@@ -21,23 +21,23 @@ template <typename T>
 struct FitState {
   Network<T>& net;
   Optimizer<T>& optimizer;
-  const FitHistory& history;  // the epochs finished so far
-  int epoch = 0;              // the epoch in progress (0-based)
-  int epochs = 0;             // FitOptions::epochs
-  Index batch = 0;            // batches done in this epoch (1 after the first)
-  Index batches = 0;          // batches in a whole epoch
-  Index batch_rows = 0;       // rows of the batch just done
+  const FitHistory& history;       // the epochs finished so far
+  int epoch = 0;                   // the epoch in progress (0-based)
+  int epochs = 0;                  // FitOptions::epochs
+  Index batch = 0;                 // batches done in this epoch (1 after the first)
+  Index batches = 0;               // batches in a whole epoch
+  Index batch_rows = 0;            // rows of the batch just done
   std::int64_t epoch_samples = 0;  // training rows stepped on in this epoch
   std::int64_t epoch_rows = 0;     // training rows of a whole epoch
   std::int64_t samples = 0;        // training rows stepped on since fit started
-  double batch_loss = 0.0;    // the loss of the batch just done
-  double loss = 0.0;          // the rows-weighted mean of this epoch's batch losses so far
-  double lr = 0.0;            // the learning rate of the batch just done
-  double seconds = 0.0;       // since this epoch started
+  double batch_loss = 0.0;         // the loss of the batch just done
+  double loss = 0.0;               // the rows-weighted mean of this epoch's batch losses so far
+  double lr = 0.0;                 // the learning rate of the batch just done
+  double seconds = 0.0;            // since this epoch started
   // At the end of an epoch: its row, validation and metrics included (also
   // history.epochs.back()); null after a batch.
   const FitEpoch* result = nullptr;
-  int rank = 0, ranks = 1;    // this process under MPI (rank 0 prints and writes checkpoints)
+  int rank = 0, ranks = 1;  // this process under MPI (rank 0 prints and writes checkpoints)
   // Set by a callback to stop: after a batch, the epoch ends there (and is
   // evaluated and recorded); after an epoch, no other starts.
   bool stop = false;

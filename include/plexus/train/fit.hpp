@@ -46,11 +46,11 @@ struct FitParallel {
 };
 
 template <typename T>
-void check_fit_data(const Network<T>& net, const Loss<T>& loss, const ConstMatrixRef<T>& x,
-                    const ConstMatrixRef<T>& y, const char* xn, const char* yn, const char* which) {
+void check_fit_data(const Network<T>& net, const Loss<T>& loss, const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& y,
+                    const char* xn, const char* yn, const char* which) {
   if (x.rows() == 0)
-    throw value_error(concat("fit: no ", which, " data: ", xn, " is ", shape_str(x.rows(), x.cols()),
-                             " (one sample per row)"));
+    throw value_error(
+        concat("fit: no ", which, " data: ", xn, " is ", shape_str(x.rows(), x.cols()), " (one sample per row)"));
   if (y.rows() != x.rows())
     throw shape_error(concat("fit: ", xn, " is ", shape_str(x.rows(), x.cols()), " but ", yn, " is ",
                              shape_str(y.rows(), y.cols()), "; they need the same number of rows (one sample per row",

@@ -29,24 +29,24 @@ struct FitEpoch {
   // validation data).
   double val_loss = std::numeric_limits<double>::quiet_NaN();
   std::vector<double> val_metrics;
-  double lr = 0.0;            // the learning rate of the epoch's last step
-  double seconds = 0.0;       // wall time of the epoch, its evaluation included
-  std::int64_t samples = 0;   // training rows stepped on (fewer when a callback stopped the epoch)
-  bool improved = false;      // the monitored value beat the best so far
+  double lr = 0.0;           // the learning rate of the epoch's last step
+  double seconds = 0.0;      // wall time of the epoch, its evaluation included
+  std::int64_t samples = 0;  // training rows stepped on (fewer when a callback stopped the epoch)
+  bool improved = false;     // the monitored value beat the best so far
 };
 
 struct FitHistory {
   std::vector<std::string> metric_names;  // "accuracy" (when reported), then FitOptions::metrics
   bool has_validation = false;
   bool has_train_metrics = false;
-  std::string monitor;        // the monitored column, e.g. "val_loss"
-  int best_epoch = -1;        // the epoch of the best monitored value
+  std::string monitor;  // the monitored column, e.g. "val_loss"
+  int best_epoch = -1;  // the epoch of the best monitored value
   double best_value = std::numeric_limits<double>::quiet_NaN();
-  bool stopped_early = false;         // early stopping: patience ran out
-  bool stopped_by_callback = false;   // a callback set FitState::stop
-  std::string stop_reason;            // why it stopped before FitOptions::epochs ("" when it did not)
-  bool restored_best = false;         // restore_best_weights put back the best epoch's values
-  std::int64_t steps = 0;             // optimizer steps taken by this fit
+  bool stopped_early = false;        // early stopping: patience ran out
+  bool stopped_by_callback = false;  // a callback set FitState::stop
+  std::string stop_reason;           // why it stopped before FitOptions::epochs ("" when it did not)
+  bool restored_best = false;        // restore_best_weights put back the best epoch's values
+  std::int64_t steps = 0;            // optimizer steps taken by this fit
   std::vector<FitEpoch> epochs;
 
   // The CSV columns: epoch, loss, the training metrics, val_loss and the

@@ -57,8 +57,8 @@ FitMetric accuracy_metric(const Loss<T>& loss, Index output_width) {
 template <typename T>
 std::vector<FitMetric> fit_metrics(const FitOptions& o, const Loss<T>& loss, Index output_width) {
   std::vector<FitMetric> all;
-  const bool classifier =
-      dynamic_cast<const SoftmaxCrossEntropy<T>*>(&loss) || dynamic_cast<const BinaryCrossEntropy<T>*>(&loss);
+  const bool classifier = dynamic_cast<const SoftmaxCrossEntropy<T>*>(&loss) ||
+                          dynamic_cast<const BinaryCrossEntropy<T>*>(&loss);
   if (o.accuracy == FitAccuracy::on || (o.accuracy == FitAccuracy::automatic && classifier))
     all.push_back(accuracy_metric(loss, output_width));
   for (const FitMetric& m : o.metrics) {
@@ -105,8 +105,8 @@ Evaluation evaluate_set(const Network<T>& net, const Loss<T>& loss, const std::v
     for (const FitMetric& m : metrics) {
       auto where = [&](const std::exception& err) {
         return concat("fit: the metric '", m.name, "' on the ", which, " set (predictions ",
-                      shape_str(pd.rows(), pd.cols()), ", targets ", shape_str(yd.rows(), yd.cols()), "): ",
-                      err.what());
+                      shape_str(pd.rows(), pd.cols()), ", targets ", shape_str(yd.rows(), yd.cols()),
+                      "): ", err.what());
       };
       try {
         e.metrics.push_back(m.fn(pd, yd));

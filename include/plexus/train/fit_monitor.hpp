@@ -15,9 +15,9 @@ namespace plexus {
 namespace detail {
 
 struct FitMonitor {
-  std::string name;       // the column: "val_loss", "accuracy", ...
+  std::string name;  // the column: "val_loss", "accuracy", ...
   bool validation = false;
-  int metric = -1;        // index into the metrics; -1: the loss
+  int metric = -1;  // index into the metrics; -1: the loss
   bool maximise = false;
 
   double value(const FitEpoch& e) const {

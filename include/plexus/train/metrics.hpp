@@ -54,8 +54,7 @@ double accuracy(const Eigen::MatrixBase<A>& scores, const Eigen::MatrixBase<B>& 
   detail::check_class_shapes(scores, labels, "accuracy");
   Index hits = 0;
   for (Index i = 0; i < scores.rows(); ++i)
-    hits += detail::argmax_row(scores, i, "accuracy") ==
-            detail::true_class(labels, i, scores.cols(), "accuracy");
+    hits += detail::argmax_row(scores, i, "accuracy") == detail::true_class(labels, i, scores.cols(), "accuracy");
   return static_cast<double>(hits) / static_cast<double>(scores.rows());
 }
 
@@ -124,13 +123,17 @@ ConfusionMatrix confusion_matrix(const Eigen::MatrixBase<A>& scores, const Eigen
   if (classes < 1) throw value_error(detail::concat("confusion_matrix: classes must be >= 1, got ", classes));
   if (scores.cols() != 1 && scores.cols() != classes)
     throw shape_error(detail::concat("confusion_matrix: the scores are ", shape_str(scores.rows(), scores.cols()),
-                                     " but there are ", classes, " classes (scores take 1 column of predicted "
-                                     "classes or ", classes, " columns)"));
+                                     " but there are ", classes,
+                                     " classes (scores take 1 column of predicted "
+                                     "classes or ",
+                                     classes, " columns)"));
   if (scores.rows() == 0) throw value_error("confusion_matrix: no rows");
   if (labels.rows() != scores.rows() || (labels.cols() != 1 && labels.cols() != classes))
     throw shape_error(detail::concat("confusion_matrix: labels are ", shape_str(labels.rows(), labels.cols()),
-                                     " but the scores are ", shape_str(scores.rows(), scores.cols()), " (labels take 1 "
-                                     "column of class indices or ", classes, " columns)"));
+                                     " but the scores are ", shape_str(scores.rows(), scores.cols()),
+                                     " (labels take 1 "
+                                     "column of class indices or ",
+                                     classes, " columns)"));
   ConfusionMatrix m = ConfusionMatrix::Zero(classes, classes);
   for (Index i = 0; i < scores.rows(); ++i)
     ++m(detail::true_class(labels, i, classes, "confusion_matrix"),
@@ -145,8 +148,8 @@ ConfusionMatrix confusion_matrix(const Eigen::MatrixBase<A>& scores, const Eigen
 inline std::string confusion_matrix_text(const ConfusionMatrix& m, const std::vector<std::string>& names = {}) {
   const Index n = m.rows();
   if (m.cols() != n || n == 0)
-    throw shape_error(detail::concat("confusion_matrix_text: the matrix is ", shape_str(m.rows(), m.cols()),
-                                     ", not square"));
+    throw shape_error(
+        detail::concat("confusion_matrix_text: the matrix is ", shape_str(m.rows(), m.cols()), ", not square"));
   if (!names.empty() && static_cast<Index>(names.size()) != n)
     throw value_error(detail::concat("confusion_matrix_text: ", names.size(), " names for ", n, " classes"));
   auto name = [&](Index c) { return names.empty() ? std::to_string(c) : names[static_cast<std::size_t>(c)]; };

@@ -22,20 +22,20 @@
 namespace plexus {
 
 struct OnlineOptions {
-  Index batch = 1024;              // global batch (all ranks together)
-  Index micro_batch = 512;         // rows per part of this rank's batch (StepOptions::micro_batch)
-  std::uint64_t max_samples = 0;   // budget in samples; 0 = none
-  double max_seconds = 0;          // budget in seconds of training; 0 = none
-  double lr = 1e-3;                // peak learning rate
-  bool cosine = true;              // cosine decay over the budget, else constant
-  double lr_min = 0.0;             // final learning rate of the cosine
-  double warmup = 0.0;             // linear warm-up over this fraction of the budget
-  int rank = 0, ranks = 1;         // this process's share of each batch
+  Index batch = 1024;             // global batch (all ranks together)
+  Index micro_batch = 512;        // rows per part of this rank's batch (StepOptions::micro_batch)
+  std::uint64_t max_samples = 0;  // budget in samples; 0 = none
+  double max_seconds = 0;         // budget in seconds of training; 0 = none
+  double lr = 1e-3;               // peak learning rate
+  bool cosine = true;             // cosine decay over the budget, else constant
+  double lr_min = 0.0;            // final learning rate of the cosine
+  double warmup = 0.0;            // linear warm-up over this fraction of the budget
+  int rank = 0, ranks = 1;        // this process's share of each batch
   // When given, the learning rate of every step is schedule->lr({steps
   // taken by the optimizer, epoch 0, progress()}), in place of the built-in
   // cosine (lr, cosine, lr_min and warmup are then unused).
   std::shared_ptr<Schedule> schedule;
-  std::uint64_t seed = 0;          // the random streams' seed (StepOptions::seed: dropout masks)
+  std::uint64_t seed = 0;  // the random streams' seed (StepOptions::seed: dropout masks)
   // The products' arithmetic (StepOptions::precision): Precision::bf16
   // rounds their operands to bf16 and sums in float; float networks only
   // (refused for double when the trainer is made). Emulated on CPUs without
@@ -59,13 +59,14 @@ class OnlineTrainer {
     if (o_.ranks < 1 || o_.rank < 0 || o_.rank >= o_.ranks)
       throw value_error(detail::concat("OnlineTrainer: rank ", o_.rank, " of ", o_.ranks, " is not valid"));
     if (o_.batch < o_.ranks)
-      throw value_error(detail::concat("OnlineTrainer: a batch of ", o_.batch, " cannot be split over ", o_.ranks,
-                                       " ranks"));
+      throw value_error(
+          detail::concat("OnlineTrainer: a batch of ", o_.batch, " cannot be split over ", o_.ranks, " ranks"));
     if (!(o_.warmup >= 0.0 && o_.warmup < 1.0))
       throw value_error(detail::concat("OnlineTrainer: warmup must be in [0, 1), got ", o_.warmup));
     if (o_.precision == Precision::bf16 && !std::is_same_v<T, float>)
-      throw value_error("OnlineTrainer: bf16 products (OnlineOptions::precision) are for float networks; this "
-                        "network is double");
+      throw value_error(
+          "OnlineTrainer: bf16 products (OnlineOptions::precision) are for float networks; this "
+          "network is double");
     if (source.input_width() != net.input_width())
       throw shape_error(detail::concat("OnlineTrainer: the source gives ", source.input_width(),
                                        " input columns but the network takes ", net.input_width()));

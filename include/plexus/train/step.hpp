@@ -103,7 +103,7 @@ double forward_backward_parts(Network<T>& net, const Loss<T>& loss, const ConstM
     // Static: thread t always takes the same parts, so the per-thread
     // workspaces its products grow are sized by the first step (a thread
     // that got its first part only later would allocate then).
-#pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(std::min<Index>(threads, parts)))
+#pragma omp parallel for schedule(static, 1) num_threads(static_cast <int>(std::min <Index>(threads, parts)))
     for (Index i = 0; i < parts; ++i) run(i);
   } else
 #endif
@@ -157,9 +157,8 @@ double finish_step(Network<T>& net, Optimizer<T>& opt, double value, const StepO
 // the update). Throws divergence_error, leaving the parameters untouched,
 // when the loss or a gradient is NaN or infinite.
 template <typename T>
-double train_step(Network<T>& net, const Loss<T>& loss, Optimizer<T>& opt,
-                  const ConstMatrixRef<detail::same_t<T>>& x, const ConstMatrixRef<detail::same_t<T>>& target,
-                  StepOptions options = {}) {
+double train_step(Network<T>& net, const Loss<T>& loss, Optimizer<T>& opt, const ConstMatrixRef<detail::same_t<T>>& x,
+                  const ConstMatrixRef<detail::same_t<T>>& target, StepOptions options = {}) {
   if (!opt.bound_to(net))
     throw error(detail::concat("train_step: the ", opt.name(), " optimizer updates another network's parameters (was ",
                                "this network assigned over since the optimizer was made?)"));
@@ -173,8 +172,9 @@ double train_step(Network<T>& net, const Loss<T>& loss, Optimizer<T>& opt,
                                        " (StepOptions::micro_batch); set micro_batch = 0 or a batch of at most ",
                                        options.micro_batch, " rows"));
     if (!loss.rows_independent())
-      throw value_error(detail::concat("train_step: the loss ", loss.name(), " couples the rows of a batch, so a batch ",
-                                       "of ", x.rows(), " rows cannot be cut into parts of ", options.micro_batch,
+      throw value_error(detail::concat("train_step: the loss ", loss.name(),
+                                       " couples the rows of a batch, so a batch ", "of ", x.rows(),
+                                       " rows cannot be cut into parts of ", options.micro_batch,
                                        " (StepOptions::micro_batch); set micro_batch = 0"));
   }
   const std::int64_t step = opt.steps() + 1;
