@@ -10,6 +10,8 @@ source "$HERE/../torch/find_python.sh"
 plexus_torch_python numpy torch
 "$MAKE_INPUTS" "$WORK"
 # The export keeps the model's precision, so torch computes as Plexus did.
+# The torch module is the network once, so predict runs it once (--views 1;
+# the views are the example's exact maps around the network).
 for run in "float32 train --samples 20000 --width 16 --growth 8 --blocks 2" \
            "float64 train --samples 20000 --width 16 --growth 8 --blocks 2 --precision f64" \
            "float32 answer --samples 8192 --width 16 --growth 8 --blocks 1" \
@@ -17,7 +19,7 @@ for run in "float32 train --samples 20000 --width 16 --growth 8 --blocks 2" \
   read -r dtype recipe <<< "$run"
   # shellcheck disable=SC2086
   "$MI" $recipe --model m.plx > /dev/null 2>&1 || fail "$recipe"
-  "$MI" predict --model m.plx --input good33_f32.npy --output pred.npy > /dev/null
+  "$MI" predict --model m.plx --views 1 --input good33_f32.npy --output pred.npy > /dev/null
   "$MI" export --model m.plx --npz m.npz --dtype "$dtype" > /dev/null
   "$PY" "$SCRIPT" m.npz --input good33_f32.npy --expect pred.npy --rtol 1e-5 || fail "$recipe ($dtype): torch disagrees"
 done
