@@ -9,11 +9,10 @@
 //   plexus_torch_twin [--threads T] [--steps N] [--warmup N] [--batch B] [--predict-calls N]
 //                     [--precision f32|bf16] [--init FILE] [--width W --growth G --blocks K --layers L]
 #include "init_file.hpp"
+#include "process.hpp"
 
 #include <ATen/autocast_mode.h>
-#include <sys/resource.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -24,33 +23,13 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-double peak_rss_mb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1024.0;
-}
-
-double current_rss_mb() {
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  if (!f) return 0;
-  long pages = 0, resident = 0;
-  const int got = std::fscanf(f, "%ld %ld", &pages, &resident);
-  std::fclose(f);
-  return got == 2 ? static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0) : 0;
-}
+using bench::Clock;
+using bench::current_rss_mb;
+using bench::peak_rss_mb;
+using bench::seconds_since;
 
 long parse(const char* flag, const char* v, long lo, long hi) {
-  char* end = nullptr;
-  const long x = std::strtol(v, &end, 10);
-  if (end == v || *end != '\0' || x < lo || x > hi) {
-    std::fprintf(stderr, "plexus_torch_twin: %s needs an integer in [%ld, %ld], got '%s'\n", flag, lo, hi, v);
-    std::exit(2);
-  }
-  return x;
+  return bench::parse_integer("plexus_torch_twin", flag, v, lo, hi);
 }
 
 // Dense(9 -> width, relu); blocks x Residual(layers x concat([x, relu(Dense(growth)(x))]), Dense(width, zeros));
