@@ -57,6 +57,17 @@ class ScratchDir {
   std::string path_;
 };
 
+// Same shape and the same bits (NaNs and signed zeros included).
+template <typename T>
+bool same_bits(const plexus::Matrix<T>& a, const plexus::Matrix<T>& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() &&
+         std::memcmp(a.data(), b.data(), sizeof(T) * static_cast<std::size_t>(a.size())) == 0;
+}
+template <typename T>
+bool same_bits(const plexus::Vector<T>& a, const plexus::Vector<T>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(T) * static_cast<std::size_t>(a.size())) == 0;
+}
+
 inline std::vector<std::uint8_t> slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());

@@ -12,14 +12,10 @@
 using namespace plexus;
 using plexus_test::has;
 using plexus_test::message_of;
+using plexus_test::same_bits;
 using plexus_test::ScratchDir;
 
 namespace {
-
-template <typename T>
-bool same_bits(const Vector<T>& a, const Vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(T) * static_cast<std::size_t>(a.size())) == 0;
-}
 
 // A deterministic batch drawn from `rng`: the training data of the resume test.
 template <typename T>

@@ -4,6 +4,7 @@
 // runs: the one-row dot products against double sums, lane sums and
 // finiteness checks (the same bits everywhere), and Adam's update against
 // its formula (and, on avx512, against the Eigen expressions it replaced).
+#include "engines.hpp"
 #include "messages.hpp"
 
 #include <doctest/doctest.h>
@@ -26,37 +27,14 @@
 #endif
 
 using namespace plexus;
+using plexus_test::engines_here;
+using plexus_test::ForcedEngine;
+using plexus_test::from_bits;
 using plexus_test::has;
 using plexus_test::message_of;
 
 namespace {
 
-std::vector<Engine> engines_here() {
-  std::vector<Engine> here;
-  for (int i = 0; i < kEngineCount; ++i) {
-    const auto e = static_cast<Engine>(i);
-    if (engine_supported(e)) {
-      here.push_back(e);
-    } else {
-      const std::string why = std::string("engine ") + to_string(e) + " skipped: the CPU lacks " + engine_missing(e);
-      MESSAGE(why);
-    }
-  }
-  return here;
-}
-
-struct ForcedEngine {
-  explicit ForcedEngine(Engine e) { set_engine(e); }
-  ~ForcedEngine() { reset_engine(); }
-  ForcedEngine(const ForcedEngine&) = delete;
-  ForcedEngine& operator=(const ForcedEngine&) = delete;
-};
-
-float from_bits(std::uint32_t x) {
-  float f = 0;
-  std::memcpy(&f, &x, sizeof f);
-  return f;
-}
 template <typename T>
 bool same_bits(T a, T b) {
   return std::memcmp(&a, &b, sizeof a) == 0;

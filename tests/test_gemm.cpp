@@ -7,6 +7,7 @@
 
 #include <plexus/plexus.hpp>
 
+#include "engines.hpp"
 #include "gradcheck.hpp"
 #include "nets.hpp"
 
@@ -22,6 +23,8 @@
 namespace {
 
 using plexus::Index;
+using plexus_test::engines_here;
+using plexus_test::ForcedEngine;
 
 struct Problem {
   bool ta, tb;
@@ -64,29 +67,7 @@ double op_b(const Problem& p, const Operands<T>& o, Index l, Index j) {
   return p.tb ? o.b[static_cast<std::size_t>(j + l * o.ldb)] : o.b[static_cast<std::size_t>(l + j * o.ldb)];
 }
 
-// The engines this CPU runs; each one it lacks is reported as skipped.
-std::vector<plexus::Engine> engines_here() {
-  std::vector<plexus::Engine> here;
-  for (int i = 0; i < plexus::kEngineCount; ++i) {
-    const auto e = static_cast<plexus::Engine>(i);
-    if (plexus::engine_supported(e)) here.push_back(e);
-    else {
-      const std::string why =
-          std::string("engine ") + plexus::to_string(e) + " skipped: the CPU lacks " + plexus::engine_missing(e);
-      MESSAGE(why);
-    }
-  }
-  return here;
-}
 std::string name(plexus::Engine e) { return plexus::to_string(e); }
-
-// Forces an engine for one scope, then restores the default.
-struct ForcedEngine {
-  explicit ForcedEngine(plexus::Engine e) { plexus::set_engine(e); }
-  ~ForcedEngine() { plexus::reset_engine(); }
-  ForcedEngine(const ForcedEngine&) = delete;
-  ForcedEngine& operator=(const ForcedEngine&) = delete;
-};
 
 double bf16(double x) { return plexus::round_to_bf16(static_cast<float>(x)); }
 

@@ -3,6 +3,7 @@
 // product, and HalfPredictor: rounded weights, one-row and batch paths that
 // agree, independence from the original network and from the thread count,
 // and errors for weights a half cannot hold.
+#include "engines.hpp"
 #include "gradcheck.hpp"
 #include "messages.hpp"
 #include "nets.hpp"
@@ -26,16 +27,11 @@
 #endif
 
 using namespace plexus;
+using plexus_test::from_bits;
 using plexus_test::has;
 using plexus_test::message_of;
 
 namespace {
-
-float from_bits(std::uint32_t x) {
-  float f = 0;
-  std::memcpy(&f, &x, sizeof f);
-  return f;
-}
 
 bool finite_half(std::uint16_t h) { return ((h >> 10) & 0x1f) != 0x1f; }
 

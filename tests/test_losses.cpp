@@ -17,7 +17,7 @@ using MatD = Matrix<double>;
 
 namespace {
 
-constexpr double kTol = 1e-6;
+constexpr double kLossTol = 1e-6;
 
 // Labels 0..classes-1 in one column, from a seed.
 MatD random_labels(Index rows, Index classes, std::uint64_t seed) {
@@ -51,9 +51,9 @@ TEST_CASE("softmax cross-entropy: gradients for labels and probabilities, with a
   for (double s : {0.0, 0.1, 1.0}) {
     SoftmaxCrossEntropy<double> ce(s);
     INFO("label smoothing " << s);
-    CHECK(plexus_test::check_loss_gradient(ce, z, labels, none) < kTol);
-    CHECK(plexus_test::check_loss_gradient(ce, z, probs, none) < kTol);
-    CHECK(plexus_test::check_loss_gradient(ce, z, one_hot, none) < kTol);
+    CHECK(plexus_test::check_loss_gradient(ce, z, labels, none) < kLossTol);
+    CHECK(plexus_test::check_loss_gradient(ce, z, probs, none) < kLossTol);
+    CHECK(plexus_test::check_loss_gradient(ce, z, one_hot, none) < kLossTol);
     // labels and their one-hot rows are the same target
     MatD g1(7, 5), g2(7, 5);
     const double a = ce.value_and_gradient(z, labels, none, g1), b = ce.value_and_gradient(z, one_hot, none, g2);
@@ -63,7 +63,7 @@ TEST_CASE("softmax cross-entropy: gradients for labels and probabilities, with a
   // probability rows need not sum to 1 (PyTorch's formula as is)
   SoftmaxCrossEntropy<double> ce;
   const MatD loose = random_matrix(7, 5, 14, 0.0, 1.0);
-  CHECK(plexus_test::check_loss_gradient(ce, z, loose, none) < kTol);
+  CHECK(plexus_test::check_loss_gradient(ce, z, loose, none) < kLossTol);
 }
 
 TEST_CASE("softmax cross-entropy: values") {
@@ -124,8 +124,8 @@ TEST_CASE("binary cross-entropy: gradients and values") {
   MatD hard = soft;
   for (Index i = 0; i < hard.size(); ++i) hard.data()[i] = hard.data()[i] > 0.5 ? 1.0 : 0.0;
   BinaryCrossEntropy<double> bce;
-  CHECK(plexus_test::check_loss_gradient(bce, x, soft, none) < kTol);
-  CHECK(plexus_test::check_loss_gradient(bce, x, hard, none) < kTol);
+  CHECK(plexus_test::check_loss_gradient(bce, x, soft, none) < kLossTol);
+  CHECK(plexus_test::check_loss_gradient(bce, x, hard, none) < kLossTol);
   // the mean over all 18 elements of -[t log s(x) + (1 - t) log(1 - s(x))]
   double expect = 0.0;
   for (Index i = 0; i < x.size(); ++i) {
@@ -148,9 +148,9 @@ TEST_CASE("Huber and MAE: gradients away from the kinks, values, PyTorch's subgr
   MAE<double> mae;
   CHECK((d.array().abs() < 1.0).count() > 3);
   CHECK((d.array().abs() > 1.0).count() > 3);
-  CHECK(plexus_test::check_loss_gradient(huber, p, t, none) < kTol);
-  CHECK(plexus_test::check_loss_gradient(Huber<double>(0.3), p, t, none) < kTol);
-  CHECK(plexus_test::check_loss_gradient(mae, p, t, none) < kTol);
+  CHECK(plexus_test::check_loss_gradient(huber, p, t, none) < kLossTol);
+  CHECK(plexus_test::check_loss_gradient(Huber<double>(0.3), p, t, none) < kLossTol);
+  CHECK(plexus_test::check_loss_gradient(mae, p, t, none) < kLossTol);
   double h = 0.0, h03 = 0.0;
   for (Index i = 0; i < d.size(); ++i) {
     const double a = std::abs(d.data()[i]);

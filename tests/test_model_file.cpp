@@ -18,21 +18,12 @@ using plexus_test::message_of;
 using plexus_test::peek;
 using plexus_test::poke;
 using plexus_test::reseal;
+using plexus_test::same_bits;
 using plexus_test::ScratchDir;
 using plexus_test::slurp;
 using plexus_test::spit;
 
 namespace {
-
-template <typename T>
-bool same_bits(const Matrix<T>& a, const Matrix<T>& b) {
-  return a.rows() == b.rows() && a.cols() == b.cols() &&
-         std::memcmp(a.data(), b.data(), sizeof(T) * static_cast<std::size_t>(a.size())) == 0;
-}
-template <typename T>
-bool same_bits(const Vector<T>& a, const Vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(T) * static_cast<std::size_t>(a.size())) == 0;
-}
 
 // Offset of the parameter count field in a model file (kind 1) of a float
 // net without buffers: ... count, parameters, buffer count (0), checksum.

@@ -26,7 +26,7 @@ using plexus_test::random_matrix;
 
 namespace {
 
-constexpr double kTol = 1e-6;
+constexpr double kNormTol = 1e-6;
 
 template <typename T>
 bool same_bits(const Matrix<T>& a, const Matrix<T>& b) {
@@ -52,7 +52,7 @@ std::vector<std::function<std::unique_ptr<Layer<double>>()>> each_layer() {
 // Random parameters in [-1, 1] and random buffers: running means / means in
 // [-0.5, 0.5], running variances / stds in [0.5, 2], so inference is not
 // the identity.
-void randomize(Network<double>& net, std::uint64_t seed) {
+void randomize_with_buffers(Network<double>& net, std::uint64_t seed) {
   Rng rng(seed);
   for (Index i = 0; i < net.parameter_count(); ++i) net.parameters()[i] = rng.uniform(-1.0, 1.0);
   std::function<void(Layer<double>&, Index&)> visit = [&](Layer<double>& l, Index& at) {
@@ -111,11 +111,11 @@ TEST_CASE("norm layers: finite-difference gradients, training and inference, alo
         Network<double> net;
         net.add(make());
         net.build(5, 3);
-        randomize(net, 4);
+        randomize_with_buffers(net, 4);
         const auto r = plexus_test::check_network_gradients(net, random_matrix(7, 5, 5, -2.0, 2.0), o);
         INFO("alone: " << report(r));
         CHECK(r.inputs_checked == 35);
-        CHECK(r.max_error() < kTol);
+        CHECK(r.max_error() < kNormTol);
       }
       {  // in a Residual (add mode into dx) and after a Concat (the body reads the shared buffer)
         Network<double> net;
@@ -125,10 +125,10 @@ TEST_CASE("norm layers: finite-difference gradients, training and inference, alo
         net.add(Concat<double>(make()));
         net.add(Dense<double>(3));
         net.build(4, 6);
-        randomize(net, 7);
+        randomize_with_buffers(net, 7);
         const auto r = plexus_test::check_network_gradients(net, random_matrix(6, 4, 8), o);
         INFO("in a network: " << report(r));
-        CHECK(r.max_error() < kTol);
+        CHECK(r.max_error() < kNormTol);
         CHECK(r.params_checked == net.parameter_count());
       }
     }
@@ -136,7 +136,7 @@ TEST_CASE("norm layers: finite-difference gradients, training and inference, alo
   // check_layer_gradients, the public one-layer entry point, agrees.
   for (const auto& make : each_layer()) {
     const auto r = plexus_test::check_layer_gradients(*make(), random_matrix(5, 4, 9));
-    CHECK_MESSAGE(r.max_error() < kTol, make()->label() << ": " << report(r));
+    CHECK_MESSAGE(r.max_error() < kNormTol, make()->label() << ": " << report(r));
   }
 }
 
@@ -178,7 +178,7 @@ TEST_CASE("LayerNorm: values and gradients against torch.nn.LayerNorm's formulas
     if (affine) {  // torch's initial values: gain 1, bias 0
       CHECK(net.parameters().head(w) == Vector<double>::Ones(w));
       CHECK(net.parameters().tail(w) == Vector<double>::Zero(w));
-      randomize(net, 12);
+      randomize_with_buffers(net, 12);
     }
     const double* g = net.parameters().data();
     MatD want(b, w), xh(b, w), dx_want(b, w);
@@ -227,7 +227,7 @@ TEST_CASE("BatchNorm: training and inference values, running statistics after 3 
   CHECK(bn.running_var() == Vector<double>::Ones(w));
   CHECK(net.parameters().head(w) == Vector<double>::Ones(w));
   CHECK(net.parameters().tail(w) == Vector<double>::Zero(w));
-  randomize(net, 2);
+  randomize_with_buffers(net, 2);
   net.buffers().head(w).setZero();
   net.buffers().tail(w).setOnes();
   const double* p = net.parameters().data();

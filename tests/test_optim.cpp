@@ -14,7 +14,7 @@ using VecD = Eigen::VectorXd;
 
 namespace {
 
-struct Problem {
+struct OptimProblem {
   MatD x = plexus_test::random_matrix(8, 3, 1);
   MatD t = plexus_test::random_matrix(8, 2, 2);
 };
@@ -29,7 +29,7 @@ Network<double> make_net() {
 
 // Closed-form MSE gradient of y = (x W1 + b1) W2 + b2, flattened in the
 // network's order: W1 (column-major, 3x4), b1, W2 (4x2), b2.
-VecD closed_form_gradient(const VecD& p, const Problem& pr) {
+VecD closed_form_gradient(const VecD& p, const OptimProblem& pr) {
   const Eigen::Map<const MatD> w1(p.data(), 3, 4);
   const Eigen::Map<const VecD> b1(p.data() + 12, 4);
   const Eigen::Map<const MatD> w2(p.data() + 16, 4, 2);
@@ -49,7 +49,7 @@ VecD closed_form_gradient(const VecD& p, const Problem& pr) {
 }  // namespace
 
 TEST_CASE("the network's gradient equals the closed form") {
-  Problem pr;
+  OptimProblem pr;
   auto net = make_net();
   MSE<double> mse;
   auto y = net.forward(pr.x);
@@ -63,7 +63,7 @@ TEST_CASE("Adam follows Kingma & Ba / torch.optim.Adam") {
     AdamOptions o;
   };
   for (const Case c : {Case{{1e-2, 0.9, 0.999, 1e-8, 0.0}}, Case{{3e-3, 0.8, 0.99, 1e-6, 0.1}}}) {
-    Problem pr;
+    OptimProblem pr;
     auto net = make_net();
     Adam<double> adam(net, c.o);
     MSE<double> mse;
@@ -91,7 +91,7 @@ TEST_CASE("Adam follows Kingma & Ba / torch.optim.Adam") {
 TEST_CASE("SGD with momentum follows torch.optim.SGD") {
   for (const SGDOptions o : {SGDOptions{0.05, 0.0, 0.0, 0.0, false}, SGDOptions{0.05, 0.9, 0.0, 0.0, false},
                              SGDOptions{0.02, 0.9, 0.1, 0.01, false}, SGDOptions{0.03, 0.8, 0.0, 0.0, true}}) {
-    Problem pr;
+    OptimProblem pr;
     auto net = make_net();
     SGD<double> sgd(net, o);
     MSE<double> mse;

@@ -1,0 +1,46 @@
+// Helpers of the tests that run kernels on each engine: the engines this
+// CPU runs (each one it lacks reported as skipped, naming what it lacks), a
+// scope that forces one engine, and a float from its bits.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <plexus/plexus.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace plexus_test {
+
+inline std::vector<plexus::Engine> engines_here() {
+  std::vector<plexus::Engine> here;
+  for (int i = 0; i < plexus::kEngineCount; ++i) {
+    const auto e = static_cast<plexus::Engine>(i);
+    if (plexus::engine_supported(e)) {
+      here.push_back(e);
+    } else {
+      const std::string why =
+          std::string("engine ") + plexus::to_string(e) + " skipped: the CPU lacks " + plexus::engine_missing(e);
+      MESSAGE(why);
+    }
+  }
+  return here;
+}
+
+// Forces an engine for one scope, then restores the default.
+struct ForcedEngine {
+  explicit ForcedEngine(plexus::Engine e) { plexus::set_engine(e); }
+  ~ForcedEngine() { plexus::reset_engine(); }
+  ForcedEngine(const ForcedEngine&) = delete;
+  ForcedEngine& operator=(const ForcedEngine&) = delete;
+};
+
+inline float from_bits(std::uint32_t x) {
+  float f = 0;
+  std::memcpy(&f, &x, sizeof f);
+  return f;
+}
+
+}  // namespace plexus_test
