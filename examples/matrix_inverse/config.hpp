@@ -80,6 +80,9 @@ struct Config {
   Convention conv;
   Arch arch;
   Precision precision = Precision::f32;
+  // --precision auto (train's default): bf16 where the engine running has
+  // bf16 instructions, else f32; resolved when the flags are parsed.
+  bool precision_auto = false;
   double eval_every = 0;  // seconds between held-out evaluations; 0 = automatic
   double log_every = 30;
   // question only

@@ -59,6 +59,10 @@ int cmd_export(const std::vector<std::string>& argv) {
     throw usage_error("export: --dtype must be float64 or float32, got '" + dtype + "'");
   const auto type = dtype == "float64" ? plexus::NpyType::float64 : plexus::NpyType::float32;
   LoadedModel model = load_inverse_model(a.str("model"));
+  if (model.meta.conv.canonical_signs)
+    throw usage_error("export: '" + a.str("model") +
+                      "' was trained with --canonical signs, which to_torch.py's module does not apply; export "
+                      "supports models of --canonical none");
   const auto members = model.scalar == plexus::ScalarType::float32 ? export_members(model.f32, model.meta, type)
                                                                    : export_members(model.f64, model.meta, type);
   plexus::write_npz(a.str("npz"), members);
