@@ -183,8 +183,8 @@ int run_online(const Config& c) {
     }
   }
 
-  const Eigen::MatrixXd eval_a = held_out_matrices(c.seed, 10000, InverseDistribution::answer);
-  const Eigen::MatrixXd curve_a = eval_a.topRows(2000);
+  const Eigen::MatrixXd eval_a = held_out_matrices(c.seed, c.eval_samples, InverseDistribution::answer);
+  const Eigen::MatrixXd curve_a = eval_a.topRows(std::min<Index>(2000, eval_a.rows()));
   Progress progress(c.recipe, loss_text, c.log_every);
   const auto t0 = Clock::now();
   double loss_sum = 0, last_loss = std::nan("");
