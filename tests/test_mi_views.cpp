@@ -2,8 +2,9 @@
 // cover the whole group of signed row/column permutations and transposition,
 // each view maps an inverse back exactly, averaging an exact inverse over
 // views returns the inverse, one view is plain prediction bit for bit, and
-// the table is reproducible and checked; and the Cauchy form of the
-// residual loss by finite differences.
+// the table is reproducible and checked; the sign-canonical forms
+// (--canonical signs); and the Cauchy form of the residual loss by finite
+// differences.
 #include <doctest/doctest.h>
 
 #include "views.hpp"
@@ -148,6 +149,106 @@ TEST_CASE("example.views: the table is seeded, recorded and checked") {
   CHECK_NOTHROW(check_views(64, t1));
   Convention c;
   CHECK_THROWS_AS(predict_views<double>(exact_inverse, c, random_matrices(3, 1), t1, 0), plexus::value_error);
+}
+
+TEST_CASE("example.canonical: sign-canonical forms, their inverses, the source and the unsigned table") {
+  const Eigen::MatrixXd a = random_matrices(500, 21);
+  for (plexus::Index r = 0; r < a.rows(); ++r) {
+    Eigen::Matrix<double, 1, 9> row = a.row(r);
+    const Eigen::Matrix3d A = to3(row.data());
+    const SignCanon sc = SignCanon::of(row.data());
+    double c[9];
+    for (int i = 0; i < 9; ++i) c[i] = row(i);
+    sc.apply(c);
+    for (int j = 0; j < 3; ++j) CHECK(c[j] >= 0.0);      // first row
+    for (int i = 1; i < 3; ++i) CHECK(c[3 * i] >= 0.0);  // first column
+    for (int i = 0; i < 9; ++i) CHECK(std::abs(c[i]) == std::abs(row(i)));
+    // every signed flip of A has the same canonical form
+    const View flip = View::from_code(((r % 8) * 12 + (r % 4) * 576) % kViewCodes);  // signs only
+    double b[9], cb[9];
+    flip.apply(row.data(), b);
+    for (int i = 0; i < 9; ++i) cb[i] = b[i];
+    SignCanon::of(b).apply(cb);
+    for (int i = 0; i < 9; ++i) CHECK(cb[i] == c[i]);
+    // the inverse of C restored is the inverse of A
+    const Eigen::Matrix3d ci = to3(c).inverse();
+    double y[9];
+    for (int i = 0; i < 9; ++i) y[i] = ci(i / 3, i % 3);
+    sc.restore(y);
+    CHECK((A * to3(y) - Eigen::Matrix3d::Identity()).norm() < 1e-10);
+  }
+  // the source draws canonical inputs and their inverses as targets
+  MatrixInverseSource<double> src(5, {InverseDistribution::answer, true, 1.0, true});
+  Eigen::MatrixXd x(200, 9), t(200, 9);
+  src.fill(0, x, t);
+  for (plexus::Index r = 0; r < x.rows(); ++r) {
+    const Eigen::Matrix<double, 1, 9> xr = x.row(r), tr = t.row(r);
+    CHECK((xr.array().head(3) >= 0).all());
+    CHECK(xr(3) >= 0);
+    CHECK(xr(6) >= 0);
+    CHECK((to3(xr.data()) * to3(tr.data()) - Eigen::Matrix3d::Identity()).norm() < 1e-9);
+  }
+  // the table of a canonical model: 64 distinct unsigned views, the identity first
+  const std::vector<int> u = view_table(kDefaultViewSeed, true);
+  REQUIRE(u.size() == static_cast<std::size_t>(kMaxViews));
+  CHECK(u[0] == 0);
+  CHECK(std::set<int>(u.begin(), u.end()).size() == u.size());
+  for (int code : u) {
+    const View v = View::from_code(code);
+    for (int i = 0; i < 3; ++i) CHECK((v.s[i] == 1.0 && v.t[i] == 1.0));
+  }
+  // predicting through the canonical form: exact inverses stay exact, and one
+  // view is predict_inverse bit for bit
+  Convention c;
+  c.normalize = true;
+  c.canonical_signs = true;
+  for (int k : {1, 8, 64}) {
+    const Eigen::MatrixXd xi = predict_views<double>(exact_inverse, c, a, u, k);
+    double worst = 0;
+    for (plexus::Index s = 0; s < a.rows(); ++s) {
+      const Eigen::Matrix<double, 1, 9> ar = a.row(s), xr = xi.row(s);
+      worst = std::max(worst, (to3(ar.data()) * to3(xr.data()) - Eigen::Matrix3d::Identity()).norm());
+    }
+    CAPTURE(k);
+    CHECK(worst < 1e-9);
+  }
+  Arch arch{16, 8, 1, 2};
+  auto net = concat_resnet<float>(arch);
+  net.build(9, 4);
+  plexus::Rng rng(3);
+  for (plexus::Index i = 0; i < net.parameters().size(); ++i)
+    net.parameters()[i] += static_cast<float>(rng.uniform(-0.3, 0.3));
+  auto run = [&](const plexus::Matrix<float>& x, plexus::Matrix<float>& y) { net.predict(x, y); };
+  const Eigen::MatrixXd once = predict_views<float>(run, c, a, u, 1), plain = predict_inverse(net, c, a);
+  CHECK((once.array() == plain.array()).all());
+  // a signed flip of every input gives the same answer, flipped exactly
+  Eigen::MatrixXd flipped(a.rows(), 9);
+  const View flip = View::from_code(12 * 5 + 576 * 3);
+  for (plexus::Index r = 0; r < a.rows(); ++r) {
+    const Eigen::Matrix<double, 1, 9> row = a.row(r);
+    Eigen::Matrix<double, 1, 9> b;
+    flip.apply(row.data(), b.data());
+    flipped.row(r) = b;
+  }
+  const Eigen::MatrixXd pf = predict_inverse(net, c, flipped);
+  for (plexus::Index r = 0; r < a.rows(); ++r) {
+    const Eigen::Matrix<double, 1, 9> yr = pf.row(r);
+    Eigen::Matrix<double, 1, 9> back;
+    flip.map_back(yr.data(), back.data());
+    CHECK((back - plain.row(r)).cwiseAbs().maxCoeff() == 0.0);
+  }
+  // without the canonical form the network answers a flipped input differently
+  Convention plain_c = c;
+  plain_c.canonical_signs = false;
+  const Eigen::MatrixXd pn = predict_inverse(net, plain_c, flipped), pa = predict_inverse(net, plain_c, a);
+  double differs = 0;
+  for (plexus::Index r = 0; r < a.rows(); ++r) {
+    const Eigen::Matrix<double, 1, 9> yr = pn.row(r);
+    Eigen::Matrix<double, 1, 9> back;
+    flip.map_back(yr.data(), back.data());
+    differs = std::max(differs, (back - pa.row(r)).cwiseAbs().maxCoeff());
+  }
+  CHECK(differs > 1e-3);
 }
 
 TEST_CASE("example.loss: the Cauchy loss (--loss-power 0 --loss-scale c) by finite differences") {

@@ -87,7 +87,8 @@ std::string precision_help() {
 #define MI_PRECISION_HELP(name, type, help) s += (s.empty() ? "" : "; ") + std::string(#name) + ": " + help;
   MI_PRECISIONS(MI_PRECISION_HELP)
 #undef MI_PRECISION_HELP
-  return "scalar type of the network and its training (" + s + ")";
+  return "scalar type of the network and its training (" + s +
+         "; auto: bf16 where the CPU has bf16 instructions, else f32)";
 }
 
 const std::vector<TrainingFlag>& all_flags() {
@@ -164,6 +165,15 @@ const std::vector<TrainingFlag>& all_flags() {
          choice(a, "norm", {"none", "frobenius"}, [&](const std::string& v) { c.conv.normalize = v == "frobenius"; });
        },
        [](C c) { return std::string(c.conv.normalize ? "frobenius" : "none"); }},
+      {"canonical", "none|signs",
+       "signs: train on and predict from each matrix's sign-canonical form (rows and columns flipped so that the "
+       "first row and column are non-negative; the inverse flipped back exactly)",
+       false,
+       [](A a, Config& c) {
+         choice(a, "canonical", {"none", "signs"},
+                [&](const std::string& v) { c.conv.canonical_signs = v == "signs"; });
+       },
+       [](C c) { return std::string(c.conv.canonical_signs ? "signs" : "none"); }},
       {"width", "N", "concat-ResNet: units of the first Dense and of each block's output", false,
        [](A a, Config& c) { c.arch.width = static_cast<int>(a.integer("width", c.arch.width, 1, 1 << 16)); },
        [](C c) { return std::to_string(c.arch.width); }},
@@ -192,13 +202,15 @@ const std::vector<TrainingFlag>& all_flags() {
        "log(1 + r^2/c^2)/2 of scale c up to a constant",
        false, [](A a, Config& c) { c.loss_scale = a.real("loss-scale", c.loss_scale, 1e-12, 10.0); },
        [](C c) { return number(c.loss_scale); }},
-      {"precision", precision_choices("|"), precision_help(), false,
+      {"precision", precision_choices("|") + "|auto", precision_help(), false,
        [](A a, Config& c) {
-         if (a.has("precision") && !precision_from_name(a.str("precision"), c.precision))
-           throw usage_error(a.command() + ": --precision must be " + precision_choices(" or ") + ", got '" +
+         if (!a.has("precision")) return;
+         c.precision_auto = a.str("precision") == "auto";
+         if (!c.precision_auto && !precision_from_name(a.str("precision"), c.precision))
+           throw usage_error(a.command() + ": --precision must be " + precision_choices(" or ") + " or auto, got '" +
                              a.str("precision") + "'");
        },
-       [](C c) { return std::string(precision_name(c.precision)); }},
+       [](C c) { return c.precision_auto ? std::string("auto") : std::string(precision_name(c.precision)); }},
       {"eval-every", "S", "seconds of training between held-out evaluations (curve.csv, the progress line)", true,
        [](A a, Config& c) { c.eval_every = a.real("eval-every", c.eval_every, 0.01, 1e7); },
        [](C c) { return c.eval_every > 0 ? number(c.eval_every) : std::string("a twentieth of --seconds, else 15"); }},
@@ -223,12 +235,12 @@ const std::vector<TrainingFlag>& all_flags() {
 std::vector<std::string> flag_names(const std::string& command) {
   std::vector<std::string> names = {"model", "out", "seed", "threads", "samples", "seconds"};
   const std::vector<std::string> model =
-      command == "question"
-          ? std::vector<std::string>{"epochs", "dataset", "batch", "lr", "precision"}
-          : std::vector<std::string>{"batch",      "micro-batch", "lr",       "schedule",  "warmup",
-                                     "lr-min",     "optimizer",   "momentum", "loss",      "loss-power",
-                                     "loss-scale", "norm",        "width",    "growth",    "blocks",
-                                     "layers",     "activation",  "ema",      "precision", "eval-every"};
+      command == "question" ? std::vector<std::string>{"epochs", "dataset", "batch", "lr", "precision"}
+                            : std::vector<std::string>{
+                                  "batch",     "micro-batch", "lr",         "schedule",    "warmup",     "lr-min",
+                                  "optimizer", "momentum",    "loss",       "loss-power",  "loss-scale", "norm",
+                                  "canonical", "width",       "growth",     "blocks",      "layers",     "activation",
+                                  "ema",       "precision",   "eval-every", "eval-samples"};
   names.insert(names.end(), model.begin(), model.end());
   for (const char* k : {"checkpoint", "checkpoint-every", "resume", "log-every", "help"}) names.push_back(k);
   return names;
@@ -288,6 +300,9 @@ Config defaults_of(const std::string& command) {
     c.loss = LossKind::residual;
     c.loss_power = 0.25;  // ||R||^0.25 beat ||R||^2, ||R|| and ||R||^0.5 at 2.5M samples (docs/matrix_inverse.md)
     c.conv.normalize = true;
+    c.conv.canonical_signs = true;
+    c.precision_auto = true;  // bf16: 1.8x the samples per second of f32 here, as good per sample  // median r 0.0671
+                              // against 0.1130 at 1M samples (docs/matrix_inverse.md)
     c.arch = Arch{128, 128, 7, 4};
   } else {
     throw std::logic_error("defaults_of: '" + command + "' is not a training command");
@@ -339,6 +354,10 @@ bool parse_training_flags(const std::string& command, const std::vector<std::str
   // The budget rule: both bound the run; one given alone replaces the default.
   if (a.has("samples") && !a.has("seconds")) c.seconds = 0;
   if (a.has("seconds") && !a.has("samples")) c.samples = 0;
+  if (c.precision_auto) {  // before --resume, which takes the checkpoint's resolved precision
+    c.precision = command == "question" || plexus::bf16_emulated() ? Precision::f32 : Precision::bf16;
+    c.precision_auto = false;
+  }
   prepare_resume(a, c);
   if (command == "question" && c.precision == Precision::bf16)
     throw usage_error("question: --precision bf16 is for answer and train; question trains in f32 or f64");

@@ -80,7 +80,11 @@ struct Config {
   Convention conv;
   Arch arch;
   Precision precision = Precision::f32;
-  double eval_every = 0;  // seconds between held-out evaluations; 0 = automatic
+  // --precision auto (train's default): bf16 where the engine running has
+  // bf16 instructions, else f32; resolved when the flags are parsed.
+  bool precision_auto = false;
+  double eval_every = 0;       // seconds between held-out evaluations; 0 = automatic
+  Index eval_samples = 10000;  // held-out matrices of the final figures (the curve: the first 2,000 of them)
   double log_every = 30;
   // question only
   Index dataset = 10000;

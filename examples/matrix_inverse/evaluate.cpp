@@ -19,6 +19,8 @@ int cmd_evaluate(const std::vector<std::string>& argv) {
        "average the network over the first K (1..64) exact symmetric views of each matrix (see predict --help); 1: "
        "the network once (default: the model's views.default, else " +
            std::to_string(kDefaultViews) + ")"},
+      {"scale", "X",
+       "multiply every matrix by X before judging (the prediction must follow: inv(X A) = inv(A) / X; default 1)"},
       {"residuals", "FILE.csv",
        "also write each matrix's condition number ||A||_F ||A^-1||_F and its r, with the views and once (for plots)"},
       {"threads", "T", "threads (default: all cores); results do not depend on it"},
@@ -28,7 +30,7 @@ int cmd_evaluate(const std::vector<std::string>& argv) {
   if (a.has("help")) {
     std::printf(
         "usage: matrix_inverse evaluate --model FILE [--input IN.npy] [--samples N] [--seed K] [--views K] "
-        "[--residuals FILE.csv]\n"
+        "[--scale X] [--residuals FILE.csv]\n"
         "       [--threads T]\n\n"
         "%s\n\nflags:\n%s",
         wrap("Prints the median residual r = ||A X - I||_F, the share of matrices with r < 0.05 and the RMSE "
@@ -45,6 +47,7 @@ int cmd_evaluate(const std::vector<std::string>& argv) {
   if (a.has("input") && (a.has("samples") || a.has("seed")))
     throw usage_error("evaluate: --input and --samples/--seed exclude each other");
   if (a.has("views")) a.integer("views", 1, 1, kMaxViews);  // a bad K is refused before any file is read
+  const double scale = a.real("scale", 1.0, 1e-6, 1e6);
   if (a.has("threads")) plexus::set_num_threads(static_cast<int>(a.integer("threads", 0, 1, 1024)));
   LoadedModel model = load_inverse_model(a.str("model"));
   Eigen::MatrixXd m;
@@ -57,8 +60,10 @@ int cmd_evaluate(const std::vector<std::string>& argv) {
     seed = static_cast<std::uint64_t>(a.integer("seed", static_cast<std::int64_t>(seed), 0, (1LL << 53)));
     m = held_out_matrices(seed, a.integer("samples", 10000, 1, 100000000), model.meta.distribution);
   }
+  if (scale != 1.0) m *= scale;
   std::printf("model %s: %s recipe, %lld parameters, input %s\n", a.str("model").c_str(), model.meta.recipe.c_str(),
               static_cast<long long>(model.parameter_count()), model.meta.conv.normalize ? "A/||A||_F" : "A");
+  if (scale != 1.0) std::printf("every matrix multiplied by %g\n", scale);
   const int k = views_flag(a, model.views);
   const char* label = a.has("input") ? "given matrices" : "held-out";
   const auto t0 = Clock::now();

@@ -26,10 +26,10 @@ std::vector<plexus::NpzMember> export_members(plexus::Network<T>& net, const Mod
     auto it = meta.extra.find(k);
     return it == meta.extra.end() ? -1.0 : std::stod(it->second);
   };
-  Eigen::Matrix<double, 7, 1> cfg;
+  Eigen::Matrix<double, 8, 1> cfg;
   cfg << (meta.recipe == "question" ? 0.0 : 1.0), get("width"), get("growth"), get("blocks"), get("layers"),
-      meta.conv.normalize ? 1.0 : 0.0, meta.conv.output_scale;
-  members.push_back(plexus::npz_member("config", plexus::matrix_to_npy(cfg, {7}), plexus::NpyType::float64));
+      meta.conv.normalize ? 1.0 : 0.0, meta.conv.output_scale, meta.conv.canonical_signs ? 1.0 : 0.0;
+  members.push_back(plexus::npz_member("config", plexus::matrix_to_npy(cfg, {8}), plexus::NpyType::float64));
   return members;
 }
 
@@ -44,13 +44,15 @@ int cmd_export(const std::vector<std::string>& argv) {
   };
   const Args a("export", argv, flags);
   if (a.has("help")) {
-    std::printf("usage: matrix_inverse export --model FILE --npz OUT.npz [--dtype float64|float32]\n\n%s\n\nflags:\n%s",
-                wrap("Writes every Dense layer, in forward order, as dense{i}.weight (PyTorch's (out, in) layout) "
-                     "and dense{i}.bias, plus 'config' = [kind (0 question, 1 concat-ResNet), width, growth, blocks, "
-                     "layers, normalize, output_scale]. examples/matrix_inverse/to_torch.py loads it into torch.nn.",
-                     100)
-                    .c_str(),
-                flags_help(flags).c_str());
+    std::printf(
+        "usage: matrix_inverse export --model FILE --npz OUT.npz [--dtype float64|float32]\n\n%s\n\nflags:\n%s",
+        wrap("Writes every Dense layer, in forward order, as dense{i}.weight (PyTorch's (out, in) layout) "
+             "and dense{i}.bias, plus 'config' = [kind (0 question, 1 concat-ResNet), width, growth, blocks, "
+             "layers, normalize, output_scale, canonical signs (0 or 1)]. examples/matrix_inverse/to_torch.py loads it "
+             "into torch.nn and applies the same input and output maps.",
+             100)
+            .c_str(),
+        flags_help(flags).c_str());
     return 0;
   }
   if (!a.has("model") || !a.has("npz")) throw usage_error("export: --model and --npz are required (see --help)");

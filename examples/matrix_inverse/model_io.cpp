@@ -26,6 +26,11 @@ ModelMeta from_metadata(const std::map<std::string, std::string>& md, const std:
   if (dist != "answer" && dist != "question")
     throw plexus::io_error("'" + path + "': unknown distribution '" + dist + "'");
   m.conv.normalize = norm == "frobenius";
+  if (auto it = md.find("input_canon"); it != md.end()) {  // models saved before it: none
+    if (it->second != "none" && it->second != "signs")
+      throw plexus::io_error("'" + path + "': unknown input_canon '" + it->second + "'");
+    m.conv.canonical_signs = it->second == "signs";
+  }
   m.distribution = dist == "question" ? mi::InverseDistribution::question : mi::InverseDistribution::answer;
   const std::string s = get("output_scale");
   char* end = nullptr;

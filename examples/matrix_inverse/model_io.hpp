@@ -37,6 +37,7 @@ inline std::map<std::string, std::string> to_metadata(const ModelMeta& m) {
   md["recipe"] = m.recipe;
   md["input_norm"] = m.conv.normalize ? "frobenius" : "none";
   md["output_scale"] = format_double(m.conv.output_scale);
+  md["input_canon"] = m.conv.canonical_signs ? "signs" : "none";
   md["distribution"] = m.distribution == mi::InverseDistribution::question ? "question" : "answer";
   return md;
 }

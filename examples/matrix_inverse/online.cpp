@@ -43,7 +43,7 @@ ModelMeta online_model_meta(const Config& c, const Convention& conv, std::uint64
   // The exact views predict averages over (views.hpp), fixed here so that
   // the model's predictions are reproducible.
   ViewSet views;
-  views.codes = view_table(views.seed);
+  views.codes = view_table(views.seed, conv.canonical_signs);
   for (auto& kv : views.metadata()) meta.extra.insert(kv);
   return meta;
 }
@@ -80,7 +80,8 @@ int run_online(const Config& c) {
   const double target_scale = c.recipe == "answer" ? 0.2 : 1.0;  // the answer's targets are inverse / 5
   Convention conv = c.conv;
   conv.output_scale = 1.0 / target_scale;
-  MatrixInverseSource<T> source(c.seed, {InverseDistribution::answer, conv.normalize, target_scale});
+  MatrixInverseSource<T> source(c.seed,
+                                {InverseDistribution::answer, conv.normalize, target_scale, conv.canonical_signs});
   MSE<T> mse;
   InverseResidualLoss<T> residual(3, conv.output_scale, c.loss_power, c.loss_scale * c.loss_scale);
   const Loss<T>& loss = c.loss == LossKind::mse ? static_cast<const Loss<T>&>(mse) : residual;
@@ -165,8 +166,8 @@ int run_online(const Config& c) {
         c.loss == LossKind::mse ? "MSE"
         : c.loss_power == 2.0   ? "residual"
                                 : "residual^p",
-        conv.normalize ? "A/||A||_F" : "A", opt.name().c_str(), c.lr, c.cosine ? "cosine" : "constant",
-        static_cast<long long>(c.batch), num_threads(),
+        (std::string(conv.normalize ? "A/||A||_F" : "A") + (conv.canonical_signs ? ", sign-canonical" : "")).c_str(),
+        opt.name().c_str(), c.lr, c.cosine ? "cosine" : "constant", static_cast<long long>(c.batch), num_threads(),
         g_ranks.size > 1 ? (" per rank, " + std::to_string(g_ranks.size) + " ranks (data-parallel)").c_str() : "");
     if (oo.precision == plexus::Precision::bf16)
       std::printf("bf16 products on engine %s%s\n", engine_name().c_str(),
@@ -182,8 +183,8 @@ int run_online(const Config& c) {
     }
   }
 
-  const Eigen::MatrixXd eval_a = held_out_matrices(c.seed, 10000, InverseDistribution::answer);
-  const Eigen::MatrixXd curve_a = eval_a.topRows(2000);
+  const Eigen::MatrixXd eval_a = held_out_matrices(c.seed, c.eval_samples, InverseDistribution::answer);
+  const Eigen::MatrixXd curve_a = eval_a.topRows(std::min<Index>(2000, eval_a.rows()));
   Progress progress(c.recipe, loss_text, c.log_every);
   const auto t0 = Clock::now();
   double loss_sum = 0, last_loss = std::nan("");
@@ -257,7 +258,7 @@ int run_online(const Config& c) {
 #endif
   // The held-out figures: the network once and averaged over predict's
   // default views; with --ema for the trained weights too, for comparison.
-  const std::vector<int> table = view_table(kDefaultViewSeed);
+  const std::vector<int> table = view_table(kDefaultViewSeed, conv.canonical_signs);  // the model's own
   auto report = [&](Network<T>& n, const std::string& which) {
     const Eigen::MatrixXd once = predict_inverse(n, conv, eval_a);
     print_inverse_metrics(("held-out, " + which + "network once").c_str(), inverse_metrics(eval_a, once));

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace mi {
 
@@ -60,6 +61,9 @@ plexus::Network<T> question_net() {
 struct Convention {
   bool normalize = false;
   double output_scale = 1.0;
+  // Feed the sign-canonical form C = S A T of each input (SignCanon) and map
+  // the answer back, inv(A) = T inv(C) S; training draws canonical inputs.
+  bool canonical_signs = false;
 };
 
 // ||row r of a||_F, by explicit fused multiply-adds: the compiler cannot
@@ -69,6 +73,24 @@ inline double row_norm(const Eigen::MatrixXd& a, plexus::Index r) {
   double s = 0.0;
   for (plexus::Index j = 0; j < a.cols(); ++j) s = std::fma(a(r, j), a(r, j), s);
   return std::sqrt(s);
+}
+
+// Row i of x (9 entries, row-major) to its sign-canonical form; its signs in sc.
+template <typename T>
+void canonicalize_row(plexus::Matrix<T>& x, plexus::Index i, SignCanon& sc) {
+  T row[9];
+  for (int j = 0; j < 9; ++j) row[j] = x(i, j);
+  sc = SignCanon::of(row);
+  sc.apply(row);
+  for (int j = 0; j < 9; ++j) x(i, j) = row[j];
+}
+// Row i of y, the network's answer for a canonical input, back to the input's.
+template <typename T>
+void restore_row(plexus::Matrix<T>& y, plexus::Index i, const SignCanon& sc) {
+  T row[9];
+  for (int j = 0; j < 9; ++j) row[j] = y(i, j);
+  sc.restore(row);
+  for (int j = 0; j < 9; ++j) y(i, j) = row[j];
 }
 
 // Predicted inverses (n x 9, row-major) of matrices a (n x 9), in chunks.
@@ -81,14 +103,18 @@ Eigen::MatrixXd predict_inverse(plexus::Network<T>& net, const Convention& c, co
     const plexus::Index m = std::min(chunk, n - r0);
     x.resize(m, 9);
     Eigen::VectorXd scale = Eigen::VectorXd::Ones(m);
+    std::vector<SignCanon> signs(c.canonical_signs ? static_cast<std::size_t>(m) : 0);
     for (plexus::Index i = 0; i < m; ++i) {
       if (c.normalize) scale[i] = row_norm(a, r0 + i);
       x.row(i) = (a.row(r0 + i) / scale[i]).template cast<T>();
+      if (c.canonical_signs) canonicalize_row(x, i, signs[static_cast<std::size_t>(i)]);
     }
     y.resize(m, 9);
     net.predict(x, y);
-    for (plexus::Index i = 0; i < m; ++i)
+    for (plexus::Index i = 0; i < m; ++i) {
+      if (c.canonical_signs) restore_row(y, i, signs[static_cast<std::size_t>(i)]);
       out.row(r0 + i) = y.row(i).template cast<double>() * (c.output_scale / scale[i]);
+    }
   }
   return out;
 }

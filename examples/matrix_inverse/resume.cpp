@@ -26,6 +26,7 @@ std::map<std::string, std::string> config_metadata(const Config& c) {
           {"run.loss", c.loss == LossKind::mse ? "mse" : "residual"},
           {"run.loss_power", format_double(c.loss_power)},
           {"run.norm", c.conv.normalize ? "frobenius" : "none"},
+          {"run.canonical", c.conv.canonical_signs ? "signs" : "none"},
           {"run.width", std::to_string(c.arch.width)},
           {"run.growth", std::to_string(c.arch.growth)},
           {"run.blocks", std::to_string(c.arch.blocks)},
@@ -68,6 +69,7 @@ void config_from_metadata(const std::map<std::string, std::string>& md, const st
   c.loss = get("loss") == "mse" ? LossKind::mse : LossKind::residual;
   c.loss_power = num("loss_power");
   c.conv.normalize = get("norm") == "frobenius";
+  c.conv.canonical_signs = md.count("run.canonical") && get("canonical") == "signs";  // older: none
   c.arch = Arch{static_cast<int>(num("width")), static_cast<int>(num("growth")), static_cast<int>(num("blocks")),
                 static_cast<int>(num("layers"))};
   if (!precision_from_name(get("precision"), c.precision))

@@ -10,6 +10,7 @@
 #include <Eigen/Dense>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -20,6 +21,38 @@ using plexus::Rng;
 using plexus::shape_error;
 using plexus::value_error;
 namespace detail = plexus::detail;
+
+// The signs that make the first row and the first column of a 3x3 matrix
+// (row-major) non-negative: C = diag(s) A diag(t) with t_j = sign(a_0j),
+// s_0 = 1 and s_i = sign(t_0 a_i0) (sign(0) = +1). Signed row and column
+// flips are exact symmetries of the answer's distribution, so the network
+// need only learn the canonical matrices: inv(A) = diag(t) inv(C) diag(s).
+// Multiplying by +-1 is exact in every type.
+struct SignCanon {
+  std::array<double, 3> s{1, 1, 1}, t{1, 1, 1};
+
+  template <typename In>
+  static SignCanon of(const In* a) {
+    SignCanon c;
+    for (int j = 0; j < 3; ++j) c.t[j] = a[j] < In(0) ? -1.0 : 1.0;
+    for (int i = 1; i < 3; ++i) c.s[i] = c.t[0] * static_cast<double>(a[3 * i]) < 0.0 ? -1.0 : 1.0;
+    return c;
+  }
+  // a becomes C = diag(s) a diag(t), in place.
+  template <typename T>
+  void apply(T* a) const {
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < 3; ++j)
+        if (s[i] * t[j] < 0) a[3 * i + j] = -a[3 * i + j];
+  }
+  // y ~ inv(C) becomes the matching estimate of inv(A) = diag(t) y diag(s), in place.
+  template <typename T>
+  void restore(T* y) const {
+    for (int k = 0; k < 3; ++k)
+      for (int l = 0; l < 3; ++l)
+        if (t[k] * s[l] < 0) y[3 * k + l] = -y[3 * k + l];
+  }
+};
 
 enum class InverseDistribution : int {
   // The question: entries uniform in (0, 100), row 0 scaled by 1/det so det = 1.
@@ -35,6 +68,9 @@ struct MatrixInverseOptions {
   // target = target_scale * inverse of the (possibly normalised) input;
   // the answer used inverse / 5.
   double target_scale = 1.0;
+  // Draw each matrix's sign-canonical form (SignCanon) instead: the inputs a
+  // network of Convention::canonical_signs sees.
+  bool canonical_signs = false;
 };
 
 template <typename T>
@@ -60,6 +96,12 @@ class MatrixInverseSource : public plexus::SampleSource<T> {
   void generate(std::uint64_t /*index*/, Rng& rng, T* input, T* target) const override {
     Eigen::Matrix3d a = draw(rng);
     if (opt_.normalize_input) a /= a.norm();
+    if (opt_.canonical_signs) {
+      double row[9];
+      for (int i = 0; i < 9; ++i) row[i] = a(i / 3, i % 3);
+      SignCanon::of(row).apply(row);
+      for (int i = 0; i < 9; ++i) a(i / 3, i % 3) = row[i];
+    }
     const Eigen::Matrix3d inv = a.inverse();
     for (int i = 0; i < 3; ++i)
       for (int j = 0; j < 3; ++j) {

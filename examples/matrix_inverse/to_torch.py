@@ -6,7 +6,10 @@ torch.nn module and, optionally, check it against `matrix_inverse predict`.
 
 MODEL.npz holds dense{i}.weight (PyTorch's (out, in) layout), dense{i}.bias
 in forward order, and config = [kind, width, growth, blocks, layers,
-normalize, output_scale] (kind 0: the question's MLP, 1: concat-ResNet).
+normalize, output_scale, canonical] (kind 0: the question's MLP, 1:
+concat-ResNet; canonical 1: the network sees each matrix's sign-canonical
+form, rows and columns flipped so the first row and column are
+non-negative, and its answer is flipped back; files without it: 0).
 With --input/--expect it predicts the inverses of IN.npy the way `predict`
 does and exits 1 unless every predicted matrix matches OUT.npy to the
 relative tolerance (||X_torch - X_predict||_F / ||X_predict||_F).
@@ -63,7 +66,9 @@ class QuestionMLP(nn.Module):
 
 def load(path):
     data = np.load(path)
-    kind, width, growth, blocks, layers, normalize, scale = data["config"].tolist()
+    config = data["config"].tolist()
+    kind, width, growth, blocks, layers, normalize, scale = config[:7]
+    canonical = len(config) > 7 and config[7] == 1.0
     model = QuestionMLP() if kind == 0 else ConcatResNet(int(width), int(growth), int(blocks), int(layers))
     dense = list(model.dense_layers())
     names = sorted({k.split(".")[0] for k in data.files if k.startswith("dense")}, key=lambda n: int(n[5:]))
@@ -78,14 +83,29 @@ def load(path):
                 raise SystemExit(f"{path}: {name} has shape {w.shape}, the model expects {tuple(layer.weight.shape)}")
             layer.weight.copy_(torch.from_numpy(w))
             layer.bias.copy_(torch.from_numpy(b))
-    return model.eval(), bool(normalize), float(scale), dtype
+    return model.eval(), bool(normalize), float(scale), canonical, dtype
 
 
-def predict(model, normalize, scale, dtype, matrices):
+def sign_flips(a):
+    """Per matrix (rows of 9), the +-1 factor of each entry that makes the first row and column non-negative:
+    t_j = sign(a_0j), s_0 = 1, s_i = sign(t_0 a_i0), factor s_i t_j (sign(0) = +1)."""
+    t = np.where(a[:, 0:3] < 0, -1.0, 1.0)
+    s = np.ones((len(a), 3))
+    s[:, 1:] = np.where(t[:, :1] * a[:, [3, 6]] < 0, -1.0, 1.0)
+    return (s[:, :, None] * t[:, None, :]).reshape(len(a), 9), s, t
+
+
+def predict(model, normalize, scale, canonical, dtype, matrices):
     a = matrices.reshape(len(matrices), 9).astype(np.float64)
     norm = np.linalg.norm(a, axis=1, keepdims=True) if normalize else np.ones((len(a), 1))
+    x = a / norm
+    if canonical:
+        flips, s, t = sign_flips(x)
+        x = x * flips
     with torch.no_grad():
-        out = model(torch.from_numpy(a / norm).to(dtype)).double().numpy()
+        out = model(torch.from_numpy(x).to(dtype)).double().numpy()
+    if canonical:  # inv(A) = diag(t) inv(C) diag(s): entry (k, l) times t_k s_l
+        out = out * (t[:, :, None] * s[:, None, :]).reshape(len(a), 9)
     return (out * scale / norm).reshape(matrices.shape)
 
 
@@ -96,13 +116,13 @@ def main():
     p.add_argument("--expect")
     p.add_argument("--rtol", type=float, default=1e-5)
     args = p.parse_args()
-    model, normalize, scale, dtype = load(args.npz)
+    model, normalize, scale, canonical, dtype = load(args.npz)
     print(f"loaded {args.npz}: {sum(t.numel() for t in model.parameters())} parameters, {dtype}")
     if args.input is None:
         return 0
     if args.expect is None:
         raise SystemExit("--input needs --expect")
-    got = predict(model, normalize, scale, dtype, np.load(args.input))
+    got = predict(model, normalize, scale, canonical, dtype, np.load(args.input))
     expect = np.load(args.expect)
     if got.shape != expect.shape:
         raise SystemExit(f"shape {got.shape} against {expect.shape}")

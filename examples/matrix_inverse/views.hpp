@@ -81,15 +81,23 @@ struct View {
   }
 };
 
+// The code of the unsigned view: transpose bit, row and column permutations.
+constexpr int kUnsignedViewCodes = 2 * 6 * 6;  // 72
+inline int unsigned_view_code(int u) { return u % 2 + 2 * ((u / 2) % 6) + 96 * (u / 12); }
+
 // The fixed table of views: code 0 (the identity) first, then distinct
-// codes drawn from `seed`; kMaxViews of them.
-inline std::vector<int> view_table(std::uint64_t seed) {
+// codes drawn from `seed`; kMaxViews of them. With `unsigned_only` the codes
+// are drawn from the 72 views without sign flips: a model of
+// Convention::canonical_signs answers every signed variant of a view alike.
+inline std::vector<int> view_table(std::uint64_t seed, bool unsigned_only = false) {
   std::vector<int> codes = {0};
   std::vector<bool> used(kViewCodes, false);
   used[0] = true;
   plexus::Rng rng(plexus::mix64(seed, 0x71E35ULL));
+  const std::uint64_t range = static_cast<std::uint64_t>(unsigned_only ? kUnsignedViewCodes : kViewCodes);
   while (static_cast<int>(codes.size()) < kMaxViews) {
-    const int c = static_cast<int>(rng.next_u64() % static_cast<std::uint64_t>(kViewCodes));
+    const int u = static_cast<int>(rng.next_u64() % range);
+    const int c = unsigned_only ? unsigned_view_code(u) : u;
     if (!used[static_cast<std::size_t>(c)]) used[static_cast<std::size_t>(c)] = true, codes.push_back(c);
   }
   return codes;
@@ -183,10 +191,13 @@ Eigen::MatrixXd predict_views(Net&& net, const Convention& c, const Eigen::Matri
     const plexus::Index m = std::min(chunk, n - r0);
     x.resize(m * k, 9);
     Eigen::VectorXd scale = Eigen::VectorXd::Ones(m);
+    std::vector<SignCanon> signs(c.canonical_signs ? static_cast<std::size_t>(m * k) : 0);
+    auto sign_of = [&](plexus::Index row) -> SignCanon& { return signs[static_cast<std::size_t>(row)]; };
     for (plexus::Index i = 0; i < m; ++i) {
       if (c.normalize) scale[i] = row_norm(a, r0 + i);
       if (k == 1) {  // the network once: predict_inverse's own expressions, so the same bits
         x.row(i) = (a.row(r0 + i) / scale[i]).template cast<T>();
+        if (c.canonical_signs) canonicalize_row(x, i, sign_of(i));
         continue;
       }
       in = a.row(r0 + i) / scale[i];
@@ -194,10 +205,13 @@ Eigen::MatrixXd predict_views(Net&& net, const Convention& c, const Eigen::Matri
         Eigen::Matrix<T, 1, 9> row;
         views[static_cast<std::size_t>(v)].apply(in.data(), row.data());
         x.row(i * k + v) = row;
+        if (c.canonical_signs) canonicalize_row(x, i * k + v, sign_of(i * k + v));
       }
     }
     y.resize(m * k, 9);
     net(x, y);
+    if (c.canonical_signs)
+      for (plexus::Index r = 0; r < m * k; ++r) restore_row(y, r, sign_of(r));
     for (plexus::Index i = 0; i < m; ++i) {
       if (k == 1) {
         out.row(r0 + i) = y.row(i).template cast<double>() * (c.output_scale / scale[i]);
