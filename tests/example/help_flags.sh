@@ -61,24 +61,32 @@ echo "help and parser agree for ${#COMMANDS[@]} commands over ${#all[@]} flags"
 
 # each command's own defaults
 expect_line() {  # expect_line COMMAND REGEX
-  joined "$1" | grep -Eq -- "$2" || fail "$1 --help has no line matching '$2': $(joined "$1")"
+  # the text first: grep -q stops reading at its match, which under pipefail
+  # would fail a producer still writing
+  local text
+  text="$(joined "$1")"
+  grep -Eq -- "$2" <<< "$text" || fail "$1 --help has no line matching '$2': $text"
 }
 expect_line train '^  --micro-batch M .*\(default 256\)'
 expect_line train '^  --growth N .*\(default 128\)'
 expect_line train '^  --batch B .*\(default 512\)'
 expect_line train '^  --seconds S .*\(default 240\)'
-flat train | grep -q "train's default budget is --seconds 240" || fail "train --help does not give its default budget"
+expect_line train '^  --canonical none\|signs .*\(default signs\)'
+expect_line train '^  --precision f32\|f64\|bf16\|auto .*\(default auto\)'
+expect_line answer '^  --canonical none\|signs .*\(default none\)'
+expect_line answer '^  --precision f32\|f64\|bf16\|auto .*\(default f32\)'
+grep -q "train's default budget is --seconds 240" <<< "$(flat train)" || fail "train --help does not give its default budget"
 expect_line answer '^  --micro-batch M .*\(default 512\)'
 expect_line answer '^  --growth N .*\(default 256\)'
 expect_line answer '^  --seconds S .*\(default none\)'
-flat answer | grep -q "answer has no default budget" || fail "answer --help does not say it has no default budget"
+grep -q "answer has no default budget" <<< "$(flat answer)" || fail "answer --help does not say it has no default budget"
 expect_line question '^  --batch B .*\(default 100\)'
 expect_line question '^  --epochs E .*\(default 400\)'
 for cmd in question answer train; do
-  flat "$cmd" | grep -q -- "--samples and --seconds both bound the run: training stops at whichever comes first; given alone, only that one applies" \
+  grep -q -- "--samples and --seconds both bound the run: training stops at whichever comes first; given alone, only that one applies" <<< "$(flat "$cmd")" \
     || fail "$cmd --help does not state the budget rule"
 done
-"$MI" train --help | grep -q "answer:" && fail "train --help shows another command's settings"
+grep -q "answer:" <<< "$("$MI" train --help)" && fail "train --help shows another command's settings"
 
 "$MI" --help > top.txt
 for cmd in "${COMMANDS[@]}"; do grep -q "^  $cmd " top.txt || fail "matrix_inverse --help does not explain $cmd"; done

@@ -2,7 +2,8 @@
 # --precision bf16 (answer, train): a float network trained with bf16
 # products. It says which engine runs them and whether they are emulated,
 # records bf16 in the model file's metadata, gives byte-identical models for
-# any thread count, differs from f32, and question refuses it.
+# any thread count, differs from f32, and question refuses it; --precision
+# auto (train's default) is bf16 only where the engine has bf16 instructions.
 source "$(dirname "$0")/common.sh"
 TINY=(--width 16 --growth 8 --blocks 1 --layers 2 --batch 256 --samples 8192 --seed 5)
 run() {  # run LOG ARGS...: matrix_inverse ARGS... > LOG (stdout and stderr)
@@ -39,6 +40,19 @@ if grep -q avx512_bf16 /proc/cpuinfo; then
   PLEXUS_ENGINE=avx512_bf16 "$MI" train --precision bf16 "${TINY[@]}" > hw.log 2>&1 || fail "avx512_bf16: $(cat hw.log)"
   grep -q "^bf16 products on engine avx512_bf16$" hw.log || fail "avx512_bf16: $(cat hw.log)"
 fi
+
+# --precision auto (train's default): bf16 on an engine with bf16
+# instructions, f32 on one without, recorded as what it resolved to
+PLEXUS_ENGINE=generic "$MI" train "${TINY[@]}" --model ag.plx > ag.log 2>&1 || fail "auto on generic: $(cat ag.log)"
+grep -q "^bf16 products" ag.log && fail "auto chose bf16 on the generic engine: $(cat ag.log)"
+has_meta ag.plx f32 || fail "auto on generic did not record f32"
+if grep -q avx512_bf16 /proc/cpuinfo; then
+  PLEXUS_ENGINE=avx512_bf16 "$MI" train "${TINY[@]}" --model ah.plx > ah.log 2>&1 || fail "auto: $(cat ah.log)"
+  grep -q "^bf16 products on engine avx512_bf16$" ah.log || fail "auto did not choose bf16 on avx512_bf16: $(cat ah.log)"
+  has_meta ah.plx bf16 || fail "auto on avx512_bf16 did not record bf16"
+  cmp ah.plx b1.plx || fail "auto on avx512_bf16 is not --precision bf16"
+fi
+"$MI" question --precision auto --epochs 1 > qa.log 2>&1 || fail "question --precision auto: $(cat qa.log)"
 
 # question trains in f32 or f64 only
 if "$MI" question --precision bf16 --epochs 1 > q.log 2>&1; then fail "question accepted --precision bf16"; fi
