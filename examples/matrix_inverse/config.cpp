@@ -306,9 +306,8 @@ Config defaults_of(const std::string& command) {
     c.loss = LossKind::residual;
     c.loss_power = 0.25;  // ||R||^0.25 beat ||R||^2, ||R|| and ||R||^0.5 at 2.5M samples (docs/matrix_inverse.md)
     c.conv.normalize = true;
-    c.conv.canonical_signs = true;
-    c.precision_auto = true;  // bf16: 1.8x the samples per second of f32 here, as good per sample  // median r 0.0671
-                              // against 0.1130 at 1M samples (docs/matrix_inverse.md)
+    c.conv.canonical_signs = true;  // once: median r 0.0671 against 0.1130 at 1M samples (docs/matrix_inverse.md)
+    c.precision_auto = true;        // bf16: 1.8x the samples per second of f32 here, as good per sample
     c.arch = Arch{128, 128, 7, 4};
   } else {
     throw std::logic_error("defaults_of: '" + command + "' is not a training command");

@@ -42,9 +42,7 @@ ModelMeta online_model_meta(const Config& c, const Convention& conv, std::uint64
                 {"precision", precision_name(c.precision)}};
   // The exact views predict averages over (views.hpp), fixed here so that
   // the model's predictions are reproducible.
-  ViewSet views;
-  views.codes = view_table(views.seed, conv.canonical_signs);
-  for (auto& kv : views.metadata()) meta.extra.insert(kv);
+  for (auto& kv : views_for(conv).metadata()) meta.extra.insert(kv);
   return meta;
 }
 
@@ -258,14 +256,15 @@ int run_online(const Config& c) {
 #endif
   // The held-out figures: the network once and averaged over predict's
   // default views; with --ema for the trained weights too, for comparison.
-  const std::vector<int> table = view_table(kDefaultViewSeed, conv.canonical_signs);  // the model's own
+  const ViewSet views = views_for(conv);  // the model's own
   auto report = [&](Network<T>& n, const std::string& which) {
     const Eigen::MatrixXd once = predict_inverse(n, conv, eval_a);
     print_inverse_metrics(("held-out, " + which + "network once").c_str(), inverse_metrics(eval_a, once));
     const Eigen::MatrixXd viewed = predict_views<T>([&](const Matrix<T>& x, Matrix<T>& y) { n.predict(x, y); }, conv,
-                                                    eval_a, table, kDefaultViews);
-    print_inverse_metrics(("held-out, " + which + std::to_string(kDefaultViews) + " views (predict's default)").c_str(),
-                          inverse_metrics(eval_a, viewed));
+                                                    eval_a, views.codes, views.default_views);
+    print_inverse_metrics(
+        ("held-out, " + which + std::to_string(views.default_views) + " views (predict's default)").c_str(),
+        inverse_metrics(eval_a, viewed));
     return once;
   };
   if (c.ema > 0) report(net, "trained weights, ");

@@ -75,22 +75,29 @@ inline double row_norm(const Eigen::MatrixXd& a, plexus::Index r) {
   return std::sqrt(s);
 }
 
-// Row i of x (9 entries, row-major) to its sign-canonical form; its signs in sc.
-template <typename T>
-void canonicalize_row(plexus::Matrix<T>& x, plexus::Index i, SignCanon& sc) {
+// y = net(x) for network inputs x (m x 9, rows row-major 3x3 matrices), in
+// c's convention: with c.canonical_signs each row of x becomes its
+// sign-canonical form (x is scratch) and each answer is flipped back. The one
+// place the map is applied around the network, for every prediction path.
+template <typename T, typename Net>
+void run_network(Net&& net, const Convention& c, plexus::Matrix<T>& x, plexus::Matrix<T>& y) {
+  std::vector<SignCanon> signs(c.canonical_signs ? static_cast<std::size_t>(x.rows()) : 0);
   T row[9];
-  for (int j = 0; j < 9; ++j) row[j] = x(i, j);
-  sc = SignCanon::of(row);
-  sc.apply(row);
-  for (int j = 0; j < 9; ++j) x(i, j) = row[j];
-}
-// Row i of y, the network's answer for a canonical input, back to the input's.
-template <typename T>
-void restore_row(plexus::Matrix<T>& y, plexus::Index i, const SignCanon& sc) {
-  T row[9];
-  for (int j = 0; j < 9; ++j) row[j] = y(i, j);
-  sc.restore(row);
-  for (int j = 0; j < 9; ++j) y(i, j) = row[j];
+  for (std::size_t i = 0; i < signs.size(); ++i) {
+    const auto r = static_cast<plexus::Index>(i);
+    for (int j = 0; j < 9; ++j) row[j] = x(r, j);
+    signs[i] = SignCanon::of(row);
+    signs[i].apply(row);
+    for (int j = 0; j < 9; ++j) x(r, j) = row[j];
+  }
+  y.resize(x.rows(), 9);
+  net(x, y);
+  for (std::size_t i = 0; i < signs.size(); ++i) {
+    const auto r = static_cast<plexus::Index>(i);
+    for (int j = 0; j < 9; ++j) row[j] = y(r, j);
+    signs[i].restore(row);
+    for (int j = 0; j < 9; ++j) y(r, j) = row[j];
+  }
 }
 
 // Predicted inverses (n x 9, row-major) of matrices a (n x 9), in chunks.
@@ -103,18 +110,13 @@ Eigen::MatrixXd predict_inverse(plexus::Network<T>& net, const Convention& c, co
     const plexus::Index m = std::min(chunk, n - r0);
     x.resize(m, 9);
     Eigen::VectorXd scale = Eigen::VectorXd::Ones(m);
-    std::vector<SignCanon> signs(c.canonical_signs ? static_cast<std::size_t>(m) : 0);
     for (plexus::Index i = 0; i < m; ++i) {
       if (c.normalize) scale[i] = row_norm(a, r0 + i);
       x.row(i) = (a.row(r0 + i) / scale[i]).template cast<T>();
-      if (c.canonical_signs) canonicalize_row(x, i, signs[static_cast<std::size_t>(i)]);
     }
-    y.resize(m, 9);
-    net.predict(x, y);
-    for (plexus::Index i = 0; i < m; ++i) {
-      if (c.canonical_signs) restore_row(y, i, signs[static_cast<std::size_t>(i)]);
+    run_network([&](const plexus::Matrix<T>& in, plexus::Matrix<T>& o) { net.predict(in, o); }, c, x, y);
+    for (plexus::Index i = 0; i < m; ++i)
       out.row(r0 + i) = y.row(i).template cast<double>() * (c.output_scale / scale[i]);
-    }
   }
   return out;
 }

@@ -96,18 +96,17 @@ class MatrixInverseSource : public plexus::SampleSource<T> {
   void generate(std::uint64_t /*index*/, Rng& rng, T* input, T* target) const override {
     Eigen::Matrix3d a = draw(rng);
     if (opt_.normalize_input) a /= a.norm();
-    if (opt_.canonical_signs) {
-      double row[9];
-      for (int i = 0; i < 9; ++i) row[i] = a(i / 3, i % 3);
-      SignCanon::of(row).apply(row);
-      for (int i = 0; i < 9; ++i) a(i / 3, i % 3) = row[i];
-    }
     const Eigen::Matrix3d inv = a.inverse();
     for (int i = 0; i < 3; ++i)
       for (int j = 0; j < 3; ++j) {
         input[3 * i + j] = static_cast<T>(a(i, j));
         target[3 * i + j] = static_cast<T>(opt_.target_scale * inv(i, j));
       }
+    if (opt_.canonical_signs) {  // C = diag(s) A diag(t), and inv(C) = diag(t) inv(A) diag(s): restore's flips
+      const SignCanon sc = SignCanon::of(input);
+      sc.apply(input);
+      sc.restore(target);
+    }
   }
 
  private:

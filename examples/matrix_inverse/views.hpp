@@ -127,6 +127,14 @@ struct ViewSet {
   }
 };
 
+// The views train records for a network of convention c: the table of
+// kDefaultViewSeed, from the unsigned views when c.canonical_signs.
+inline ViewSet views_for(const Convention& c) {
+  ViewSet v;
+  v.codes = view_table(v.seed, c.canonical_signs);
+  return v;
+}
+
 inline ViewSet ViewSet::from_metadata(const std::map<std::string, std::string>& md, const std::string& path) {
   ViewSet v;
   auto it = md.find("views.table");
@@ -191,13 +199,10 @@ Eigen::MatrixXd predict_views(Net&& net, const Convention& c, const Eigen::Matri
     const plexus::Index m = std::min(chunk, n - r0);
     x.resize(m * k, 9);
     Eigen::VectorXd scale = Eigen::VectorXd::Ones(m);
-    std::vector<SignCanon> signs(c.canonical_signs ? static_cast<std::size_t>(m * k) : 0);
-    auto sign_of = [&](plexus::Index row) -> SignCanon& { return signs[static_cast<std::size_t>(row)]; };
     for (plexus::Index i = 0; i < m; ++i) {
       if (c.normalize) scale[i] = row_norm(a, r0 + i);
       if (k == 1) {  // the network once: predict_inverse's own expressions, so the same bits
         x.row(i) = (a.row(r0 + i) / scale[i]).template cast<T>();
-        if (c.canonical_signs) canonicalize_row(x, i, sign_of(i));
         continue;
       }
       in = a.row(r0 + i) / scale[i];
@@ -205,13 +210,9 @@ Eigen::MatrixXd predict_views(Net&& net, const Convention& c, const Eigen::Matri
         Eigen::Matrix<T, 1, 9> row;
         views[static_cast<std::size_t>(v)].apply(in.data(), row.data());
         x.row(i * k + v) = row;
-        if (c.canonical_signs) canonicalize_row(x, i * k + v, sign_of(i * k + v));
       }
     }
-    y.resize(m * k, 9);
-    net(x, y);
-    if (c.canonical_signs)
-      for (plexus::Index r = 0; r < m * k; ++r) restore_row(y, r, sign_of(r));
+    run_network(net, c, x, y);
     for (plexus::Index i = 0; i < m; ++i) {
       if (k == 1) {
         out.row(r0 + i) = y.row(i).template cast<double>() * (c.output_scale / scale[i]);
