@@ -3,8 +3,8 @@
 // each view maps an inverse back exactly, averaging an exact inverse over
 // views returns the inverse, one view is plain prediction bit for bit, and
 // the table is reproducible and checked; the sign-canonical forms
-// (--canonical signs); and the Cauchy form of the residual loss by finite
-// differences.
+// (--canonical signs); the Cauchy form of the residual loss by finite
+// differences; and the shape of train's gated network.
 #include <doctest/doctest.h>
 
 #include "views.hpp"
@@ -269,4 +269,31 @@ TEST_CASE("example.loss: the Cauchy loss (--loss-power 0 --loss-scale c) by fini
     }
     CHECK(loss.value(p, none, x) == doctest::Approx(expect / 6).epsilon(1e-12));
   }
+}
+
+TEST_CASE("example.gated: train's gated concat-ResNet has Dense(2 growth) -> GLU growth layers, as to_torch.py builds") {
+  Arch plain{16, 8, 2, 3};
+  Arch gated = plain;
+  gated.gated = true;
+  gated.gate = plexus::Activation::relu;
+  auto p = concat_resnet<double>(plain), g = concat_resnet<double>(gated);
+  p.build(9, 1);
+  g.build(9, 1);
+  // Per block, growth layer i reads width + i growth columns: plain it has
+  // growth units, gated 2 growth (the GLU halves them back to growth).
+  const plexus::Index w = 16, k = 8, layers = 3, blocks = 2;
+  plexus::Index grow_plain = 0, grow_gated = 0;
+  for (plexus::Index i = 0; i < layers; ++i)
+    grow_plain += (w + i * k) * k + k, grow_gated += (w + i * k) * 2 * k + 2 * k;
+  const plexus::Index rest = (9 * w + w) + blocks * ((w + layers * k) * w + w) + (w * 9 + 9);
+  CHECK(p.parameter_count() == rest + blocks * grow_plain);
+  CHECK(g.parameter_count() == rest + blocks * grow_gated);
+  CHECK(g.output_width() == 9);
+  // The first growth layer of the first block: Concat(Sequential(Dense(16), GLU(relu))).
+  const auto& concat = g.layers()[1].child(0).child(0);
+  CHECK(concat.kind() == "Concat");
+  CHECK(concat.child(0).child(0).output_width() == 2 * k);
+  const auto& glu = dynamic_cast<const plexus::GLU<double>&>(concat.child(0).child(1));
+  CHECK(glu.gate().kind() == plexus::Activation::relu);
+  CHECK(concat.output_width() == w + k);
 }

@@ -17,7 +17,7 @@ names are those of plexus::torch_tensors: "0.weight", "3.body.0.bias".
 Kinds: Sequential, Dense (an nn.Linear with its activation), Activation,
 Concat (cat([x, body(x)], 1)), Residual (x + body(x)), Dropout, LayerNorm,
 BatchNorm (BatchNorm1d), Softmax (dim 1), Standardize ((x - mean) / std,
-buffers). Command line:
+buffers), GLU (a * gate(b) of the input's halves). Command line:
 
     plexus_torch.py summary SPEC.json         print the twin module
     plexus_torch.py predict SPEC.json W.npz IN.npy OUT.npy
@@ -121,6 +121,22 @@ class Standardize(nn.Module):
         return (x - self.mean) / self.std
 
 
+class GLU(nn.Module):
+    """[a | b] -> a * gate(b), the input's two halves (gate sigmoid: torch.nn.GLU(dim=1))."""
+
+    def __init__(self, settings):
+        super().__init__()
+        self.gate = settings.get("activation", "identity")
+        self.fn = activation_fn(settings)
+
+    def forward(self, x):
+        a, b = x.chunk(2, dim=1)
+        return a * self.fn(b)
+
+    def extra_repr(self):
+        return f"gate={self.gate}"
+
+
 def build_layer(node):
     """The torch module of one layer of a spec (a dict of torch_spec_json)."""
     kind, s = node["kind"], node["settings"]
@@ -146,6 +162,8 @@ def build_layer(node):
                               affine=bool(s.get("affine", 1)))
     if kind == "Softmax":
         return nn.Softmax(dim=1)
+    if kind == "GLU":
+        return GLU(s)
     if kind == "Standardize":
         return Standardize(w_in)
     raise ValueError(f"plexus_torch: no torch twin for layer kind '{kind}'")

@@ -39,6 +39,9 @@ enum class Precision {
 const char* precision_name(Precision p);
 // The activations --activation offers (relu, silu, gelu); false when s names none.
 bool activation_from_name(const std::string& s, plexus::ActivationFunction& f);
+// --gate: none, or the GLU gate's activation; false when s names none of them.
+bool gate_from_name(const std::string& s, Arch& a);
+std::string gate_name(const Arch& a);
 // The products' arithmetic of a run in precision p.
 inline plexus::Precision product_precision(Precision p) {
   return p == Precision::bf16 ? plexus::Precision::bf16 : plexus::Precision::native;

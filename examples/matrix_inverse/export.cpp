@@ -26,10 +26,21 @@ std::vector<plexus::NpzMember> export_members(plexus::Network<T>& net, const Mod
     auto it = meta.extra.find(k);
     return it == meta.extra.end() ? -1.0 : std::stod(it->second);
   };
-  Eigen::Matrix<double, 8, 1> cfg;
+  // The hidden activation and the gate as plexus::Activation codes (gate -1:
+  // plain growth layers); models from before these settings: relu, none.
+  const auto code = [&](const char* k, double absent) {
+    auto it = meta.extra.find(k);
+    if (it == meta.extra.end()) return absent;
+    if (it->second == "none") return -1.0;
+    const plexus::Activation* a = plexus::enum_value(plexus::kActivationNames, it->second);
+    if (!a) throw plexus::io_error("export: the model's " + std::string(k) + " '" + it->second + "' is unknown");
+    return static_cast<double>(*a);
+  };
+  Eigen::Matrix<double, 10, 1> cfg;
   cfg << (meta.recipe == "question" ? 0.0 : 1.0), get("width"), get("growth"), get("blocks"), get("layers"),
-      meta.conv.normalize ? 1.0 : 0.0, meta.conv.output_scale, meta.conv.canonical_signs ? 1.0 : 0.0;
-  members.push_back(plexus::npz_member("config", plexus::matrix_to_npy(cfg, {8}), plexus::NpyType::float64));
+      meta.conv.normalize ? 1.0 : 0.0, meta.conv.output_scale, meta.conv.canonical_signs ? 1.0 : 0.0,
+      code("activation", static_cast<double>(plexus::Activation::relu)), code("gate", -1.0);
+  members.push_back(plexus::npz_member("config", plexus::matrix_to_npy(cfg, {10}), plexus::NpyType::float64));
   return members;
 }
 
@@ -48,7 +59,9 @@ int cmd_export(const std::vector<std::string>& argv) {
         "usage: matrix_inverse export --model FILE --npz OUT.npz [--dtype float64|float32]\n\n%s\n\nflags:\n%s",
         wrap("Writes every Dense layer, in forward order, as dense{i}.weight (PyTorch's (out, in) layout) "
              "and dense{i}.bias, plus 'config' = [kind (0 question, 1 concat-ResNet), width, growth, blocks, "
-             "layers, normalize, output_scale, canonical signs (0 or 1)]. examples/matrix_inverse/to_torch.py loads it "
+             "layers, normalize, output_scale, canonical signs (0 or 1), activation, gate] (the last two as "
+             "plexus::Activation codes: 1 relu, 3 sigmoid, 4 gelu, 5 silu, 0 identity; gate -1: none). "
+             "examples/matrix_inverse/to_torch.py loads it "
              "into torch.nn and applies the same input and output maps.",
              100)
             .c_str(),

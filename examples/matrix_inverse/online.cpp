@@ -35,6 +35,7 @@ ModelMeta online_model_meta(const Config& c, const Convention& conv, std::uint64
                 {"blocks", std::to_string(c.arch.blocks)},
                 {"layers", std::to_string(c.arch.layers)},
                 {"activation", plexus::to_string(c.arch.activation.kind())},
+                {"gate", gate_name(c.arch)},
                 {"ema", format_double(c.ema)},
                 {"loss_scale", format_double(c.loss_scale)},
                 {"schedule", c.cosine ? "cosine" : "constant"},
@@ -157,9 +158,12 @@ int run_online(const Config& c) {
   CurveLog curve;
   if (root()) {
     std::printf(
-        "%s: concat-ResNet width %d, growth %d, %d blocks of %d, %lld parameters; %s loss, input %s; "
+        "%s: concat-ResNet width %d, growth %d%s, %d blocks of %d, %lld parameters; %s loss, input %s; "
         "%s lr %g (%s), batch %lld, %d threads%s\n",
-        c.recipe.c_str(), c.arch.width, c.arch.growth, c.arch.blocks, c.arch.layers,
+        c.recipe.c_str(), c.arch.width, c.arch.growth,
+        c.arch.gated ? (" gated (Dense(2x" + std::to_string(c.arch.growth) + ") -> GLU " + gate_name(c.arch) + ")").c_str()
+                     : "",
+        c.arch.blocks, c.arch.layers,
         static_cast<long long>(net.parameter_count()),
         c.loss == LossKind::mse ? "MSE"
         : c.loss_power == 2.0   ? "residual"

@@ -26,6 +26,10 @@ struct Arch {
   int outputs = 9;
   plexus::Init block_init = plexus::Init::zeros;  // each block's last Dense: the block starts as the identity
   plexus::ActivationFunction activation = plexus::Activation::relu;
+  // Gated growth layers: each Dense(growth, activation) becomes
+  // Dense(2 growth) -> GLU(gate), y = a * gate(b) (a layer that multiplies).
+  bool gated = false;
+  plexus::ActivationFunction gate = plexus::Activation::sigmoid;
 };
 
 template <typename T>
@@ -36,7 +40,14 @@ plexus::Network<T> concat_resnet(const Arch& a) {
   for (int b = 0; b < a.blocks; ++b) {
     Sequential<T> body;
     for (int i = 0; i < a.layers; ++i)  // x = concatenate([x, Dense(growth, relu)(x)])
-      body.add(Concat<T>(Dense<T>(a.growth, a.activation)));
+      if (a.gated) {
+        Sequential<T> glu;
+        glu.add(Dense<T>(2 * a.growth));
+        glu.add(GLU<T>(a.gate));
+        body.add(Concat<T>(std::move(glu)));
+      } else {
+        body.add(Concat<T>(Dense<T>(a.growth, a.activation)));
+      }
     body.add(Dense<T>(a.width, Activation::identity, a.block_init));
     net.add(Residual<T>(std::move(body)));  // x = skip + Dense(width, zeros)(x)
   }

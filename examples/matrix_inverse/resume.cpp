@@ -38,6 +38,7 @@ std::map<std::string, std::string> config_metadata(const Config& c) {
           {"run.epochs", std::to_string(c.epochs)},
           {"run.adam_eps", format_double(c.adam_eps)},
           {"run.activation", plexus::to_string(c.arch.activation.kind())},
+          {"run.gate", gate_name(c.arch)},
           {"run.ema", format_double(c.ema)},
           {"run.loss_scale", format_double(c.loss_scale)}};
 }
@@ -82,6 +83,8 @@ void config_from_metadata(const std::map<std::string, std::string>& md, const st
   // checkpoints from before these settings: relu, no average, c = 1e-4
   if (md.count("run.activation") && !activation_from_name(get("activation"), c.arch.activation))
     throw plexus::io_error("'" + path + "': unknown run.activation '" + get("activation") + "'");
+  if (md.count("run.gate") && !gate_from_name(get("gate"), c.arch))  // older: none
+    throw plexus::io_error("'" + path + "': unknown run.gate '" + get("gate") + "'");
   c.ema = md.count("run.ema") ? num("ema") : 0.0;
   c.loss_scale = md.count("run.loss_scale") ? num("loss_scale") : 1e-4;
 }

@@ -6,10 +6,13 @@ torch.nn module and, optionally, check it against `matrix_inverse predict`.
 
 MODEL.npz holds dense{i}.weight (PyTorch's (out, in) layout), dense{i}.bias
 in forward order, and config = [kind, width, growth, blocks, layers,
-normalize, output_scale, canonical] (kind 0: the question's MLP, 1:
-concat-ResNet; canonical 1: the network sees each matrix's sign-canonical
-form, rows and columns flipped so the first row and column are
-non-negative, and its answer is flipped back; files without it: 0).
+normalize, output_scale, canonical, activation, gate] (kind 0: the
+question's MLP, 1: concat-ResNet; canonical 1: the network sees each
+matrix's sign-canonical form, rows and columns flipped so the first row and
+column are non-negative, and its answer is flipped back; activation and
+gate: plexus::Activation codes, gate -1 for plain growth layers, else each
+growth layer is Linear(2 growth) and a * gate(b) of its halves; files
+without them: canonical 0, relu, no gate).
 With --input/--expect it predicts the inverses of IN.npy the way `predict`
 does and exits 1 unless every predicted matrix matches OUT.npy to the
 relative tolerance (||X_torch - X_predict||_F / ||X_predict||_F).
@@ -23,24 +26,39 @@ import torch
 from torch import nn
 
 
-class ConcatResNet(nn.Module):
-    """Dense(width, relu); blocks x [4 x x = cat(x, relu(Dense(growth)(x))); x = skip + Dense(width)(x)]; Dense(9)."""
+# plexus::Activation codes (include/plexus/layers/activations.hpp).
+ACTIVATIONS = {0: lambda z: z, 1: torch.relu, 2: torch.tanh, 3: torch.sigmoid,
+               4: torch.nn.functional.gelu, 5: torch.nn.functional.silu}
 
-    def __init__(self, width, growth, blocks, layers):
+
+class ConcatResNet(nn.Module):
+    """Dense(width, f); blocks x [4 x x = cat(x, grow(x)); x = skip + Dense(width)(x)]; Dense(9), where
+    grow(x) = f(Dense(growth)(x)), or with a gate a * gate(b) for [a | b] = Dense(2 growth)(x)."""
+
+    def __init__(self, width, growth, blocks, layers, activation=1, gate=-1):
         super().__init__()
+        self.f = ACTIVATIONS[activation]
+        self.gate = None if gate < 0 else ACTIVATIONS[gate]
+        grown = growth if self.gate is None else 2 * growth
         self.stem = nn.Linear(9, width)
         self.blocks = nn.ModuleList()
         for _ in range(blocks):
-            grow = nn.ModuleList(nn.Linear(width + i * growth, growth) for i in range(layers))
+            grow = nn.ModuleList(nn.Linear(width + i * growth, grown) for i in range(layers))
             self.blocks.append(nn.ModuleDict({"grow": grow, "out": nn.Linear(width + layers * growth, width)}))
         self.head = nn.Linear(width, 9)
 
+    def grow(self, dense, x):
+        if self.gate is None:
+            return self.f(dense(x))
+        a, b = dense(x).chunk(2, dim=1)
+        return a * self.gate(b)
+
     def forward(self, x):
-        x = torch.relu(self.stem(x))
+        x = self.f(self.stem(x))
         for block in self.blocks:
             skip = x
             for dense in block["grow"]:
-                x = torch.cat([x, torch.relu(dense(x))], dim=1)
+                x = torch.cat([x, self.grow(dense, x)], dim=1)
             x = skip + block["out"](x)
         return self.head(x)
 
@@ -69,7 +87,12 @@ def load(path):
     config = data["config"].tolist()
     kind, width, growth, blocks, layers, normalize, scale = config[:7]
     canonical = len(config) > 7 and config[7] == 1.0
-    model = QuestionMLP() if kind == 0 else ConcatResNet(int(width), int(growth), int(blocks), int(layers))
+    activation = int(config[8]) if len(config) > 8 else 1
+    gate = int(config[9]) if len(config) > 9 else -1
+    if activation not in ACTIVATIONS or (gate >= 0 and gate not in ACTIVATIONS):
+        raise SystemExit(f"{path}: activation code {activation} or gate code {gate} has no torch function here")
+    model = QuestionMLP() if kind == 0 else ConcatResNet(int(width), int(growth), int(blocks), int(layers),
+                                                         activation, gate)
     dense = list(model.dense_layers())
     names = sorted({k.split(".")[0] for k in data.files if k.startswith("dense")}, key=lambda n: int(n[5:]))
     if len(names) != len(dense):

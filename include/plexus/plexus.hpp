@@ -21,6 +21,7 @@
 #include "layers/dense.hpp"
 #include "layers/dropout.hpp"
 #include "layers/factory.hpp"
+#include "layers/glu.hpp"
 #include "layers/half_predictor.hpp"
 #include "layers/inference.hpp"
 #include "layers/layer.hpp"

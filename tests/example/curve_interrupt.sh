@@ -32,7 +32,7 @@ step=$(sed -n 's/.*interrupted at step \([0-9]*\) .*/\1/p' int.err)
 echo "Ctrl-C at step $step: $(rows int/curve.csv) rows, curve.svg and scatter.svg written"
 
 # the progress line: samples, rate, the loss under its name, the held-out numbers
-grep -Eq "^train: [0-9]+ samples, [0-9]+ samples/s, loss \(mean \|\|AX-I\|\|\^0.25\) [0-9.e+-]+, held-out median r [0-9.e+-]+, r < 0.05 [0-9.]+%, " int.err \
+grep -Eq "^train: [0-9]+ samples, [0-9]+ samples/s, loss \(mean \|\|AX-I\|\|\^0.5\) [0-9.e+-]+, held-out median r [0-9.e+-]+, r < 0.05 [0-9.]+%, " int.err \
   || fail "no labelled progress line with the held-out numbers: $(head -3 int.err)"
 
 # SIGKILL: the rows written so far stay, whole

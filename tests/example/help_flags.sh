@@ -68,12 +68,14 @@ expect_line() {  # expect_line COMMAND REGEX
   grep -Eq -- "$2" <<< "$text" || fail "$1 --help has no line matching '$2': $text"
 }
 expect_line train '^  --micro-batch M .*\(default 256\)'
-expect_line train '^  --growth N .*\(default 128\)'
+expect_line train '^  --growth N .*\(default 32\)'
 expect_line train '^  --batch B .*\(default 512\)'
 expect_line train '^  --seconds S .*\(default 240\)'
 expect_line train '^  --canonical none\|signs .*\(default signs\)'
 expect_line train '^  --precision f32\|f64\|bf16\|auto .*\(default auto\)'
 expect_line answer '^  --canonical none\|signs .*\(default none\)'
+expect_line train '^  --gate none\|sigmoid\|identity\|relu\|silu\|gelu .*\(default relu\)'
+expect_line answer '^  --gate none\|sigmoid\|identity\|relu\|silu\|gelu .*\(default none\)'
 expect_line answer '^  --precision f32\|f64\|bf16\|auto .*\(default f32\)'
 grep -q "train's default budget is --seconds 240" <<< "$(flat train)" || fail "train --help does not give its default budget"
 expect_line answer '^  --micro-batch M .*\(default 512\)'

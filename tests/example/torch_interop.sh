@@ -12,10 +12,13 @@ plexus_torch_python numpy torch
 # The export keeps the model's precision, so torch computes as Plexus did.
 # The torch module is the network once, so predict runs it once (--views 1;
 # the views are the example's exact maps around the network).
-# train's default sign-canonical form is applied by to_torch.py too; the
-# second run checks a model without it.
+# train's default sign-canonical form and gated growth layers (GLU relu)
+# are applied by to_torch.py too; the second run checks a model without the
+# canonical form, the third plain growth layers of another activation.
 for run in "float32 train --samples 20000 --width 16 --growth 8 --blocks 2" \
            "float32 train --samples 20000 --width 16 --growth 8 --blocks 2 --canonical none" \
+           "float32 train --samples 20000 --width 16 --growth 8 --blocks 2 --gate none --activation gelu" \
+           "float32 train --samples 20000 --width 16 --growth 8 --blocks 2 --gate silu" \
            "float64 train --samples 20000 --width 16 --growth 8 --blocks 2 --precision f64" \
            "float32 answer --samples 8192 --width 16 --growth 8 --blocks 1" \
            "float64 question --epochs 2 --precision f64"; do

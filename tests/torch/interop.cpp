@@ -45,6 +45,10 @@ Network<T> make_network() {
   net.add(ActivationLayer<T>(Activation::tanh));
   net.add(Concat<T>(Softmax<T>()));
   net.add(Dense<T>(7, Activation::softplus));
+  Sequential<T> gated;  // a gated unit: Dense(2 x 4) -> GLU, a * silu(b)
+  gated.add(Dense<T>(8));
+  gated.add(GLU<T>(Activation::silu));
+  net.add(Concat<T>(std::move(gated)));
   net.add(Dense<T>(5, Activation::sigmoid));
   net.add(Dense<T>(4));
   net.build(6, /*seed=*/11);
@@ -161,7 +165,8 @@ void selftest(const std::string& dir) {
             "0.mean(6,) 0.std(6,) 1.weight(12, 6) 1.bias(12,) 3.body.0.weight(10, 12) 3.body.0.bias(10,) "
             "3.body.1.weight(10,) 3.body.1.bias(10,) 3.body.2.weight(12, 10) 3.body.2.bias(12,) "
             "4.body.weight(6, 12) 4.body.bias(6,) 5.weight(18,) 5.bias(18,) 5.running_mean(18,) "
-            "5.running_var(18,) 8.weight(7, 36) 8.bias(7,) 9.weight(5, 7) 9.bias(5,) 10.weight(4, 5) 10.bias(4,) ",
+            "5.running_var(18,) 8.weight(7, 36) 8.bias(7,) 9.body.0.weight(8, 7) 9.body.0.bias(8,) 10.weight(5, 11) "
+            "10.bias(5,) 11.weight(4, 5) 11.bias(4,) ",
         "torch names and shapes");
   check(ignored == std::set<std::string>{"5.num_batches_tracked"}, "num_batches_tracked is skipped");
   // Dense's weight in torch's (out, in) layout: element (o, i) is W(i, o).
@@ -207,8 +212,8 @@ void selftest(const std::string& dir) {
   missing.erase(missing.begin() + 9);
   refused(missing, "no tensor '3.body.2.bias'", "(12,)");
   auto extra = good;
-  extra.push_back({"11.weight", encode_npy<T>({1}, net.parameters().data(), npy_type_of_v<T>)});
-  refused(extra, "holds '11.weight'", "no tensor for");
+  extra.push_back({"12.weight", encode_npy<T>({1}, net.parameters().data(), npy_type_of_v<T>)});
+  refused(extra, "holds '12.weight'", "no tensor for");
   auto nan = good;
   std::vector<T> bad(10, T(0));
   bad[3] = std::numeric_limits<T>::quiet_NaN();

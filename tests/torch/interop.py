@@ -70,9 +70,9 @@ missing = {k: v for k, v in state.items() if k != "5.running_var"}
 pt.save_npz(missing, os.path.join(work, "missing.npz"))
 cases.append("missing.npz|no tensor '5.running_var'|(18,)")
 extra = dict(state)
-extra["11.weight"] = torch.zeros(3, 4)
+extra["12.weight"] = torch.zeros(3, 4)
 pt.save_npz(extra, os.path.join(work, "extra.npz"))
-cases.append("extra.npz|'11.weight'|no tensor for")
+cases.append("extra.npz|'12.weight'|no tensor for")
 # A torch nn.Sequential of the usual kind (Linear, ReLU, Linear: keys 0 and 2).
 plain = torch.nn.Sequential(torch.nn.Linear(6, 12), torch.nn.ReLU(), torch.nn.Linear(12, 4))
 pt.save_npz(plain.state_dict(), os.path.join(work, "plain.npz"))
