@@ -271,7 +271,8 @@ TEST_CASE("example.loss: the Cauchy loss (--loss-power 0 --loss-scale c) by fini
   }
 }
 
-TEST_CASE("example.gated: train's gated concat-ResNet has Dense(2 growth) -> GLU growth layers, as to_torch.py builds") {
+TEST_CASE(
+    "example.gated: train's gated concat-ResNet has Dense(2 growth) -> GLU growth layers, as to_torch.py builds") {
   Arch plain{16, 8, 2, 3};
   Arch gated = plain;
   gated.gated = true;

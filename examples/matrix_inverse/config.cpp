@@ -264,12 +264,12 @@ const std::vector<TrainingFlag>& all_flags() {
 std::vector<std::string> flag_names(const std::string& command) {
   std::vector<std::string> names = {"model", "out", "seed", "threads", "samples", "seconds"};
   const std::vector<std::string> model =
-      command == "question" ? std::vector<std::string>{"epochs", "dataset", "batch", "lr", "precision"}
-                            : std::vector<std::string>{
-                                  "batch",     "micro-batch", "lr",         "schedule",    "warmup",     "lr-min",
-                                  "optimizer", "momentum",    "loss",       "loss-power",  "loss-scale", "norm",
-                                  "canonical", "width",       "growth",     "blocks",      "layers",     "activation",
-                                  "gate",      "ema",       "precision",   "eval-every", "eval-samples"};
+      command == "question"
+          ? std::vector<std::string>{"epochs", "dataset", "batch", "lr", "precision"}
+          : std::vector<std::string>{"batch",     "micro-batch", "lr",        "schedule",   "warmup",      "lr-min",
+                                     "optimizer", "momentum",    "loss",      "loss-power", "loss-scale",  "norm",
+                                     "canonical", "width",       "growth",    "blocks",     "layers",      "activation",
+                                     "gate",      "ema",         "precision", "eval-every", "eval-samples"};
   names.insert(names.end(), model.begin(), model.end());
   for (const char* k : {"checkpoint", "checkpoint-every", "resume", "log-every", "help"}) names.push_back(k);
   return names;

@@ -55,17 +55,16 @@ int cmd_export(const std::vector<std::string>& argv) {
   };
   const Args a("export", argv, flags);
   if (a.has("help")) {
-    std::printf(
-        "usage: matrix_inverse export --model FILE --npz OUT.npz [--dtype float64|float32]\n\n%s\n\nflags:\n%s",
-        wrap("Writes every Dense layer, in forward order, as dense{i}.weight (PyTorch's (out, in) layout) "
-             "and dense{i}.bias, plus 'config' = [kind (0 question, 1 concat-ResNet), width, growth, blocks, "
-             "layers, normalize, output_scale, canonical signs (0 or 1), activation, gate] (the last two as "
-             "plexus::Activation codes: 1 relu, 3 sigmoid, 4 gelu, 5 silu, 0 identity; gate -1: none). "
-             "examples/matrix_inverse/to_torch.py loads it "
-             "into torch.nn and applies the same input and output maps.",
-             100)
-            .c_str(),
-        flags_help(flags).c_str());
+    std::printf("usage: matrix_inverse export --model FILE --npz OUT.npz [--dtype float64|float32]\n\n%s\n\nflags:\n%s",
+                wrap("Writes every Dense layer, in forward order, as dense{i}.weight (PyTorch's (out, in) layout) "
+                     "and dense{i}.bias, plus 'config' = [kind (0 question, 1 concat-ResNet), width, growth, blocks, "
+                     "layers, normalize, output_scale, canonical signs (0 or 1), activation, gate] (the last two as "
+                     "plexus::Activation codes: 1 relu, 3 sigmoid, 4 gelu, 5 silu, 0 identity; gate -1: none). "
+                     "examples/matrix_inverse/to_torch.py loads it "
+                     "into torch.nn and applies the same input and output maps.",
+                     100)
+                    .c_str(),
+                flags_help(flags).c_str());
     return 0;
   }
   if (!a.has("model") || !a.has("npz")) throw usage_error("export: --model and --npz are required (see --help)");

@@ -161,10 +161,10 @@ int run_online(const Config& c) {
         "%s: concat-ResNet width %d, growth %d%s, %d blocks of %d, %lld parameters; %s loss, input %s; "
         "%s lr %g (%s), batch %lld, %d threads%s\n",
         c.recipe.c_str(), c.arch.width, c.arch.growth,
-        c.arch.gated ? (" gated (Dense(2x" + std::to_string(c.arch.growth) + ") -> GLU " + gate_name(c.arch) + ")").c_str()
-                     : "",
-        c.arch.blocks, c.arch.layers,
-        static_cast<long long>(net.parameter_count()),
+        c.arch.gated
+            ? (" gated (Dense(2x" + std::to_string(c.arch.growth) + ") -> GLU " + gate_name(c.arch) + ")").c_str()
+            : "",
+        c.arch.blocks, c.arch.layers, static_cast<long long>(net.parameter_count()),
         c.loss == LossKind::mse ? "MSE"
         : c.loss_power == 2.0   ? "residual"
                                 : "residual^p",

@@ -71,7 +71,7 @@ class GLU : public Layer<T> {
         for (Index r0 = 0; r0 < rows; r0 += kPiece) {
           const Index n = std::min(kPiece, rows - r0);
           for (Index i = 0; i < n; ++i) gb[i] = b[r0 + i], db[i] = d[r0 + i] * a[r0 + i];
-          act::apply(g_, gb, n);                        // g(b)
+          act::apply(g_, gb, n);                       // g(b)
           act::apply_jacobian(g_, b + r0, gb, db, n);  // dy * a * g'(b)
           if (mode == GradientMode::add) {
             for (Index i = 0; i < n; ++i) da[r0 + i] += d[r0 + i] * gb[i], dbo[r0 + i] += db[i];
