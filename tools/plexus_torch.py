@@ -121,20 +121,16 @@ class Standardize(nn.Module):
         return (x - self.mean) / self.std
 
 
-class GLU(nn.Module):
-    """[a | b] -> a * gate(b), the input's two halves (gate sigmoid: torch.nn.GLU(dim=1))."""
-
-    def __init__(self, settings):
-        super().__init__()
-        self.gate = settings.get("activation", "identity")
-        self.fn = activation_fn(settings)
+class GLU(Activation):
+    """[a | b] -> a * gate(b), the input's two halves (gate sigmoid: torch.nn.GLU(dim=1)); the gate is
+    read from the settings as an Activation layer's function is."""
 
     def forward(self, x):
         a, b = x.chunk(2, dim=1)
         return a * self.fn(b)
 
     def extra_repr(self):
-        return f"gate={self.gate}"
+        return f"gate={self.activation}"
 
 
 def build_layer(node):

@@ -18,7 +18,7 @@
 namespace plexus {
 
 template <typename T>
-class GLU : public Layer<T> {
+class GLU : public LayerBase<GLU<T>, T> {
  public:
   static constexpr const char* kind_name = "GLU";
 
@@ -28,7 +28,6 @@ class GLU : public Layer<T> {
     return std::make_unique<GLU>(ActivationFunction::read(r));
   }
 
-  std::string kind() const override { return kind_name; }
   std::string describe() const override {
     return this->built() ? detail::concat(this->input_width(), " -> ", this->output_width(), ", gate ", g_.text())
                          : "gate " + g_.text();
@@ -43,7 +42,6 @@ class GLU : public Layer<T> {
     return input_width / 2;
   }
   void write_settings(LayerSpec& s) const override { g_.write(s); }
-  std::unique_ptr<Layer<T>> clone_impl() const override { return std::make_unique<GLU>(*this); }
 
   void forward_impl(const ConstMatrixRef<T>& x, MatrixRef<T> y, const ForwardContext& /*ctx*/) override {
     const Index rows = x.rows(), m = y.cols();
