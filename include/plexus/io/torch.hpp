@@ -3,7 +3,9 @@
 // builds that module from torch_spec_json), and such an archive loaded back.
 #pragma once
 
+#include "../layers/interop.hpp"
 #include "../layers/network.hpp"
+#include "../layers/registry.hpp"
 #include "npz.hpp"
 
 #include <algorithm>
@@ -11,7 +13,6 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -20,26 +21,6 @@
 #include <vector>
 
 namespace plexus {
-
-// One tensor of a layer as torch names it: `name` is appended to the
-// layer's prefix ("weight" -> "3.body.0.weight"); the values are `count`
-// consecutive entries of the layer's own parameters (or buffers) from
-// `offset`, in torch's C order for `shape`.
-struct TorchSlot {
-  std::string name;
-  std::vector<std::int64_t> shape;
-  bool buffer = false;
-  Index offset = 0;
-};
-
-// How one kind maps to torch: its tensors (from its spec and widths), the
-// names of its children in the state_dict, and entries a torch file may hold
-// that import skips (BatchNorm's num_batches_tracked).
-struct TorchLayout {
-  std::function<std::vector<TorchSlot>(const LayerSpec& spec, Index in, Index out)> tensors;
-  std::function<std::string(std::size_t child)> child_name;  // empty: the child's index
-  std::vector<std::string> ignored;
-};
 
 // A tensor of a whole network: its full state_dict name, shape, whether it
 // lives in Network::buffers() (else parameters()), its place there, and the
@@ -55,51 +36,10 @@ struct TorchTensor {
 
 namespace detail {
 
-inline std::vector<TorchSlot> torch_vector_pair(const char* a, const char* b, Index w, bool buffer) {
-  return {{a, {w}, buffer, 0}, {b, {w}, buffer, w}};
-}
-
-inline std::map<std::string, TorchLayout>& torch_layouts_locked(std::unique_lock<std::mutex>& lock) {
-  static std::mutex mutex;
-  static std::map<std::string, TorchLayout> layouts;
-  lock = std::unique_lock<std::mutex>(mutex);
-  if (layouts.empty()) {
-    const auto affine = [](const LayerSpec& s, const char* key) {
-      auto it = s.settings.find(key);
-      return it == s.settings.end() || std::get<long long>(it->second) != 0;
-    };
-    const auto body = [](std::size_t) { return std::string("body"); };
-    // Dense's W (in x out, column-major) is byte for byte torch's (out, in) row-major weight.
-    layouts["Dense"].tensors = [](const LayerSpec&, Index in, Index out) {
-      return std::vector<TorchSlot>{{"weight", {out, in}, false, 0}, {"bias", {out}, false, in * out}};
-    };
-    layouts["LayerNorm"].tensors = [affine](const LayerSpec& s, Index in, Index) {
-      return affine(s, "elementwise_affine") ? torch_vector_pair("weight", "bias", in, false)
-                                             : std::vector<TorchSlot>{};
-    };
-    layouts["BatchNorm"].tensors = [affine](const LayerSpec& s, Index in, Index) {
-      std::vector<TorchSlot> v = affine(s, "affine") ? torch_vector_pair("weight", "bias", in, false)
-                                                     : std::vector<TorchSlot>{};
-      for (auto& b : torch_vector_pair("running_mean", "running_var", in, true)) v.push_back(b);
-      return v;
-    };
-    layouts["BatchNorm"].ignored = {"num_batches_tracked"};
-    layouts["Standardize"].tensors = [](const LayerSpec&, Index in, Index) {
-      return torch_vector_pair("mean", "std", in, true);
-    };
-    layouts["Residual"].child_name = body;
-    layouts["Concat"].child_name = body;
-  }
-  return layouts;
-}
-
+// A kind's torch layout, from what it declared at registration (layers/interop.hpp).
 inline bool torch_layout_of(const std::string& kind, TorchLayout& out) {
-  std::unique_lock<std::mutex> lock;
-  auto& layouts = torch_layouts_locked(lock);
-  auto it = layouts.find(kind);
-  if (it == layouts.end()) return false;
-  out = it->second;
-  return true;
+  out = layer_interop(kind).torch;
+  return out.tensors || out.child_name || !out.ignored.empty();
 }
 
 inline std::string torch_shape_text(const std::vector<std::int64_t>& shape) {
@@ -186,12 +126,14 @@ void json_layer(std::ostringstream& s, const Layer<T>& layer) {
 
 }  // namespace detail
 
-// Registers (or replaces) how layers of `kind` map to torch tensors. A kind
-// without parameters or buffers needs none; its children are named by
-// their index unless `child_name` says otherwise.
+// Registers (or replaces) how layers of `kind` map to torch tensors, for a
+// kind whose class declares no interop() (layers/interop.hpp) or to change
+// one's. A kind without parameters or buffers needs none; its children are
+// named by their index unless `child_name` says otherwise.
 inline void register_torch_layout(const std::string& kind, TorchLayout layout) {
-  std::unique_lock<std::mutex> lock;
-  detail::torch_layouts_locked(lock)[kind] = std::move(layout);
+  LayerInterop i = layer_interop(kind);
+  i.torch = std::move(layout);
+  set_layer_interop(kind, std::move(i));
 }
 
 // The network's tensors in state_dict order (depth first, forward order):

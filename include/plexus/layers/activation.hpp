@@ -23,6 +23,26 @@ class ActivationLayer : public Layer<T> {
     return std::make_unique<ActivationLayer>(ActivationFunction::read(r));
   }
 
+  // ONNX: the function's nodes (activations.hpp), read back from them.
+  static LayerInterop interop() {
+    LayerInterop i;
+    i.onnx_export = [](OnnxExporter& g, const OnnxLayer& l, const std::string& x) {
+      SpecReader r(l.spec, std::string());
+      return onnx_write_activation(g, ActivationFunction::read(r), x);
+    };
+    i.onnx_import = [](OnnxGraph& g, const std::string& x, OnnxMatch& m) {
+      ActivationFunction f;
+      OnnxScalarFunction used;
+      if (!onnx_match_activation(g, x, f, used)) return false;
+      m.spec = ActivationLayer(f).spec();
+      m.nodes = used.nodes;
+      m.output = used.output;
+      return true;
+    };
+    i.import_order = 1;  // after Dense, which takes a following activation in
+    return i;
+  }
+
   std::string kind() const override { return kind_name; }
   std::string describe() const override { return f_.text(); }
   const ActivationFunction& activation() const { return f_; }

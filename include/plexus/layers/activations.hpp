@@ -9,6 +9,7 @@
 // a layer that applies them in place keeps z for the backward pass.
 #pragma once
 
+#include "interop.hpp"
 #include "spec.hpp"
 
 #include <cmath>
@@ -26,6 +27,7 @@ enum class Activation : int {
   leaky_relu = 6,  // z > 0 ? z : slope * z (slope >= 0, default 0.01)
   elu = 7,         // z > 0 ? z : alpha * (exp(z) - 1) (alpha > 0, default 1)
   softplus = 8,    // log(1 + exp(z)) (z above 20: z itself, as torch.nn.Softplus)
+  gelu_tanh = 9,   // 0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))), as torch.nn.GELU(approximate='tanh')
 };
 
 // The one table of activation names (the codes are those of model files of
@@ -33,7 +35,8 @@ enum class Activation : int {
 inline constexpr EnumName<Activation> kActivationNames[] = {
     {Activation::identity, "identity"},     {Activation::relu, "relu"}, {Activation::tanh, "tanh"},
     {Activation::sigmoid, "sigmoid"},       {Activation::gelu, "gelu"}, {Activation::silu, "silu"},
-    {Activation::leaky_relu, "leaky_relu"}, {Activation::elu, "elu"},   {Activation::softplus, "softplus"}};
+    {Activation::leaky_relu, "leaky_relu"}, {Activation::elu, "elu"},   {Activation::softplus, "softplus"},
+    {Activation::gelu_tanh, "gelu_tanh"}};
 
 inline std::string to_string(Activation a) { return enum_name(kActivationNames, a); }
 
@@ -53,7 +56,9 @@ class ActivationFunction {
   double parameter() const { return param_; }
   // The name of the parameter, or nullptr when the function has none.
   const char* parameter_name() const { return parameter_name(kind_); }
-  bool needs_input() const { return kind_ == Activation::gelu || kind_ == Activation::silu; }
+  bool needs_input() const {
+    return kind_ == Activation::gelu || kind_ == Activation::silu || kind_ == Activation::gelu_tanh;
+  }
   bool is_identity() const { return kind_ == Activation::identity; }
 
   // "relu", "leaky_relu(slope 0.2)".
@@ -121,6 +126,18 @@ template <typename T>
 T normal_pdf(T z) {
   return T(0.39894228040143267794) * std::exp(T(-0.5) * z * z);
 }
+// GELU's tanh form: 0.5 z (1 + tanh(u)), u = sqrt(2/pi) (z + 0.044715 z^3).
+inline constexpr double kGeluTanhScale = 0.79788456080286535588, kGeluTanhCubic = 0.044715;
+template <typename T>
+T gelu_tanh(T z) {
+  return T(0.5) * z * (T(1) + std::tanh(T(kGeluTanhScale) * (z + T(kGeluTanhCubic) * z * z * z)));
+}
+template <typename T>
+T gelu_tanh_derivative(T z) {
+  const T t = std::tanh(T(kGeluTanhScale) * (z + T(kGeluTanhCubic) * z * z * z));
+  return T(0.5) * (T(1) + t) +
+         T(0.5) * z * (T(1) - t * t) * T(kGeluTanhScale) * (T(1) + T(3 * kGeluTanhCubic) * z * z);
+}
 
 // y = f(y) in place over n contiguous values.
 template <typename T>
@@ -151,6 +168,9 @@ void apply(const ActivationFunction& f, T* y, Index n) {
       return;
     case Activation::softplus:
       for (Index i = 0; i < n; ++i) y[i] = softplus(y[i]);
+      return;
+    case Activation::gelu_tanh:
+      for (Index i = 0; i < n; ++i) y[i] = gelu_tanh(y[i]);
       return;
   }
 }
@@ -189,8 +209,89 @@ void apply_jacobian(const ActivationFunction& f, const T* z, const T* y, T* g, I
     case Activation::softplus:  // f' = sigmoid(z) = 1 - exp(-y)
       for (Index i = 0; i < n; ++i) g[i] *= -std::expm1(-y[i]);
       return;
+    case Activation::gelu_tanh:
+      for (Index i = 0; i < n; ++i) g[i] *= gelu_tanh_derivative(z[i]);
+      return;
   }
 }
 
+// f(z) for one double, as apply computes it.
+inline double value(const ActivationFunction& f, double z) {
+  apply(f, &z, 1);
+  return z;
+}
+
 }  // namespace act
+
+// An activation function's ONNX nodes on input x (none for identity);
+// returns the output. GELU is written out with Erf (or Tanh) below opset
+// 20 and as the Gelu op from there.
+inline std::string onnx_write_activation(OnnxExporter& g, const ActivationFunction& f, const std::string& x) {
+  const auto c = [&](double v) { return g.constant({}, {v}); };
+  const bool native_gelu = g.opset() >= 20;
+  switch (f.kind()) {
+    case Activation::identity: return x;
+    case Activation::relu: return g.node("Relu", {x});
+    case Activation::tanh: return g.node("Tanh", {x});
+    case Activation::sigmoid: return g.node("Sigmoid", {x});
+    case Activation::softplus: return g.node("Softplus", {x});
+    case Activation::leaky_relu: return g.node("LeakyRelu", {x}, {OnnxAttribute::real("alpha", f.parameter())});
+    case Activation::elu: return g.node("Elu", {x}, {OnnxAttribute::real("alpha", f.parameter())});
+    case Activation::silu: return g.node("Mul", {x, g.node("Sigmoid", {x})});
+    case Activation::gelu:
+      if (native_gelu) return g.node("Gelu", {x});
+      // x * 0.5 * (1 + erf(x / sqrt 2)), as torch.onnx.export writes it
+      return g.node("Mul", {g.node("Mul", {x, g.node("Add", {g.node("Erf", {g.node("Div", {x, c(std::sqrt(2.0))})}), c(1)})}),
+                            c(0.5)});
+    case Activation::gelu_tanh: {
+      if (native_gelu) return g.node("Gelu", {x}, {OnnxAttribute::text("approximate", "tanh")});
+      const std::string cube = g.node("Mul", {g.node("Mul", {x, x}), x});
+      const std::string u = g.node("Mul", {g.node("Add", {x, g.node("Mul", {cube, c(act::kGeluTanhCubic)})}),
+                                           c(act::kGeluTanhScale)});
+      return g.node("Mul", {g.node("Mul", {x, c(0.5)}), g.node("Add", {g.node("Tanh", {u}), c(1)})});
+    }
+  }
+  throw value_error("onnx export: unknown activation " + f.text());
+}
+
+// Recognises an activation function in the element-wise nodes that start
+// at x: the shortest stretch that computes one of the functions (checked
+// at points from -8 to 8; LeakyReLU's slope and ELU's alpha read from it).
+// Returns false when none does.
+inline bool onnx_match_activation(const OnnxGraph& g, const std::string& x, ActivationFunction& f,
+                                  OnnxScalarFunction& used) {
+  static const double probes[] = {-8, -5, -3, -2, -1.5, -1, -0.7, -0.4, -0.1, 0, 0.05, 0.3, 0.6, 1, 1.4, 2, 3.3, 5, 8};
+  for (OnnxScalarFunction& s : g.scalar_functions(x)) {
+    for (const auto& e : kActivationNames) {
+      if (e.value == Activation::identity) continue;
+      ActivationFunction cand(e.value);
+      if (e.value == Activation::leaky_relu) {
+        const double slope = -s.f(-1.0);
+        if (!(slope >= 0.0 && slope < 1e6)) continue;
+        cand = ActivationFunction(e.value, slope);
+      } else if (e.value == Activation::elu) {
+        const double alpha = s.f(-1.0) / std::expm1(-1.0);
+        if (!(alpha > 0.0 && alpha < 1e6)) continue;
+        cand = ActivationFunction(e.value, alpha);
+      }
+      bool same = true;
+      for (double p : probes) {
+        const double want = act::value(cand, p), have = s.f(p);
+        if (!(std::abs(have - want) <= 2e-6 * (1.0 + std::abs(want)))) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        if (cand.parameter_name())  // ONNX keeps the parameter as a float: the shortest decimal that rounds to it
+          cand = ActivationFunction(e.value, detail::shortest_decimal_of_float(cand.parameter()));
+        f = cand;
+        used = std::move(s);
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 }  // namespace plexus

@@ -32,6 +32,51 @@ class BatchNorm : public LayerBase<BatchNorm<T>, T> {
  public:
   static constexpr const char* kind_name = "BatchNorm";
 
+  // torch: weight and bias (when affine), the buffers running_mean and
+  // running_var (num_batches_tracked skipped); ONNX: BatchNormalization on
+  // the running statistics (its momentum is 1 - torch's).
+  static LayerInterop interop() {
+    LayerInterop i;
+    i.torch.tensors = [](const LayerSpec& s, Index in, Index) {
+      std::vector<TorchSlot> v;
+      if (onnx_setting_flag(s, "affine")) v = {{"weight", {in}, false, 0}, {"bias", {in}, false, in}};
+      v.push_back({"running_mean", {in}, true, 0});
+      v.push_back({"running_var", {in}, true, in});
+      return v;
+    };
+    i.torch.ignored = {"num_batches_tracked"};
+    i.onnx_export = [](OnnxExporter& g, const OnnxLayer& l, const std::string& x) {
+      const bool affine = onnx_setting_flag(l.spec, "affine");
+      const Index w = l.input_width;
+      const std::string scale = affine ? g.tensor("weight") : g.constant({w}, std::vector<double>(w, 1.0));
+      const std::string bias = affine ? g.tensor("bias") : g.constant({w}, std::vector<double>(w, 0.0));
+      return g.node("BatchNormalization", {x, scale, bias, g.tensor("running_mean"), g.tensor("running_var")},
+                    {OnnxAttribute::real("epsilon", std::get<double>(l.spec.settings.at("eps"))),
+                     OnnxAttribute::real("momentum", 1.0 - std::get<double>(l.spec.settings.at("momentum")))});
+    };
+    i.onnx_import = [](OnnxGraph& g, const std::string& x, OnnxMatch& m) {
+      const OnnxNode* n = g.sole_consumer(x, "BatchNormalization");
+      if (!n || n->inputs.size() != 5 || n->inputs[0] != x || n->outputs.size() != 1 ||
+          n->integer("training_mode", 0) != 0)
+        return false;
+      const OnnxConstant* p[4];
+      for (int k = 0; k < 4; ++k)
+        if (!(p[k] = onnx_vector(g.constant(n->inputs[1 + k])))) return false;
+      const bool affine = !(onnx_all(*p[0], 1.0) && onnx_all(*p[1], 0.0));
+      const double eps = detail::shortest_decimal_of_float(n->real("epsilon", 1e-5));
+      const double momentum = 1.0 - detail::shortest_decimal_of_float(n->real("momentum", 0.9));
+      if (!(eps > 0.0 && eps <= 1.0) || !(momentum >= 0.0 && momentum <= 1.0)) return false;
+      m.spec = BatchNorm(eps, detail::shortest_decimal_of_float(momentum), affine).spec();
+      if (affine) m.tensors = {{"weight", onnx_flat(*p[0]), n->where()}, {"bias", onnx_flat(*p[1]), n->where()}};
+      m.tensors.push_back({"running_mean", onnx_flat(*p[2]), n->where()});
+      m.tensors.push_back({"running_var", onnx_flat(*p[3]), n->where()});
+      m.nodes = {n};
+      m.output = n->outputs[0];
+      return true;
+    };
+    return i;
+  }
+
   // torch.nn.BatchNorm1d(w, eps, momentum, affine), in torch's order:
   // eps in (0, 1], momentum in [0, 1] (the weight of a new batch's statistics).
   explicit BatchNorm(double eps = 1e-5, double momentum = 0.1, bool affine = true)

@@ -18,6 +18,14 @@ class Concat : public Wrapper<Concat<T>, T> {
   static constexpr const char *kind_name = "Concat", *body_name = "concat body";
   using Wrapper<Concat<T>, T>::Wrapper;
 
+  // ONNX: the body's nodes, then Concat(x, body(x)) on axis 1.
+  static LayerInterop interop() {
+    return Concat::join_interop("Concat", {OnnxAttribute::integer("axis", 1)}, false, [](const OnnxNode& n) {
+      const std::int64_t axis = n.integer("axis", 0);
+      return axis == 1 || axis == -1;
+    });
+  }
+
   bool extends_input() const override { return true; }
 
   void emit_row_steps(RowPlanBuilder<T>& plan, Index in, Index out) const override {

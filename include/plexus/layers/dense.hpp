@@ -67,6 +67,25 @@ class Dense : public LayerBase<Dense<T>, T> {
     return std::make_unique<Dense>(units, f, w, b);
   }
 
+  // PyTorch's nn.Linear layout (weight (out, in), bias (out)); ONNX Gemm
+  // (transB = 1) and the activation's nodes; read back from Gemm, or MatMul
+  // with an optional Add, each followed by an optional activation.
+  static LayerInterop interop() {
+    LayerInterop i;
+    i.torch.tensors = [](const LayerSpec&, Index in, Index out) {
+      return std::vector<TorchSlot>{{"weight", {out, in}, false, 0}, {"bias", {out}, false, in * out}};
+    };
+    i.onnx_export = [](OnnxExporter& g, const OnnxLayer& l, const std::string& x) {
+      SpecReader r(l.spec, std::string());
+      const ActivationFunction f = ActivationFunction::read(r);
+      const std::string z =
+          g.node("Gemm", {x, g.tensor("weight"), g.tensor("bias")}, {OnnxAttribute::integer("transB", 1)});
+      return onnx_write_activation(g, f, z);
+    };
+    i.onnx_import = &import_onnx_nodes;
+    return i;
+  }
+
   std::string describe() const override {
     std::string s = this->built() ? detail::concat(this->input_width(), " -> ", units_) : detail::concat("-> ", units_);
     if (!opt_.activation.is_identity()) s += ", " + opt_.activation.text();
@@ -165,6 +184,54 @@ class Dense : public LayerBase<Dense<T>, T> {
   }
 
  private:
+  static bool import_onnx_nodes(OnnxGraph& g, const std::string& x, OnnxMatch& m) {
+    const OnnxNode* n = g.sole_consumer(x);
+    if (!n || n->inputs.size() < 2 || n->inputs[0] != x) return false;
+    const OnnxConstant* w = g.constant(n->inputs[1]);
+    if (!w || w->integral || w->shape.size() != 2) return false;
+    OnnxConstant weight{{w->shape[1], w->shape[0]}, std::vector<double>(w->values.size()), false};  // transposed
+    const auto transpose = [&] {
+      const std::int64_t rows = w->shape[0], cols = w->shape[1];
+      for (std::int64_t i = 0; i < rows; ++i)
+        for (std::int64_t j = 0; j < cols; ++j)
+          weight.values[static_cast<std::size_t>(j * rows + i)] = w->values[static_cast<std::size_t>(i * cols + j)];
+    };
+    const OnnxConstant* bias = nullptr;
+    std::string z = n->outputs.at(0);
+    m.nodes = {n};
+    if (n->op_type == "Gemm") {
+      if (n->integer("transA", 0) != 0 || n->real("alpha", 1.0) != 1.0) return false;
+      if (n->integer("transB", 0) != 0) weight = *w;
+      else transpose();
+      if (n->inputs.size() > 2 && !n->inputs[2].empty()) {
+        if (n->real("beta", 1.0) != 1.0 || !(bias = onnx_vector(g.constant(n->inputs[2])))) return false;
+      }
+    } else if (n->op_type == "MatMul") {
+      transpose();
+      const OnnxNode* add = g.sole_consumer(z, "Add");
+      if (add && add->inputs.size() == 2) {
+        const std::string other = add->inputs[0] == z ? add->inputs[1] : add->inputs[0];
+        if ((bias = onnx_vector(g.constant(other)))) m.nodes.push_back(add), z = add->outputs.at(0);
+      }
+    } else {
+      return false;
+    }
+    const Index units = static_cast<Index>(weight.shape[0]);
+    if (units < 1 || units > kMaxLayerWidth) return false;
+    ActivationFunction f;
+    OnnxScalarFunction used;
+    if (onnx_match_activation(g, z, f, used)) {
+      m.nodes.insert(m.nodes.end(), used.nodes.begin(), used.nodes.end());
+      z = used.output;
+    }
+    m.spec = Dense(units, f).spec();
+    m.tensors.push_back({"weight", weight, n->where()});
+    m.tensors.push_back({"bias", bias ? onnx_flat(*bias) : OnnxConstant{{units}, std::vector<double>(units), false},
+                         n->where()});
+    m.output = z;
+    return true;
+  }
+
   // Output j of the one-row forward pass for the input row x: f(column j of W . x + b_j),
   // with the arithmetic of the one-row plan's dense step (row_plan.hpp).
   T row_output(Index j, const T* x) const {

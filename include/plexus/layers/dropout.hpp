@@ -26,6 +26,14 @@ class Dropout : public LayerBase<Dropout<T>, T> {
  public:
   static constexpr const char* kind_name = "Dropout";
 
+  // ONNX: nothing at inference (an exported graph predicts); an imported
+  // Dropout node is read as nothing too.
+  static LayerInterop interop() {
+    LayerInterop i;
+    i.onnx_export = [](OnnxExporter&, const OnnxLayer&, const std::string& x) { return x; };
+    return i;
+  }
+
   // rate: the probability of zeroing a value, in [0, 1) (torch's p; 0.5 by default).
   explicit Dropout(double rate = 0.5) : rate_(rate) {
     if (!(rate >= 0.0 && rate < 1.0)) throw value_error(detail::concat("Dropout: rate must be in [0, 1), got ", rate));

@@ -13,6 +13,7 @@
 // layers and fixing their widths, which allocates no parameters.
 #pragma once
 
+#include "interop.hpp"
 #include "layer.hpp"
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include <string>
 #include <typeindex>
 #include <utility>
+#include <vector>
 
 namespace plexus {
 
@@ -38,6 +40,8 @@ struct LayerKindEntry {
   std::type_index float_type = typeid(void), double_type = typeid(void);
   LayerMaker<float> make_float = nullptr;
   LayerMaker<double> make_double = nullptr;
+  LayerInterop interop;  // torch layout, ONNX export and import (interop.hpp)
+  bool has_interop = false;
 };
 
 struct LayerRegistry {
@@ -66,6 +70,12 @@ void add_kind(LayerKindEntry& e) {
   }
 }
 
+// Whether L declares `static LayerInterop interop()`.
+template <typename L, typename = void>
+struct has_interop : std::false_type {};
+template <typename L>
+struct has_interop<L, std::void_t<decltype(L::interop())>> : std::true_type {};
+
 template <typename L>
 void register_one(LayerKindEntry& into, const std::string& name) {
   using T = typename L::Scalar;
@@ -73,13 +83,17 @@ void register_one(LayerKindEntry& into, const std::string& name) {
   if (have != typeid(void) && have != typeid(L))
     throw error(concat("register_layer: the kind '", name, "' is already registered by another class"));
   add_kind<L>(into);
+  if constexpr (has_interop<L>::value) {
+    if (!into.has_interop) into.interop = L::interop(), into.has_interop = true;
+  }
 }
 
 inline std::string known_kinds() {
   LayerRegistry& r = layer_registry();
   std::lock_guard<std::mutex> lock(r.mutex);
   std::string s;
-  for (const auto& kv : r.kinds) s += (s.empty() ? "" : ", ") + kv.first;
+  for (const auto& kv : r.kinds)
+    if (kv.second.make_float || kv.second.make_double) s += (s.empty() ? "" : ", ") + kv.first;
   return s;
 }
 
@@ -89,7 +103,7 @@ LayerMaker<T> find_maker(const LayerSpec& s, const std::string& path) {
   {
     std::lock_guard<std::mutex> lock(r.mutex);
     auto it = r.kinds.find(s.kind);
-    if (it != r.kinds.end()) {
+    if (it != r.kinds.end() && (it->second.make_float || it->second.make_double)) {
       LayerMaker<T> m;
       if constexpr (std::is_same_v<T, float>) m = it->second.make_float;
       else m = it->second.make_double;
@@ -161,11 +175,44 @@ bool register_layer() {
   [[maybe_unused]] static const bool PLEXUS_DETAIL_CAT(plexus_registered_layer_, __COUNTER__) = \
       ::plexus::register_layer<__VA_ARGS__>()
 
+// What a registered kind declares for other formats (empty when nothing).
+inline LayerInterop layer_interop(const std::string& kind) {
+  detail::LayerRegistry& r = detail::layer_registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  auto it = r.kinds.find(kind);
+  return it == r.kinds.end() ? LayerInterop{} : it->second.interop;
+}
+
+// Sets (or replaces) what a kind declares for other formats; for a kind
+// whose class has no interop() or to change a built-in's. The kind need not
+// be registered for loading.
+inline void set_layer_interop(const std::string& kind, LayerInterop interop) {
+  detail::LayerRegistry& r = detail::layer_registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  detail::LayerKindEntry& e = r.kinds[kind];
+  e.interop = std::move(interop);
+  e.has_interop = true;
+}
+
+// Every registered kind's name and interop, in ascending import_order (then by name).
+inline std::vector<std::pair<std::string, LayerInterop>> layer_interops() {
+  detail::LayerRegistry& r = detail::layer_registry();
+  std::vector<std::pair<std::string, LayerInterop>> out;
+  {
+    std::lock_guard<std::mutex> lock(r.mutex);
+    for (const auto& kv : r.kinds) out.emplace_back(kv.first, kv.second.interop);
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.second.import_order < b.second.import_order; });
+  return out;
+}
+
 // Whether a kind is registered (for float or double).
 inline bool layer_registered(const std::string& kind) {
   detail::LayerRegistry& r = detail::layer_registry();
   std::lock_guard<std::mutex> lock(r.mutex);
-  return r.kinds.count(kind) != 0;
+  auto it = r.kinds.find(kind);
+  return it != r.kinds.end() && (it->second.make_float || it->second.make_double);
 }
 
 namespace detail {

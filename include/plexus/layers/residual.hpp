@@ -14,6 +14,11 @@ class Residual : public Wrapper<Residual<T>, T> {
   static constexpr const char *kind_name = "Residual", *body_name = "residual body";
   using Wrapper<Residual<T>, T>::Wrapper;
 
+  // ONNX: the body's nodes, then Add(x, body(x)).
+  static LayerInterop interop() {
+    return Residual::join_interop("Add", {}, true, [](const OnnxNode&) { return true; });
+  }
+
   // The body writes a buffer of its own; when its last step is a dense
   // step, the skip is added inside it instead of in a step of its own.
   void emit_row_steps(RowPlanBuilder<T>& plan, Index in, Index out) const override {

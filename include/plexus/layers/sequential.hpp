@@ -62,6 +62,18 @@ class Sequential : public Layer<T> {
   const Layer<T>& operator[](std::size_t i) const { return *layers_.at(i); }
 
   std::string kind() const override { return kind_name; }
+
+  // ONNX: the children's nodes one after the other (the importer makes
+  // Sequentials of the chains it reads).
+  static LayerInterop interop() {
+    LayerInterop i;
+    i.onnx_export = [](OnnxExporter& g, const OnnxLayer& l, const std::string& x) {
+      std::string y = x;
+      for (std::size_t c = 0; c < l.child_count; ++c) y = g.child(c, y);
+      return y;
+    };
+    return i;
+  }
   std::string describe() const override { return detail::concat(layers_.size(), " layers"); }
   std::size_t child_count() const override { return layers_.size(); }
   const Layer<T>& child(std::size_t i) const override { return *layers_.at(i); }

@@ -23,6 +23,24 @@ class Softmax : public LayerBase<Softmax<T>, T> {
  public:
   static constexpr const char* kind_name = "Softmax";
 
+  // ONNX: Softmax on the last axis (axis 1 or -1 read back).
+  static LayerInterop interop() {
+    LayerInterop i;
+    i.onnx_export = [](OnnxExporter& g, const OnnxLayer&, const std::string& x) {
+      return g.node("Softmax", {x}, {OnnxAttribute::integer("axis", g.opset() >= 13 ? -1 : 1)});
+    };
+    i.onnx_import = [](OnnxGraph& g, const std::string& x, OnnxMatch& m) {
+      const OnnxNode* n = g.sole_consumer(x, "Softmax");
+      const std::int64_t axis = n ? n->integer("axis", g.opset() >= 13 ? -1 : 1) : 0;
+      if (!n || (axis != 1 && axis != -1)) return false;
+      m.spec.kind = kind_name;
+      m.nodes = {n};
+      m.output = n->outputs.at(0);
+      return true;
+    };
+    return i;
+  }
+
   Softmax() = default;
 
   static std::unique_ptr<Layer<T>> from_spec(SpecReader& /*r*/, const SpecChildren<T>& /*children*/) {

@@ -28,6 +28,32 @@ class Standardize : public LayerBase<Standardize<T>, T> {
  public:
   static constexpr const char* kind_name = "Standardize";
 
+  // torch: the buffers mean and std; ONNX: Sub(x, mean) then Div by std.
+  static LayerInterop interop() {
+    LayerInterop i;
+    i.torch.tensors = [](const LayerSpec&, Index in, Index) {
+      return std::vector<TorchSlot>{{"mean", {in}, true, 0}, {"std", {in}, true, in}};
+    };
+    i.onnx_export = [](OnnxExporter& g, const OnnxLayer&, const std::string& x) {
+      return g.node("Div", {g.node("Sub", {x, g.tensor("mean")}), g.tensor("std")});
+    };
+    i.onnx_import = [](OnnxGraph& g, const std::string& x, OnnxMatch& m) {
+      const OnnxNode* sub = g.sole_consumer(x, "Sub");
+      if (!sub || sub->inputs.size() != 2 || sub->inputs[0] != x) return false;
+      const OnnxConstant* mean = onnx_vector(g.constant(sub->inputs[1]));
+      const OnnxNode* div = g.sole_consumer(sub->outputs.at(0), "Div");
+      if (!mean || !div || div->inputs.size() != 2 || div->inputs[0] != sub->outputs[0]) return false;
+      const OnnxConstant* sd = onnx_vector(g.constant(div->inputs[1]));
+      if (!sd) return false;
+      m.spec.kind = kind_name;
+      m.tensors = {{"mean", onnx_flat(*mean), sub->where()}, {"std", onnx_flat(*sd), div->where()}};
+      m.nodes = {sub, div};
+      m.output = div->outputs.at(0);
+      return true;
+    };
+    return i;
+  }
+
   Standardize() = default;
 
   static std::unique_ptr<Layer<T>> from_spec(SpecReader& /*r*/, const SpecChildren<T>& /*children*/) {

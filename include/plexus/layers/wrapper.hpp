@@ -10,7 +10,10 @@
 #include "layer.hpp"
 #include "registry.hpp"
 
+#include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 #include <type_traits>
 #include <utility>
 
@@ -68,6 +71,40 @@ class Wrapper : public Layer<T> {
   void on_path_changed() override { f_->set_path(this->child_path(Derived::body_name)); }
   void on_bind(T* params, T* grads, T* buffers) override { f_->bind(params, grads, buffers); }
   void on_initialize(Rng& rng) override { f_->initialize(rng); }
+
+  // The ONNX interop of a wrapper whose output joins its input x and its
+  // body's output y with one node, `join(x, y)` (Concat, Add): exported as
+  // the body's nodes then the join; imported from a join node reading x and
+  // a y computed from x by layers (with `either_order`, join(y, x) too).
+  static LayerInterop join_interop(std::string op, std::vector<OnnxAttribute> attributes, bool either_order,
+                                   std::function<bool(const OnnxNode&)> accepts) {
+    LayerInterop i;
+    i.torch.child_name = [](std::size_t) { return std::string("body"); };
+    i.onnx_export = [op, attributes](OnnxExporter& g, const OnnxLayer&, const std::string& x) {
+      return g.node(op, {x, g.child(0, x)}, attributes);
+    };
+    i.onnx_import = [op, either_order, accepts](OnnxGraph& g, const std::string& x, OnnxMatch& m) {
+      for (const OnnxNode* j : g.consumers(x)) {
+        if (j->op_type != op || j->inputs.size() != 2 || !accepts(*j)) continue;
+        std::string y;
+        if (j->inputs[0] == x && j->inputs[1] != x) y = j->inputs[1];
+        else if (either_order && j->inputs[1] == x && j->inputs[0] != x) y = j->inputs[0];
+        else continue;
+        if (g.constant(y)) continue;
+        OnnxMatch body;
+        std::string why;
+        if (!g.layers_between(x, y, {j}, body, why)) continue;
+        m.spec.kind = Derived::kind_name;
+        m.children.push_back(std::move(body));
+        m.nodes = {j};
+        m.output = j->outputs.at(0);
+        return true;
+      }
+      return false;
+    };
+    i.import_order = 10;  // after the leaf kinds: a join is looked for only where no layer starts
+    return i;
+  }
 
  private:
   std::unique_ptr<Layer<T>> f_;
