@@ -45,8 +45,10 @@ plexus_install_missing() {
 
 PLEXUS_BASE_PACKAGES=(cmake g++ make libeigen3-dev doctest-dev)
 # What tools/run_tests.sh runs besides: the PyTorch tests (torch.reference,
-# example.torch_interop), which fail without torch.
-PLEXUS_TEST_PACKAGES=(python3-numpy python3-torch)
+# example.torch_interop), which fail without torch, and the ONNX tests
+# (onnx.checker from python3-onnx; ONNX Runtime from npm through Node.js,
+# tools/onnx/install.sh).
+PLEXUS_TEST_PACKAGES=(python3-numpy python3-torch python3-onnx)
 # For -DPLEXUS_WITH_MPI=ON (docs/distributed.md).
 PLEXUS_MPI_PACKAGES=(openmpi-bin libopenmpi-dev)
 

@@ -4,13 +4,19 @@
 # included. First installs the Debian packages that are missing, after
 # saying which and the apt-get command (sudo when not root):
 #   build: cmake g++ make libeigen3-dev doctest-dev
-#   tests: python3-numpy python3-torch (torch.reference, example.torch_interop)
+#   tests: python3-numpy python3-torch (torch.reference, example.torch_interop),
+#          python3-onnx and ONNX Runtime (npm onnxruntime-node, tools/onnx/install.sh;
+#          Debian's nodejs npm when there is no Node.js) for the onnx tests
 # PLEXUS_NO_INSTALL=1 installs nothing (a missing package is then an error).
 # Usage: tools/run_tests.sh [build-dir]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/deps.sh
 plexus_install_missing "${PLEXUS_BASE_PACKAGES[@]}" "${PLEXUS_TEST_PACKAGES[@]}"
+# ONNX Runtime for the onnx tests: npm's onnxruntime-node, with Debian's
+# Node.js when the machine has none.
+command -v node > /dev/null 2>&1 || plexus_install_missing nodejs npm
+tools/onnx/install.sh
 build="${1:-build}"
 jobs="$(nproc)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release

@@ -63,6 +63,10 @@
 #include "io/npy.hpp"
 #include "io/npy_header.hpp"
 #include "io/npz.hpp"
+#include "io/onnx.hpp"
+#include "io/onnx_import.hpp"
+#include "io/onnx_model.hpp"
+#include "io/protobuf.hpp"
 #include "io/spec_io.hpp"
 #include "io/torch.hpp"
 

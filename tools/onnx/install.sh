@@ -19,6 +19,7 @@ probe() {
 }
 probe >/dev/null && exit 0
 
+[ "${PLEXUS_NO_INSTALL:-0}" = "1" ] && die "onnxruntime-node is not installed in $dir/node_modules and PLEXUS_NO_INSTALL=1; install it with: (cd $dir && ONNXRUNTIME_NODE_INSTALL=skip npm ci)"
 command -v npm >/dev/null 2>&1 || die "npm not found on PATH; it is needed to install onnxruntime-node"
 # onnxruntime-node's postinstall (script/install.js) downloads the CUDA/TensorRT
 # providers from NuGet on linux/x64 unless ONNXRUNTIME_NODE_INSTALL=skip.

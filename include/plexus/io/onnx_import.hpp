@@ -498,16 +498,10 @@ Network<T> import_onnx_bytes(const unsigned char* bytes, std::size_t size, const
     throw value_error(detail::concat(at, ": opset ", m.opset, " of the default domain; Plexus reads opsets ",
                                      kOnnxMinImportOpset, " to ", kOnnxMaxImportOpset));
   std::vector<OnnxValueInfo> inputs;
-  for (const auto& i : m.initializers) {
-    if (i.elem_type != 7 && i.elem_type != 6 && i.elem_type != detail::onnx_elem_type<T>())
-      throw value_error(detail::concat(at, ": the initializer '", i.name, "' is ", onnx_type_name(i.elem_type),
-                                       " in a network of ", onnx_type_name(detail::onnx_elem_type<T>()),
-                                       " (import_onnx<", std::is_same_v<T, float> ? "double" : "float",
-                                       "> reads the other)"));
-    constants[i.name] = i.value;
-  }
+  std::set<std::string> initializer_names;
+  for (const auto& i : m.initializers) initializer_names.insert(i.name);
   for (const auto& v : m.inputs)
-    if (!constants.count(v.name)) inputs.push_back(v);
+    if (!initializer_names.count(v.name)) inputs.push_back(v);
   if (inputs.size() != 1 || m.outputs.size() != 1)
     throw value_error(detail::concat(at, ": the graph has ", inputs.size(), " inputs and ", m.outputs.size(),
                                      " outputs; Plexus reads one of each"));
@@ -516,6 +510,14 @@ Network<T> import_onnx_bytes(const unsigned char* bytes, std::size_t size, const
                                      "; import_onnx<", std::is_same_v<T, float> ? "float" : "double", "> reads ",
                                      onnx_type_name(detail::onnx_elem_type<T>()),
                                      " (import_onnx<float> FLOAT models, import_onnx<double> DOUBLE ones)"));
+  for (const auto& i : m.initializers) {
+    if (i.elem_type != 7 && i.elem_type != 6 && i.elem_type != detail::onnx_elem_type<T>())
+      throw value_error(detail::concat(at, ": the initializer '", i.name, "' is ", onnx_type_name(i.elem_type),
+                                       " in a network of ", onnx_type_name(detail::onnx_elem_type<T>()),
+                                       " (import_onnx<", std::is_same_v<T, float> ? "double" : "float",
+                                       "> reads the other)"));
+    constants[i.name] = i.value;
+  }
   m.inputs = inputs;
   detail::OnnxReader<T> reader(m, constants, where);
   const Index width = reader.prepare();

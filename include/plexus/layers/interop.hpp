@@ -194,11 +194,12 @@ struct LayerInterop {
 };
 
 namespace detail {
-// The double with the fewest significant digits that rounds to the same
-// float as v (0.2f -> 0.2): a parameter written as a float, read back as written.
+// The double with the fewest significant digits (at most 6) that rounds to
+// the same float as v (0.2f -> 0.2), else the float's own value (2^-16
+// stays 2^-16): a parameter written as a float, read back as written.
 inline double shortest_decimal_of_float(double v) {
   const float want = static_cast<float>(v);
-  for (int digits = 1; digits <= 9; ++digits) {
+  for (int digits = 1; digits <= 6; ++digits) {  // beyond: not a short decimal, keep the float's own value
     char text[40];
     std::snprintf(text, sizeof text, "%.*g", digits, static_cast<double>(want));
     const double d = std::strtod(text, nullptr);
