@@ -46,6 +46,8 @@ def activation_fn(settings, key="activation"):
         return torch.sigmoid
     if name == "gelu":
         return F.gelu  # the exact (erf) form, as Plexus
+    if name == "gelu_tanh":
+        return lambda z: F.gelu(z, approximate="tanh")
     if name == "silu":
         return F.silu
     if name == "softplus":
