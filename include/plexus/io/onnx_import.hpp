@@ -53,6 +53,11 @@ inline double onnx_unary(const OnnxNode& n, double x) {
   return x;  // Identity
 }
 
+// A width from a value of the file: -1 unless finite and in [0, kMaxLayerWidth].
+inline Index onnx_width(double v) {
+  return std::isfinite(v) && v >= 0 && v <= static_cast<double>(kMaxLayerWidth) ? static_cast<Index>(v) : -1;
+}
+
 inline double onnx_binary(const std::string& op, double a, double b) {
   if (op == "Add") return a + b;
   if (op == "Sub") return a - b;
@@ -356,9 +361,10 @@ class OnnxReader final : public OnnxGraph {
         const OnnxConstant* idx = constant(n.inputs[1]);
         OnnxConstant c{idx->shape, {}, true};
         for (double k : idx->values) {
-          const std::int64_t j = static_cast<std::int64_t>(k < 0 ? k + static_cast<double>(a->values.size()) : k);
-          if (j < 0 || j >= static_cast<std::int64_t>(a->values.size()) || std::isnan(a->values[static_cast<std::size_t>(j)]))
-            return;
+          const double at = k < 0 ? k + static_cast<double>(a->values.size()) : k;
+          if (!(at >= 0 && at < static_cast<double>(a->values.size()))) return;
+          const std::int64_t j = static_cast<std::int64_t>(at);
+          if (std::isnan(a->values[static_cast<std::size_t>(j)])) return;
           c.values.push_back(a->values[static_cast<std::size_t>(j)]);
         }
         fold(c);
@@ -407,13 +413,13 @@ class OnnxReader final : public OnnxGraph {
     } else if (op == "Split" && w0 > 0) {
       const OnnxConstant* s = n.inputs.size() > 1 ? constant(n.inputs[1]) : nullptr;
       for (std::size_t k = 0; k < n.outputs.size(); ++k)
-        width_[n.outputs[k]] = s && k < s->values.size() ? static_cast<Index>(s->values[k])
+        width_[n.outputs[k]] = s && k < s->values.size() ? onnx_width(s->values[k])
                                                           : w0 / static_cast<Index>(n.outputs.size());
       return;
     } else if (op == "Slice" && w0 > 0 && n.inputs.size() >= 3) {
       double st = 0, en = 0;
       if (!onnx_scalar(constant(n.inputs[1]), st) || !onnx_scalar(constant(n.inputs[2]), en)) w = -1;
-      else w = static_cast<Index>(std::min(en, static_cast<double>(w0)) - st);
+      else w = onnx_width(std::min(en, static_cast<double>(w0)) - st);
     } else if (op == "ReduceMean") {
       w = 1;
     } else if (n.inputs.size() == 2) {
