@@ -71,9 +71,7 @@ template <typename T>
 class Triple : public LayerBase<Triple<T>, T> {
  public:
   static constexpr const char* kind_name = "Triple";
-  static std::unique_ptr<Layer<T>> from_spec(SpecReader&, const SpecChildren<T>&) {
-    return std::make_unique<Triple>();
-  }
+  static std::unique_ptr<Layer<T>> from_spec(SpecReader&, const SpecChildren<T>&) { return std::make_unique<Triple>(); }
 
  protected:
   Index build_shape(Index w) override { return w; }

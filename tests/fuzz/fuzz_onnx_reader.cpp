@@ -38,8 +38,7 @@ void import_and_round_trip(const std::uint8_t* data, std::size_t size) {
   require(back.buffers() == net.buffers(), "buffers changed in an export -> import round trip");
   Matrix<T> x = Matrix<T>::Constant(2, net.input_width(), T(0.5));
   const Matrix<T> a = net.predict(x), b = back.predict(x);
-  require(std::memcmp(a.data(), b.data(), sizeof(T) * static_cast<std::size_t>(a.size())) == 0 ||
-              !a.allFinite(),
+  require(std::memcmp(a.data(), b.data(), sizeof(T) * static_cast<std::size_t>(a.size())) == 0 || !a.allFinite(),
           "predictions changed in an export -> import round trip");
 }
 

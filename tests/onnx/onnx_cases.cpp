@@ -87,8 +87,8 @@ bool same_bits(const Matrix<T>& a, const Matrix<T>& b) {
 }
 
 template <typename T>
-void export_case(const std::string& dir, const std::string& name, Network<T>& net, std::ostream& manifest,
-                 bool& first, int opset = 17) {
+void export_case(const std::string& dir, const std::string& name, Network<T>& net, std::ostream& manifest, bool& first,
+                 int opset = 17) {
   const std::string file = name + ".onnx";
   OnnxExportOptions o;
   o.opset = opset;
@@ -117,8 +117,9 @@ std::vector<Case> cases() {
     c.push_back({name, [add](Network<float>& n) { add(n); }, [add](Network<double>& n) { add(n); }, width, dbl});
   };
   for (const auto& e : kActivationNames) {
-    const ActivationFunction f =
-        e.value == Activation::leaky_relu ? leaky_relu(0.2) : e.value == Activation::elu ? elu(0.7) : e.value;
+    const ActivationFunction f = e.value == Activation::leaky_relu ? leaky_relu(0.2)
+                                 : e.value == Activation::elu      ? elu(0.7)
+                                                                   : e.value;
     // ORT 1.31 lacks double Erf, Elu, Softplus and (at opset 17) LeakyRelu kernels.
     const bool dbl = e.value != Activation::gelu && e.value != Activation::elu && e.value != Activation::softplus &&
                      e.value != Activation::leaky_relu;
@@ -278,9 +279,10 @@ void import_one(const std::string& dir, const std::string& model, const std::str
 }
 
 int import_all(const std::string& dir) {
-  for (const char* name : {"mlp_classifier", "concat_resnet", "glu_silu", "layernorm_gelu_softmax", "batchnorm",
-                           "standardize_mlp"})
-    for (int opset : {13, 17}) import_one<float>(dir, std::string(name) + "_opset" + std::to_string(opset) + ".onnx", name);
+  for (const char* name :
+       {"mlp_classifier", "concat_resnet", "glu_silu", "layernorm_gelu_softmax", "batchnorm", "standardize_mlp"})
+    for (int opset : {13, 17})
+      import_one<float>(dir, std::string(name) + "_opset" + std::to_string(opset) + ".onnx", name);
   for (const char* name : {"mlp_classifier_f64", "concat_resnet_f64"})
     import_one<double>(dir, std::string(name) + "_opset17.onnx", name);
   return 0;

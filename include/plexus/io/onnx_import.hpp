@@ -23,9 +23,9 @@ namespace detail {
 // Element-wise ops a scalar function may be made of (one value in, one out;
 // the other input of a binary op a scalar constant).
 inline bool onnx_elementwise(const std::string& op) {
-  static const std::set<std::string> ops = {"Relu",  "Tanh", "Sigmoid", "Erf",       "Sqrt",  "Exp",   "Log",
-                                            "Neg",   "Abs",  "Softplus", "LeakyRelu", "Elu",   "Gelu",  "Identity",
-                                            "Reciprocal", "Add", "Sub",  "Mul",       "Div",   "Pow",   "Softsign"};
+  static const std::set<std::string> ops = {"Relu",       "Tanh", "Sigmoid",  "Erf",       "Sqrt", "Exp",  "Log",
+                                            "Neg",        "Abs",  "Softplus", "LeakyRelu", "Elu",  "Gelu", "Identity",
+                                            "Reciprocal", "Add",  "Sub",      "Mul",       "Div",  "Pow",  "Softsign"};
   return ops.count(op) != 0;
 }
 
@@ -70,7 +70,10 @@ template <typename T>
 class OnnxReader final : public OnnxGraph {
  public:
   OnnxReader(OnnxModel& m, std::map<std::string, OnnxConstant>& constants, std::string where)
-      : m_(m), constants_(constants), where_(std::move(where)), used_(m.nodes.size(), false),
+      : m_(m),
+        constants_(constants),
+        where_(std::move(where)),
+        used_(m.nodes.size(), false),
         folded_(m.nodes.size(), false) {}
 
   int opset() const override { return static_cast<int>(m_.opset); }
@@ -263,7 +266,8 @@ class OnnxReader final : public OnnxGraph {
  private:
   static std::string dims_text(const std::vector<std::int64_t>& d) {
     std::string s = "(";
-    for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + (d[i] < 0 ? std::string("?") : std::to_string(d[i]));
+    for (std::size_t i = 0; i < d.size(); ++i)
+      s += (i ? ", " : "") + (d[i] < 0 ? std::string("?") : std::to_string(d[i]));
     return s + ")";
   }
   bool reserved(std::size_t i) const {
@@ -406,7 +410,9 @@ class OnnxReader final : public OnnxGraph {
     Index w = w0;
     if ((op == "Gemm" || op == "MatMul") && n.inputs.size() >= 2) {
       const OnnxConstant* b = constant(n.inputs[1]);
-      w = b && b->shape.size() == 2 ? static_cast<Index>(op == "Gemm" && n.integer("transB", 0) ? b->shape[0] : b->shape[1]) : -1;
+      w = b && b->shape.size() == 2
+              ? static_cast<Index>(op == "Gemm" && n.integer("transB", 0) ? b->shape[0] : b->shape[1])
+              : -1;
     } else if (op == "Concat") {
       w = 0;
       for (const auto& in : n.inputs) w = width_of(in) > 0 && w >= 0 ? w + width_of(in) : -1;
@@ -414,7 +420,7 @@ class OnnxReader final : public OnnxGraph {
       const OnnxConstant* s = n.inputs.size() > 1 ? constant(n.inputs[1]) : nullptr;
       for (std::size_t k = 0; k < n.outputs.size(); ++k)
         width_[n.outputs[k]] = s && k < s->values.size() ? onnx_width(s->values[k])
-                                                          : w0 / static_cast<Index>(n.outputs.size());
+                                                         : w0 / static_cast<Index>(n.outputs.size());
       return;
     } else if (op == "Slice" && w0 > 0 && n.inputs.size() >= 3) {
       double st = 0, en = 0;

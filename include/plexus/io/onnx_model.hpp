@@ -167,9 +167,7 @@ inline OnnxConstant onnx_decode_tensor(const unsigned char* data, std::size_t si
         break;
       case 2: t.elem_type = static_cast<int>(f.as_int64()); break;
       case 8: t.name = f.as_string().substr(0, 4096); break;
-      case 9:
-        t.raw = f.data, t.raw_size = f.size, t.has_raw = true;
-        break;
+      case 9: t.raw = f.data, t.raw_size = f.size, t.has_raw = true; break;
       case 4:
       case 5:
       case 7:
@@ -229,8 +227,8 @@ inline OnnxConstant onnx_decode_tensor(const unsigned char* data, std::size_t si
     const std::uint32_t want = et == 1 ? 4 : et == 11 ? 10 : et == 7 ? 7 : 5;
     for (const pb::Field& tf : t.typed) {
       if (tf.number != want)
-        throw value_error(detail::concat(named, ": holds data of field ", tf.number, " for element type ",
-                                         onnx_type_name(et)));
+        throw value_error(
+            detail::concat(named, ": holds data of field ", tf.number, " for element type ", onnx_type_name(et)));
       if (et == 1 || et == 11) {
         const std::size_t w = et == 1 ? 4 : 8;
         if (tf.type == pb::length_delimited) {
@@ -329,8 +327,8 @@ inline OnnxAttribute onnx_decode_attribute(const pb::Field& field, const std::st
   } else if (type == 4 || (type == 0 && tensor)) {
     if (!tensor) r.fail("a tensor attribute without a tensor");
     a.type = OnnxAttribute::Type::text;
-    tensors[a.name] = onnx_decode_tensor(tensor->data, tensor->size, where + " attribute '" + a.name + "'", nullptr,
-                                         nullptr);
+    tensors[a.name] =
+        onnx_decode_tensor(tensor->data, tensor->size, where + " attribute '" + a.name + "'", nullptr, nullptr);
   } else {
     r.fail(detail::concat("attribute '", a.name, "' of type ", type, " is not read"));
   }
@@ -443,7 +441,8 @@ inline OnnxModel decode_onnx(const unsigned char* bytes, std::size_t size, const
           else if (const OnnxAttribute* a = n.attribute("value_float")) c = {{}, {a->f}, false};
           else if (const OnnxAttribute* a2 = n.attribute("value_int")) c = {{}, {static_cast<double>(a2->i)}, true};
           else if (const OnnxAttribute* a3 = n.attribute("value_ints"))
-            c = {{static_cast<std::int64_t>(a3->ints.size())}, std::vector<double>(a3->ints.begin(), a3->ints.end()),
+            c = {{static_cast<std::int64_t>(a3->ints.size())},
+                 std::vector<double>(a3->ints.begin(), a3->ints.end()),
                  true};
           else if (tensors.count("floats:value_floats")) c = tensors["floats:value_floats"];
           else throw value_error(n.where() + " in " + where + ": a Constant without a value Plexus reads");

@@ -106,8 +106,9 @@ class Reader {
         p_ += n;
         break;
       }
-      default: fail(detail::concat("field ", f.number, " has wire type ", static_cast<int>(f.type),
-                                   " (groups and unknown types are not read)"));
+      default:
+        fail(detail::concat("field ", f.number, " has wire type ", static_cast<int>(f.type),
+                            " (groups and unknown types are not read)"));
     }
     return true;
   }

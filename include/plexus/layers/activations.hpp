@@ -135,8 +135,7 @@ T gelu_tanh(T z) {
 template <typename T>
 T gelu_tanh_derivative(T z) {
   const T t = std::tanh(T(kGeluTanhScale) * (z + T(kGeluTanhCubic) * z * z * z));
-  return T(0.5) * (T(1) + t) +
-         T(0.5) * z * (T(1) - t * t) * T(kGeluTanhScale) * (T(1) + T(3 * kGeluTanhCubic) * z * z);
+  return T(0.5) * (T(1) + t) + T(0.5) * z * (T(1) - t * t) * T(kGeluTanhScale) * (T(1) + T(3 * kGeluTanhCubic) * z * z);
 }
 
 // y = f(y) in place over n contiguous values.
@@ -241,13 +240,14 @@ inline std::string onnx_write_activation(OnnxExporter& g, const ActivationFuncti
     case Activation::gelu:
       if (native_gelu) return g.node("Gelu", {x});
       // x * 0.5 * (1 + erf(x / sqrt 2)), as torch.onnx.export writes it
-      return g.node("Mul", {g.node("Mul", {x, g.node("Add", {g.node("Erf", {g.node("Div", {x, c(std::sqrt(2.0))})}), c(1)})}),
-                            c(0.5)});
+      return g.node(
+          "Mul",
+          {g.node("Mul", {x, g.node("Add", {g.node("Erf", {g.node("Div", {x, c(std::sqrt(2.0))})}), c(1)})}), c(0.5)});
     case Activation::gelu_tanh: {
       if (native_gelu) return g.node("Gelu", {x}, {OnnxAttribute::text("approximate", "tanh")});
       const std::string cube = g.node("Mul", {g.node("Mul", {x, x}), x});
-      const std::string u = g.node("Mul", {g.node("Add", {x, g.node("Mul", {cube, c(act::kGeluTanhCubic)})}),
-                                           c(act::kGeluTanhScale)});
+      const std::string u =
+          g.node("Mul", {g.node("Add", {x, g.node("Mul", {cube, c(act::kGeluTanhCubic)})}), c(act::kGeluTanhScale)});
       return g.node("Mul", {g.node("Mul", {x, c(0.5)}), g.node("Add", {g.node("Tanh", {u}), c(1)})});
     }
   }

@@ -226,8 +226,8 @@ class Dense : public LayerBase<Dense<T>, T> {
     }
     m.spec = Dense(units, f).spec();
     m.tensors.push_back({"weight", weight, n->where()});
-    m.tensors.push_back({"bias", bias ? onnx_flat(*bias) : OnnxConstant{{units}, std::vector<double>(units), false},
-                         n->where()});
+    m.tensors.push_back(
+        {"bias", bias ? onnx_flat(*bias) : OnnxConstant{{units}, std::vector<double>(units), false}, n->where()});
     m.output = z;
     return true;
   }

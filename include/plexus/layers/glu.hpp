@@ -36,8 +36,7 @@ class GLU : public LayerBase<GLU<T>, T> {
       SpecReader r(l.spec, std::string());
       const ActivationFunction gate = ActivationFunction::read(r);
       const std::int64_t m = l.output_width;
-      const auto halves =
-          g.nodes("Split", {x, g.int64_constant({2}, {m, m})}, {OnnxAttribute::integer("axis", 1)}, 2);
+      const auto halves = g.nodes("Split", {x, g.int64_constant({2}, {m, m})}, {OnnxAttribute::integer("axis", 1)}, 2);
       return g.node("Mul", {halves[0], onnx_write_activation(g, gate, halves[1])});
     };
     i.onnx_import = &import_onnx_nodes;
@@ -113,8 +112,8 @@ class GLU : public LayerBase<GLU<T>, T> {
     std::string gb = b;
     if (onnx_match_activation(g, b, gate, used)) gb = used.output;
     const OnnxNode* mul = g.sole_consumer(a, "Mul");
-    if (!mul || mul->inputs.size() != 2 || !((mul->inputs[0] == a && mul->inputs[1] == gb) ||
-                                             (mul->inputs[1] == a && mul->inputs[0] == gb)))
+    if (!mul || mul->inputs.size() != 2 ||
+        !((mul->inputs[0] == a && mul->inputs[1] == gb) || (mul->inputs[1] == a && mul->inputs[0] == gb)))
       return false;
     match.nodes.insert(match.nodes.end(), used.nodes.begin(), used.nodes.end());
     match.nodes.push_back(mul);

@@ -56,7 +56,9 @@ struct OnnxAttribute {
   static OnnxAttribute integers(std::string n, std::vector<std::int64_t> v) {
     return {std::move(n), Type::integers, 0, 0.0, std::move(v), {}};
   }
-  static OnnxAttribute text(std::string n, std::string v) { return {std::move(n), Type::text, 0, 0.0, {}, std::move(v)}; }
+  static OnnxAttribute text(std::string n, std::string v) {
+    return {std::move(n), Type::text, 0, 0.0, {}, std::move(v)};
+  }
 };
 
 // A constant tensor of a graph (an initializer or a Constant node's value),

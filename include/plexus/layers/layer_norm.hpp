@@ -107,7 +107,9 @@ class LayerNorm : public LayerBase<LayerNorm<T>, T> {
       const auto axes_last = [&](const OnnxNode* n) {
         const OnnxAttribute* a = n->attribute("axes");
         const OnnxConstant* c = n->inputs.size() > 1 ? g.constant(n->inputs[1]) : nullptr;
-        const double axis = a && a->ints.size() == 1 ? static_cast<double>(a->ints[0]) : c && c->values.size() == 1 ? c->values[0] : 0;
+        const double axis = a && a->ints.size() == 1     ? static_cast<double>(a->ints[0])
+                            : c && c->values.size() == 1 ? c->values[0]
+                                                         : 0;
         return n->op_type == "ReduceMean" && (axis == -1 || axis == 1) && n->integer("keepdims", 1) == 1;
       };
       const OnnxNode* mean = cs[0]->op_type == "ReduceMean" ? cs[0] : cs[1];
@@ -121,14 +123,16 @@ class LayerNorm : public LayerBase<LayerNorm<T>, T> {
       const OnnxNode* sq = ds[0]->op_type == "Div" ? ds[1] : ds[0];
       const OnnxNode* div = sq == ds[0] ? ds[1] : ds[0];
       double two = 0;
-      const bool squares = (sq->op_type == "Pow" && sq->inputs.size() == 2 && onnx_scalar(g.constant(sq->inputs[1]), two) && two == 2) ||
-                           (sq->op_type == "Mul" && sq->inputs.size() == 2 && sq->inputs[0] == d && sq->inputs[1] == d);
+      const bool squares =
+          (sq->op_type == "Pow" && sq->inputs.size() == 2 && onnx_scalar(g.constant(sq->inputs[1]), two) && two == 2) ||
+          (sq->op_type == "Mul" && sq->inputs.size() == 2 && sq->inputs[0] == d && sq->inputs[1] == d);
       if (!squares || div->op_type != "Div" || div->inputs.size() != 2 || div->inputs[0] != d) return false;
       const OnnxNode* var = g.sole_consumer(sq->outputs.at(0));
       if (!var || !axes_last(var)) return false;
       const OnnxNode* add = g.sole_consumer(var->outputs.at(0), "Add");
       if (!add || add->inputs.size() != 2) return false;
-      if (!onnx_scalar(g.constant(add->inputs[0] == var->outputs[0] ? add->inputs[1] : add->inputs[0]), eps)) return false;
+      if (!onnx_scalar(g.constant(add->inputs[0] == var->outputs[0] ? add->inputs[1] : add->inputs[0]), eps))
+        return false;
       const OnnxNode* root = g.sole_consumer(add->outputs.at(0), "Sqrt");
       if (!root || div->inputs[1] != root->outputs.at(0)) return false;
       m.nodes = {mean, sub, sq, var, add, root, div};

@@ -13,9 +13,9 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <vector>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace plexus {
 
