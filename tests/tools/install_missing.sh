@@ -134,12 +134,12 @@ done
 has err.txt "missing Debian packages: $base"  # run_example.sh: the build's packages only
 lacks err.txt "python3-torch"
 PLEXUS_NO_INSTALL=1 FAKE_INSTALLED="" bash "$SRC/tools/run_tests.sh" "$WORK/build" > out.txt 2> err.txt || true
-has err.txt "missing Debian packages: $base python3-numpy python3-torch"
+has err.txt "missing Debian packages: $base python3-numpy python3-torch python3-onnx"
 
 # 7. Everything installed: run_tests.sh says nothing about packages and goes
 # on to configure, build and ctest.
 : > "$CALLS"
-FAKE_INSTALLED="$base python3-numpy python3-torch" bash "$SRC/tools/run_tests.sh" "$WORK/build" > out.txt 2> err.txt ||
+FAKE_INSTALLED="$base python3-numpy python3-torch python3-onnx" bash "$SRC/tools/run_tests.sh" "$WORK/build" > out.txt 2> err.txt ||
   fail "run_tests.sh with everything installed: $(cat err.txt)"
 lacks err.txt "plexus:"
 has "$CALLS" "cmake -S . -B $WORK/build -DCMAKE_BUILD_TYPE=Release"
