@@ -4,8 +4,8 @@
 //
 //   plexus_onnx_compare --export FILE.onnx [--tiny]
 //   plexus_onnx_compare [--batch B] [--threads T] [--calls N] [--rounds R] [--warmup W] [--half] [--tiny]
-#include <plexus/plexus.hpp>
 #include <plexus/io/onnx.hpp>
+#include <plexus/plexus.hpp>
 
 #include "process.hpp"
 
@@ -65,8 +65,14 @@ int main(int argc, char** argv) {
   std::string export_path;
   for (int i = 1; i < argc; ++i) {
     const std::string f = argv[i];
-    if (f == "--half") { half = true; continue; }
-    if (f == "--tiny") { tiny = true; continue; }
+    if (f == "--half") {
+      half = true;
+      continue;
+    }
+    if (f == "--tiny") {
+      tiny = true;
+      continue;
+    }
     if (f == "--help" || i + 1 >= argc) {
       std::fprintf(f == "--help" ? stdout : stderr,
                    "usage: plexus_onnx_compare --export FILE.onnx [--tiny]\n"

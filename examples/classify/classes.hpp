@@ -97,5 +97,6 @@ inline std::vector<std::string> class_names(const std::vector<double>& classes) 
 int cmd_train(const std::vector<std::string>& argv);
 int cmd_predict(const std::vector<std::string>& argv);
 int cmd_export_torch(const std::vector<std::string>& argv);
+int cmd_export(const std::vector<std::string>& argv);  // ONNX
 
 }  // namespace classify

@@ -34,7 +34,8 @@ const char* kUsage =
     "             (default budget 240 s)\n"
     "  predict    writes a model's predicted inverses of the matrices in a .npy file\n"
     "  evaluate   prints a model's median residual r = ||A X - I||_F, share r < 0.05 and RMSE on inverse/5\n"
-    "  export     writes a model's Dense layers to .npz for NumPy / PyTorch\n"
+    "  export     writes a model's Dense layers to .npz for NumPy / PyTorch, or the model as an ONNX graph of\n"
+    "             predict --views 1 (raw matrices in, inverses out)\n"
     "\n"
     "Built with -DPLEXUS_WITH_MPI=ON, `mpirun -np N matrix_inverse train|answer` trains data-parallel.\n";
 

@@ -5,10 +5,16 @@
 #     writes one row of probabilities per input row.
 #   classify.sh errors <classify> <work dir>: bad flags exit 2, bad data or
 #     files exit 1, each with one message naming the problem.
+#   classify.sh onnx <classify> <work dir>: `classify export --onnx` passes
+#     onnx.checker and ONNX Runtime's probabilities on the held-out rows are
+#     predict's (1e-5 relative, 1e-6 absolute), for three architectures.
+#     Without Node.js, ONNX Runtime (tools/onnx/install.sh) or a python3
+#     with onnx and NumPy it FAILS.
 set -euo pipefail
 MODE="$1"
 CL="$2"
 WORK="$3"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -76,6 +82,55 @@ expect_error() {  # expect_error CODE TEXT ARGS...: exits CODE, stderr holds TEX
   [ "$(wc -l < err.txt)" -eq 1 ] || fail "classify $*: expected one line on stderr: $(cat err.txt)"
   echo "ok ($code): $* -> $(cat err.txt)"
 }
+if [ "$MODE" = onnx ]; then
+  source "$ROOT/tests/torch/find_python.sh"
+  PLEXUS_ALLOW_NO_TORCH=0 plexus_torch_python onnx numpy  # sets PY; never a skip
+  command -v node > /dev/null 2>&1 || fail "node not found on PATH (Node.js runs ONNX Runtime: tools/onnx/install.sh)"
+  "$ROOT/tools/onnx/install.sh" || fail "tools/onnx/install.sh: ONNX Runtime (onnxruntime-node) is not available"
+  i=0
+  # the default-like MLP; two hidden layers with Dropout (the identity in
+  # the graph); no hidden layer (Standardize, Dense, Softmax)
+  for arch in "--hidden 16" "--hidden 8,8 --dropout 0.2" "--hidden 0"; do
+    i=$((i + 1))
+    # shellcheck disable=SC2086
+    "$CL" train --csv data.csv --label-column kind --model "m$i.plexus" --out "out$i" --epochs 40 $arch --seed 3 \
+      --quiet > "train$i.txt" || fail "train $arch exited $?: $(cat "train$i.txt")"
+    "$CL" export --model "m$i.plexus" --onnx "m$i.onnx" > "export$i.txt" || fail "export --onnx ($arch) exited $?"
+    grep -qF "wrote m$i.onnx: features (batch, 4) -> probabilities (batch, 3) of the classes 1, 2, 5" "export$i.txt" \
+      || fail "export --onnx ($arch) said: $(cat "export$i.txt")"
+    "$PY" "$ROOT/tools/onnx/check_model.py" "m$i.onnx" || fail "onnx.checker refuses the export ($arch)"
+    "$CL" predict --model "m$i.plexus" --csv "out$i/test.csv" --output "pred$i.csv" > /dev/null || fail "predict ($arch)"
+    "$PY" -c 'import sys, numpy as np
+np.save(sys.argv[2], np.loadtxt(sys.argv[1], delimiter=",", skiprows=1, ndmin=2)[:, :-1].astype(np.float32))' \
+      "out$i/test.csv" "x$i.npy" || fail "test.csv as .npy"
+    node "$ROOT/tools/onnx/ort_run.js" run "m$i.onnx" "x$i.npy" "o$i.npy" > /dev/null || fail "ONNX Runtime ($arch)"
+    "$PY" - "o$i.npy" "pred$i.csv" "$arch" <<'EOF' || fail "$arch: ONNX Runtime disagrees with classify predict"
+import sys
+import numpy as np
+got, label = np.load(sys.argv[1]), sys.argv[3]
+pred = np.loadtxt(sys.argv[2], delimiter=",", skiprows=1, ndmin=2)
+want, classes = pred[:, 1:], np.array([1.0, 2.0, 5.0])
+if got.dtype != np.float32 or got.shape != want.shape:
+    sys.exit(f"{label}: ORT gave {got.dtype} {got.shape}, predict {want.shape}")
+err = np.abs(got.astype(np.float64) - want)
+bad = ~(err <= 1e-5 * np.abs(want) + 1e-6)
+print(f"{label}: {got.shape[0]} rows, max abs err {err.max():.3e}, max rel err {(err / np.abs(want)).max():.3e}, "
+      f"{int(bad.sum())} outside tolerance")
+if bad.any():
+    i, j = np.argwhere(bad)[0]
+    sys.exit(f"{label}: row {i}, p_{classes[j]:g}: ORT {got[i, j]!r}, predict {want[i, j]!r}")
+if not (classes[got.argmax(axis=1)] == pred[:, 0]).all():
+    sys.exit(f"{label}: ORT's most probable classes are not predict's")
+EOF
+  done
+  expect_error 2 "--onnx is required" export --model m1.plexus
+  expect_error 2 "unknown flag --out" export --model m1.plexus --out x
+  expect_error 1 "not a Plexus model file" export --model data.csv --onnx x.onnx
+  [ ! -e x.onnx ] || fail "a refused export wrote x.onnx"
+  echo PASS
+  exit 0
+fi
+
 T="train --csv data.csv --model m.plexus --quiet"
 expect_error 2 "a command is needed"
 expect_error 2 "unknown command 'fit'" fit
