@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 #include <exception>
 #include <thread>
 
@@ -63,6 +64,35 @@ class ThreadLimit {
 
  private:
   int saved_;
+};
+
+// The default thread count of one of several calls that run at once: while
+// it lives, a CallShare counts the calls in flight (process-wide) and limits
+// its thread to num_threads() / (calls in flight), at least 1, unless the
+// caller asked for `requested` threads. A server calling predict from many
+// threads thus shares the cores instead of opening a full team per call; a
+// lone call keeps them all.
+class CallShare {
+ public:
+  explicit CallShare(int requested) : in_flight_(calls().fetch_add(1, std::memory_order_relaxed) + 1) {
+    limit_.emplace(requested > 0 ? requested : std::max(1, num_threads() / in_flight_));
+  }
+  ~CallShare() {
+    limit_.reset();
+    calls().fetch_sub(1, std::memory_order_relaxed);
+  }
+  CallShare(const CallShare&) = delete;
+  CallShare& operator=(const CallShare&) = delete;
+  // The calls in flight when this one started, itself included.
+  int in_flight() const { return in_flight_; }
+
+ private:
+  static std::atomic<int>& calls() {
+    static std::atomic<int> n{0};
+    return n;
+  }
+  int in_flight_;
+  std::optional<ThreadLimit> limit_;
 };
 
 // Sets the number of threads; 0 restores the default. Without OpenMP this

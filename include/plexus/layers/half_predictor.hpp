@@ -64,7 +64,7 @@ class HalfPredictor {
       net_.predict(x, y, options);
       return;
     }
-    ThreadLimit limit(options.threads);
+    CallShare share(options.threads);  // calls in flight share the cores (core/parallel.hpp)
     const int threads = net_.parameter_count() >= detail::kOneRowSplitWeights ? num_threads() : 1;
     Network<T>& n = const_cast<Network<T>&>(net_);  // the plan only reads it
     half_->run_row(n.layers(), n.parameters().data(), n.buffers().data(), x, y, threads);

@@ -9,9 +9,11 @@
 //    from any number of threads at once: each call borrows a workspace of
 //    its own (a copy of the layers reading the same parameters, an arena
 //    for the one-row plan) from a pool the network keeps, and returns it.
-//  - A call uses num_threads() threads (OpenMP), at most
-//    PredictOptions::threads; threads = 1 runs it on the calling thread
-//    alone, which is what a server with a thread pool of its own wants.
+//  - A call uses PredictOptions::threads threads when given (1 runs it on
+//    the calling thread alone). By default a call alone uses num_threads()
+//    threads (OpenMP), and calls in flight at once share them: each takes
+//    num_threads() / (calls in flight when it starts), at least 1
+//    (CallShare), so many callers do not oversubscribe the cores.
 #pragma once
 
 #include "inference.hpp"
@@ -26,7 +28,8 @@
 namespace plexus {
 
 struct PredictOptions {
-  // At most this many threads for the call (0: num_threads()).
+  // At most this many threads for the call (0: num_threads(), shared among
+  // the calls in flight at once).
   int threads = 0;
 };
 
@@ -170,7 +173,7 @@ class Network {
   }
   void predict(const ConstMatrixRef<T>& x, MatrixRef<T> y, PredictOptions options = {}) const {
     check_prediction(x, y, "Network::predict");
-    ThreadLimit limit(options.threads);
+    CallShare share(options.threads);  // calls in flight share the cores (core/parallel.hpp)
     if (x.rows() == 1) {
       const int threads = parameter_count() >= detail::kOneRowSplitWeights ? num_threads() : 1;
       inference_->run_row(root_, storage().params.data(), storage().buffers.data(), x, y, threads);

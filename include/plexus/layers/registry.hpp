@@ -76,14 +76,17 @@ struct has_interop : std::false_type {};
 template <typename L>
 struct has_interop<L, std::void_t<decltype(L::interop())>> : std::true_type {};
 
-template <typename L>
+// WithInterop: whether to take L::interop() (one scalar type's is enough:
+// a kind's interop does not depend on it, and each instantiation costs
+// every file that registers the kind its compile time).
+template <typename L, bool WithInterop = true>
 void register_one(LayerKindEntry& into, const std::string& name) {
   using T = typename L::Scalar;
   const std::type_index have = std::is_same_v<T, float> ? into.float_type : into.double_type;
   if (have != typeid(void) && have != typeid(L))
     throw error(concat("register_layer: the kind '", name, "' is already registered by another class"));
   add_kind<L>(into);
-  if constexpr (has_interop<L>::value) {
+  if constexpr (WithInterop && has_interop<L>::value) {
     if (!into.has_interop) into.interop = L::interop(), into.has_interop = true;
   }
 }
@@ -153,7 +156,7 @@ bool register_layer() {
   std::lock_guard<std::mutex> lock(r.mutex);
   detail::LayerKindEntry e = r.kinds.count(name) ? r.kinds[name] : detail::LayerKindEntry{};
   detail::register_one<L<float>>(e, name);
-  detail::register_one<L<double>>(e, name);
+  detail::register_one<L<double>, !detail::has_interop<L<float>>::value>(e, name);
   r.kinds[name] = e;
   return true;
 }
