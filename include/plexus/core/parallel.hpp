@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <optional>
 #include <exception>
+#include <optional>
 #include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
