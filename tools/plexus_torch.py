@@ -17,7 +17,10 @@ names are those of plexus::torch_tensors: "0.weight", "3.body.0.bias".
 Kinds: Sequential, Dense (an nn.Linear with its activation), Activation,
 Concat (cat([x, body(x)], 1)), Residual (x + body(x)), Dropout, LayerNorm,
 BatchNorm (BatchNorm1d), Softmax (dim 1), Standardize ((x - mean) / std,
-buffers), GLU (a * gate(b) of the input's halves). Command line:
+buffers), GLU (a * gate(b) of the input's halves), each registered beside
+its module (TWINS); a kind of your own joins with
+pt.register_twin("Scale", lambda settings, w_in, w_out, children: module).
+Command line:
 
     plexus_torch.py summary SPEC.json         print the twin module
     plexus_torch.py predict SPEC.json W.npz IN.npy OUT.npy
@@ -61,10 +64,29 @@ def activation_fn(settings, key="activation"):
     raise ValueError(f"plexus_torch: unknown activation '{name}'")
 
 
+# The torch twin of each layer kind, declared beside its module: a maker
+# (settings, input width, output width, children's modules) -> nn.Module.
+TWINS = {}
+
+
+def register_twin(kind, maker):
+    """Makes layers of `kind` buildable (a user's kind too); replaces an earlier maker."""
+    TWINS[kind] = maker
+
+
+def twin(kind):
+    """Class or function decorator: register_twin(kind, the decorated maker)."""
+    def add(maker):
+        register_twin(kind, maker)
+        return maker
+    return add
+
+
+@twin("Dense")
 class Dense(nn.Linear):
     """Plexus' Dense: y = f(x W^T + b), weight (out, in) as nn.Linear."""
 
-    def __init__(self, in_features, out_features, settings):
+    def __init__(self, settings, in_features, out_features, children=()):
         super().__init__(in_features, out_features)
         self.activation = settings.get("activation", "identity")
         self.fn = activation_fn(settings)
@@ -76,8 +98,9 @@ class Dense(nn.Linear):
         return super().extra_repr() + f", activation={self.activation}"
 
 
+@twin("Activation")
 class Activation(nn.Module):
-    def __init__(self, settings):
+    def __init__(self, settings, *_):
         super().__init__()
         self.activation = settings.get("activation", "identity")
         self.fn = activation_fn(settings)
@@ -89,32 +112,35 @@ class Activation(nn.Module):
         return self.activation
 
 
+@twin("Concat")
 class Concat(nn.Module):
     """x -> [x | body(x)] (DenseNet)."""
 
-    def __init__(self, body):
+    def __init__(self, settings, w_in, w_out, children):
         super().__init__()
-        self.body = body
+        self.body = children[0]
 
     def forward(self, x):
         return torch.cat([x, self.body(x)], dim=1)
 
 
+@twin("Residual")
 class Residual(nn.Module):
     """x -> x + body(x)."""
 
-    def __init__(self, body):
+    def __init__(self, settings, w_in, w_out, children):
         super().__init__()
-        self.body = body
+        self.body = children[0]
 
     def forward(self, x):
         return x + self.body(x)
 
 
+@twin("Standardize")
 class Standardize(nn.Module):
     """(x - mean) / std, per feature; mean and std are buffers."""
 
-    def __init__(self, width):
+    def __init__(self, settings, width, *_):
         super().__init__()
         self.register_buffer("mean", torch.zeros(width))
         self.register_buffer("std", torch.ones(width))
@@ -123,6 +149,7 @@ class Standardize(nn.Module):
         return (x - self.mean) / self.std
 
 
+@twin("GLU")
 class GLU(Activation):
     """[a | b] -> a * gate(b), the input's two halves (gate sigmoid: torch.nn.GLU(dim=1)); the gate is
     read from the settings as an Activation layer's function is."""
@@ -135,36 +162,23 @@ class GLU(Activation):
         return f"gate={self.activation}"
 
 
+register_twin("Sequential", lambda s, w_in, w_out, children: nn.Sequential(*children))
+register_twin("Dropout", lambda s, w_in, w_out, children: nn.Dropout(float(s.get("rate", 0.5))))
+register_twin("LayerNorm", lambda s, w_in, w_out, children: nn.LayerNorm(
+    w_in, eps=float(s.get("eps", 1e-5)), elementwise_affine=bool(s.get("elementwise_affine", 1))))
+register_twin("BatchNorm", lambda s, w_in, w_out, children: nn.BatchNorm1d(
+    w_in, eps=float(s.get("eps", 1e-5)), momentum=float(s.get("momentum", 0.1)), affine=bool(s.get("affine", 1))))
+register_twin("Softmax", lambda s, w_in, w_out, children: nn.Softmax(dim=1))
+
+
 def build_layer(node):
     """The torch module of one layer of a spec (a dict of torch_spec_json)."""
-    kind, s = node["kind"], node["settings"]
-    w_in, w_out = node["input_width"], node["output_width"]
+    kind = node["kind"]
+    if kind not in TWINS:
+        raise ValueError(f"plexus_torch: no torch twin for layer kind '{kind}' "
+                         f"(known: {', '.join(sorted(TWINS))}; plexus_torch.register_twin adds one)")
     children = [build_layer(c) for c in node["children"]]
-    if kind == "Sequential":
-        return nn.Sequential(*children)
-    if kind == "Dense":
-        return Dense(w_in, w_out, s)
-    if kind == "Activation":
-        return Activation(s)
-    if kind == "Concat":
-        return Concat(children[0])
-    if kind == "Residual":
-        return Residual(children[0])
-    if kind == "Dropout":
-        return nn.Dropout(float(s.get("rate", 0.5)))
-    if kind == "LayerNorm":
-        return nn.LayerNorm(w_in, eps=float(s.get("eps", 1e-5)),
-                            elementwise_affine=bool(s.get("elementwise_affine", 1)))
-    if kind == "BatchNorm":
-        return nn.BatchNorm1d(w_in, eps=float(s.get("eps", 1e-5)), momentum=float(s.get("momentum", 0.1)),
-                              affine=bool(s.get("affine", 1)))
-    if kind == "Softmax":
-        return nn.Softmax(dim=1)
-    if kind == "GLU":
-        return GLU(s)
-    if kind == "Standardize":
-        return Standardize(w_in)
-    raise ValueError(f"plexus_torch: no torch twin for layer kind '{kind}'")
+    return TWINS[kind](node["settings"], node["input_width"], node["output_width"], children)
 
 
 def read_spec(path):
