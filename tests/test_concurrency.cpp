@@ -100,3 +100,34 @@ TEST_CASE("ThreadLimit: calls on this thread use at most its threads, nested lim
     other.join();
   }
 }
+
+TEST_CASE("CallShare: calls in flight at once share the threads by default; a requested count wins") {
+  set_num_threads(8);
+  {
+    CallShare alone(0);
+    CHECK(alone.in_flight() == 1);
+    CHECK(num_threads() == 8);  // a call alone takes every thread
+    int second = 0, third = 0, asked = 0;
+    std::thread t([&] {
+      CallShare b(0);  // two in flight: half each
+      second = num_threads();
+      std::thread u([&] {
+        CallShare c(0);  // three, on a thread of its own: a third, rounded down
+        third = num_threads();
+      });
+      u.join();
+      CallShare d(3);  // asked for: 3, whatever is in flight
+      asked = num_threads();
+    });
+    t.join();
+    CHECK(second == 4);
+    CHECK(third == 2);
+    CHECK(asked == 3);
+  }
+  {
+    CallShare again(0);  // every share ended: alone again
+    CHECK(again.in_flight() == 1);
+    CHECK(num_threads() == 8);
+  }
+  set_num_threads(0);
+}
