@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -58,6 +59,25 @@ inline std::vector<double> parse_numbers(const std::string& text) {
 }
 
 // The sorted distinct values of labels (one column).
+// A model written by classify train, with its classes (its metadata
+// classify.classes); refused by name when it is not one.
+struct Classifier {
+  plexus::Network<float> net;
+  std::vector<double> classes;
+  std::map<std::string, std::string> meta;  // the file's metadata
+};
+inline Classifier load_classifier(const std::string& model_path) {
+  Classifier c;
+  c.net = plexus::load_model<float>(model_path, &c.meta);
+  if (!c.meta.count("classify.classes"))
+    throw plexus::value_error("'" + model_path + "' was not written by classify train (no classify.classes metadata)");
+  c.classes = parse_numbers(c.meta["classify.classes"]);
+  if (static_cast<plexus::Index>(c.classes.size()) != c.net.output_width())
+    throw plexus::value_error("'" + model_path + "': " + std::to_string(c.classes.size()) + " classes but " +
+                              std::to_string(c.net.output_width()) + " outputs");
+  return c;
+}
+
 inline std::vector<double> distinct_labels(const plexus::Matrix<float>& labels) {
   std::vector<double> v(labels.data(), labels.data() + labels.size());
   std::sort(v.begin(), v.end());

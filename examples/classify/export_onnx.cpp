@@ -34,14 +34,9 @@ int cmd_export(const std::vector<std::string>& argv) {
     return 0;
   }
   const std::string model_path = a.required("model"), out = a.required("onnx");
-  std::map<std::string, std::string> meta;
-  const plexus::Network<float> net = plexus::load_model<float>(model_path, &meta);
-  if (!meta.count("classify.classes"))
-    throw plexus::value_error("'" + model_path + "' was not written by classify train (no classify.classes metadata)");
-  const std::vector<double> classes = parse_numbers(meta["classify.classes"]);
-  if (static_cast<plexus::Index>(classes.size()) != net.output_width())
-    throw plexus::value_error("'" + model_path + "': " + std::to_string(classes.size()) + " classes but " +
-                              std::to_string(net.output_width()) + " outputs");
+  const Classifier model = load_classifier(model_path);
+  const plexus::Network<float>& net = model.net;
+  const std::vector<double>& classes = model.classes;
   plexus::OnnxExportOptions o;
   o.graph_name = "classify";
   o.input_name = "features";

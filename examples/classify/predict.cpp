@@ -36,14 +36,9 @@ int cmd_predict(const std::vector<std::string>& argv) {
     return 0;
   }
   const std::string model_path = a.required("model"), csv_path = a.required("csv"), out_path = a.required("output");
-  std::map<std::string, std::string> meta;
-  const plexus::Network<float> net = plexus::load_model<float>(model_path, &meta);
-  if (!meta.count("classify.classes"))
-    throw plexus::value_error("'" + model_path + "' was not written by classify train (no classify.classes metadata)");
-  const std::vector<double> classes = parse_numbers(meta["classify.classes"]);
-  if (static_cast<plexus::Index>(classes.size()) != net.output_width())
-    throw plexus::value_error("'" + model_path + "': " + std::to_string(classes.size()) + " classes but " +
-                              std::to_string(net.output_width()) + " outputs");
+  const Classifier model = load_classifier(model_path);
+  const plexus::Network<float>& net = model.net;
+  const std::vector<double>& classes = model.classes;
 
   plexus::CsvOptions o;
   o.header = header_option(a, "predict");
@@ -53,7 +48,7 @@ int cmd_predict(const std::vector<std::string>& argv) {
     // The training label's name, when the header has it.
     const plexus::CsvData<float> probe = plexus::read_csv<float>(csv_path, o);
     for (const auto& n : probe.feature_names)
-      if (n == meta["classify.label"]) o.label_name = n;
+      if (model.meta.count("classify.label") && n == model.meta.at("classify.label")) o.label_name = n;
   }
   const plexus::CsvData<float> d = plexus::read_csv<float>(csv_path, o);
   if (d.features.cols() != net.input_width())
