@@ -13,6 +13,7 @@
 #include "../layers/network.hpp"
 #include "../layers/registry.hpp"
 #include "atomic_file.hpp"
+#include "onnx_codec.hpp"
 #include "onnx_model.hpp"
 #include "torch.hpp"
 
@@ -47,11 +48,6 @@ struct OnnxExportOptions {
 };
 
 namespace detail {
-
-template <typename T>
-constexpr int onnx_elem_type() {
-  return std::is_same_v<T, float> ? 1 : 11;
-}
 
 // Offsets of every layer's parameters and buffers in the network's flat vectors.
 template <typename T>
@@ -93,10 +89,7 @@ class OnnxWriter final : public OnnxExporter {
 
   std::string tensor(const std::string& slot) override {
     if (!layer_) throw error("onnx export: tensor('" + slot + "') outside a layer");
-    TorchLayout layout = layer_interop(layer_->kind()).torch;
-    std::vector<TorchSlot> slots;
-    if (layout.tensors) slots = layout.tensors(layer_->spec(), layer_->input_width(), layer_->output_width());
-    for (const TorchSlot& s : slots) {
+    for (const TorchSlot& s : slots_) {
       if (s.name != slot) continue;
       const auto at = offsets_.at(layer_);
       const T* src = (s.buffer ? net_.buffers().data() + at.second : net_.parameters().data() + at.first) + s.offset;
@@ -136,10 +129,12 @@ class OnnxWriter final : public OnnxExporter {
                                "plexus::set_layer_interop); nothing was written"));
     const Layer<T>* saved_layer = layer_;
     const std::string saved_prefix = prefix_, saved_where = where_;
-    layer_ = &l, prefix_ = prefix, where_ = l.label();
+    std::vector<TorchSlot> saved_slots = std::move(slots_);
     const LayerSpec spec = l.spec();
+    layer_ = &l, prefix_ = prefix, where_ = l.label();
+    slots_ = in.torch.tensors ? in.torch.tensors(spec, l.input_width(), l.output_width()) : std::vector<TorchSlot>{};
     const std::string y = in.onnx_export(*this, OnnxLayer{spec, l.input_width(), l.output_width(), l.child_count()}, x);
-    layer_ = saved_layer, prefix_ = saved_prefix, where_ = saved_where;
+    layer_ = saved_layer, prefix_ = saved_prefix, where_ = saved_where, slots_ = std::move(saved_slots);
     return y;
   }
 
@@ -184,6 +179,7 @@ class OnnxWriter final : public OnnxExporter {
   std::map<const Layer<T>*, std::pair<Index, Index>> offsets_;
   OnnxModel model_;
   const Layer<T>* layer_ = nullptr;
+  std::vector<TorchSlot> slots_;  // the current layer's tensors (its torch layout)
   std::string prefix_, where_;
   std::size_t tensors_ = 0;
 };
