@@ -1,7 +1,9 @@
-# Installation and packaging of the header-only target `plexus`:
+# Installation and packaging of the header-only target `plexus` and of the
+# compiled library `plexus_compiled` (docs/install.md#install_compiled):
 #   <prefix>/include/plexus/**                    the headers
+#   <prefix>/lib/libplexus_compiled.a             the compiled library
 #   <prefix>/lib/cmake/plexus/plexus*.cmake       for find_package(plexus CONFIG)
-#   <prefix>/share/pkgconfig/plexus.pc            for pkg-config
+#   <prefix>/share/pkgconfig/plexus.pc            for pkg-config (and plexus-compiled.pc)
 # All of it is in the install component `plexus`. See docs/install.md.
 # `plexus_dev_flags` (warnings, -march=native, sanitizers for Plexus' own
 # programs) is deliberately not installed or exported.
@@ -32,6 +34,13 @@ install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/include/plexus
         FILES_MATCHING PATTERN "*.hpp")
 
 install(TARGETS plexus EXPORT plexusTargets COMPONENT plexus)
+# Built with the installing build's flags (CMAKE_CXX_FLAGS, no -march=native
+# unless given there): a program linking it must share its Eigen alignment.
+if(PLEXUS_COMPILED)
+  set_target_properties(plexus_compiled PROPERTIES EXCLUDE_FROM_ALL OFF)
+  install(TARGETS plexus_compiled EXPORT plexusTargets COMPONENT plexus
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endif()
 if(PLEXUS_WITH_MPI)
   install(TARGETS plexus_mpi EXPORT plexusTargets COMPONENT plexus)  # plexus::mpi
 endif()
@@ -44,7 +53,8 @@ configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/plexusConfig.cmake.in
                               ${PROJECT_BINARY_DIR}/plexusConfig.cmake
                               INSTALL_DESTINATION ${PLEXUS_INSTALL_CMAKEDIR}
                               NO_SET_AND_CHECK_MACRO)
-# Header-only: the same package serves 32- and 64-bit consumers.
+# plexus::plexus is header-only, so the same package serves 32- and 64-bit
+# consumers; plexus::plexus_compiled is for the architecture it was built on.
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/plexusConfigVersion.cmake
                                  VERSION ${PROJECT_VERSION}
                                  COMPATIBILITY SameMajorVersion
@@ -66,3 +76,9 @@ configure_file(${CMAKE_CURRENT_LIST_DIR}/plexus.pc.in ${PROJECT_BINARY_DIR}/plex
 install(FILES ${PROJECT_BINARY_DIR}/plexus.pc
         DESTINATION ${PLEXUS_INSTALL_PKGCONFIGDIR}
         COMPONENT plexus)
+if(PLEXUS_COMPILED)
+  configure_file(${CMAKE_CURRENT_LIST_DIR}/plexus-compiled.pc.in ${PROJECT_BINARY_DIR}/plexus-compiled.pc @ONLY)
+  install(FILES ${PROJECT_BINARY_DIR}/plexus-compiled.pc
+          DESTINATION ${PLEXUS_INSTALL_PKGCONFIGDIR}
+          COMPONENT plexus)
+endif()

@@ -91,3 +91,6 @@
 #include "train/online.hpp"
 
 #include "testing/gradcheck.hpp"
+
+#include "core/compiled.hpp"
+#include "instantiations.hpp"

@@ -1,7 +1,7 @@
 # Installs the configured Plexus build into PREFIX (component `plexus`) and
 # checks what lands there (cmake -P script, run by ctest; see CMakeLists.txt
 # here). Inputs (-D): BUILD_DIR, PREFIX, CONFIG, PLEXUS_SOURCE_DIR, VERSION,
-# OPENMP, INCLUDEDIR, CMAKEDIR, PKGCONFIGDIR.
+# OPENMP, INCLUDEDIR, CMAKEDIR, PKGCONFIGDIR, COMPILED (PLEXUS_COMPILED).
 cmake_minimum_required(VERSION 3.16)
 
 function(fail)
@@ -39,6 +39,15 @@ endif()
 file(READ "${cmakedir}/plexusTargets.cmake" targets)
 if(NOT targets MATCHES "add_library\\(plexus::plexus INTERFACE IMPORTED\\)")
   fail("plexusTargets.cmake does not define the INTERFACE target plexus::plexus")
+endif()
+if(COMPILED)
+  if(NOT targets MATCHES "add_library\\(plexus::plexus_compiled STATIC IMPORTED\\)")
+    fail("plexusTargets.cmake does not define the STATIC target plexus::plexus_compiled")
+  endif()
+  file(GLOB compiled_lib "${PREFIX}/*/libplexus_compiled.a" "${PREFIX}/*/*/libplexus_compiled.a")
+  if(NOT compiled_lib)
+    fail("the compiled library libplexus_compiled.a was not installed")
+  endif()
 endif()
 if(targets MATCHES "plexus_dev_flags")
   fail("plexus_dev_flags (flags for Plexus' own programs) leaked into plexusTargets.cmake")
@@ -83,5 +92,11 @@ if(NOT pctext MATCHES "\nRequires: eigen3")
 endif()
 if(OPENMP AND NOT pctext MATCHES "\nCflags:[^\n]*-fopenmp")
   fail("plexus.pc lacks the OpenMP flags")
+endif()
+if(COMPILED)
+  file(READ "${PREFIX}/${PKGCONFIGDIR}/plexus-compiled.pc" pctext)
+  if(NOT pctext MATCHES "\nCflags: -DPLEXUS_COMPILED_LIB" OR NOT pctext MATCHES "\nRequires: plexus")
+    fail("plexus-compiled.pc does not define PLEXUS_COMPILED_LIB and require plexus")
+  endif()
 endif()
 message(STATUS "install: ${PREFIX} holds the headers, ${CMAKEDIR}/plexus*.cmake and ${PKGCONFIGDIR}/plexus.pc")

@@ -1,8 +1,8 @@
 # Configures, builds and runs one consumer project (cmake -P script, run by
-# ctest; see CMakeLists.txt here). Inputs (-D): KIND (find_package, native,
+# ctest; see CMakeLists.txt here). Inputs (-D): KIND (find_package, native, compiled,
 # add_subdirectory, fetchcontent), CONSUMER_SOURCE_DIR, WORK_DIR,
 # PLEXUS_SOURCE_DIR, GENERATOR, MAKE_PROGRAM, CXX_COMPILER, BUILD_TYPE (may be
-# empty), CONFIG, OPENMP, Eigen3_DIR; for find_package and native (an
+# empty), CONFIG, OPENMP, Eigen3_DIR; for find_package, native and compiled (an
 # installed Plexus) also PREFIX, CMAKEDIR.
 cmake_minimum_required(VERSION 3.16)
 
@@ -41,7 +41,7 @@ if(BUILD_TYPE)
   list(APPEND args "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}")
 endif()
 set(installed OFF)
-if(KIND STREQUAL "find_package" OR KIND STREQUAL "native")
+if(KIND STREQUAL "find_package" OR KIND STREQUAL "native" OR KIND STREQUAL "compiled")
   set(installed ON)
 endif()
 if(installed)

@@ -1,8 +1,12 @@
 # Compiles and runs pkg-config/main.cpp against the installed Plexus with the
 # command in its opening comment, as docs/install.md shows it (cmake -P
 # script, run by ctest; see CMakeLists.txt here). Inputs (-D): PKG_CONFIG, PREFIX, PKGCONFIGDIR, CXX_COMPILER, SOURCE,
-# WORK_DIR, VERSION, OPENMP.
+# WORK_DIR, VERSION, OPENMP; PACKAGE (plexus, the default, or plexus-compiled).
 cmake_minimum_required(VERSION 3.16)
+
+if(NOT PACKAGE)
+  set(PACKAGE plexus)
+endif()
 
 function(fail)
   message(FATAL_ERROR "pkg-config: " ${ARGN})
@@ -15,13 +19,13 @@ else()
 endif()
 
 function(pkg_config out)
-  execute_process(COMMAND "${PKG_CONFIG}" ${ARGN} plexus
+  execute_process(COMMAND "${PKG_CONFIG}" ${ARGN} ${PACKAGE}
                   RESULT_VARIABLE rc OUTPUT_VARIABLE text ERROR_VARIABLE err OUTPUT_STRIP_TRAILING_WHITESPACE)
   if(NOT rc EQUAL 0)
-    fail("pkg-config ${ARGN} plexus failed (${rc}): ${err}")
+    fail("pkg-config ${ARGN} ${PACKAGE} failed (${rc}): ${err}")
   endif()
   string(REPLACE ";" " " args "${ARGN}")
-  message(STATUS "pkg-config ${args} plexus: ${text}")
+  message(STATUS "pkg-config ${args} ${PACKAGE}: ${text}")
   set(${out} "${text}" PARENT_SCOPE)
 endfunction()
 
@@ -45,6 +49,9 @@ endforeach()
 if(NOT found_include)
   fail("--cflags has no -I into ${PREFIX} that holds plexus/plexus.hpp: \"${flags}\"")
 endif()
+if(PACKAGE STREQUAL "plexus-compiled" AND NOT "-DPLEXUS_COMPILED_LIB" IN_LIST flags)
+  fail("--cflags lacks -DPLEXUS_COMPILED_LIB: \"${flags}\"")
+endif()
 if(OPENMP AND NOT "-fopenmp" IN_LIST flags)
   fail("--cflags --libs lacks -fopenmp: \"${flags}\"")
 endif()
@@ -53,9 +60,9 @@ endif()
 # docs/install.md), with this build's compiler and paths.
 file(STRINGS "${SOURCE}" command REGEX "^//   g\\+\\+ ")
 string(REGEX REPLACE "^//   g\\+\\+ " "" command "${command}")
-string(REPLACE " $(pkg-config --cflags --libs plexus)" "" rest "${command}")
+string(REPLACE " $(pkg-config --cflags --libs ${PACKAGE})" "" rest "${command}")
 if(rest STREQUAL command OR NOT rest MATCHES " main\\.cpp -o app$")
-  fail("${SOURCE} has no line '//   g++ ... main.cpp -o app $(pkg-config --cflags --libs plexus)'")
+  fail("${SOURCE} has no line '//   g++ ... main.cpp -o app $(pkg-config --cflags --libs ${PACKAGE})'")
 endif()
 string(REGEX REPLACE " main\\.cpp -o app$" "" options "${rest}")
 separate_arguments(options UNIX_COMMAND "${options}")

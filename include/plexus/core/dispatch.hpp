@@ -2,6 +2,7 @@
 // of the engine running now (core/engine.hpp chooses it).
 #pragma once
 
+#include "compiled.hpp"
 #include "engine.hpp"
 #include "gemm_amx.hpp"
 #include "gemm_bf16.hpp"
@@ -15,11 +16,16 @@ namespace detail {
 
 // Built once, out of line: inlined into every caller, the tables'
 // construction had the compiler load their constants on the hot path of
-// each dispatch (26 ns per call of detail::dot, measured).
+// each dispatch (26 ns per call of detail::dot, measured). In compiled mode
+// (compiled.hpp) the library defines it, so that the engines' kernels are
+// compiled once, there, and not in every file that dispatches.
+#if PLEXUS_USE_COMPILED_LIB
+const KernelTable* build_kernel_tables();
+#else
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline, cold))
 #endif
-inline const KernelTable*
+PLEXUS_DETAIL_COMPILED_INLINE const KernelTable*
 build_kernel_tables() {
   // An engine this build has no code for (not x86) is never chosen: it is
   // unsupported (see engine_missing), so its entry only fills the slot.
@@ -42,6 +48,7 @@ build_kernel_tables() {
   };
   return tables;
 }
+#endif
 
 inline const KernelTable& kernel_table(Engine e) {
   static const KernelTable* const tables = build_kernel_tables();

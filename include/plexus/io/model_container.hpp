@@ -187,9 +187,11 @@ inline void require_scalar(const ParsedModelFile& f, ScalarType want, const char
 
 // Checks the header, lengths and checksum, then (when `want` is given) that
 // the scalar type is `want`, then parses every section. `asked_by` names
-// the caller in a scalar type mismatch.
-inline ParsedModelFile parse_model_file(const std::uint8_t* bytes, std::size_t size, const std::string& where,
-                                        const ScalarType* want = nullptr, const char* asked_by = "") {
+// the caller in a scalar type mismatch. (A template only as registry.hpp's
+// lookups are: leave Kinds to its default.)
+template <typename Kinds = BuiltinKinds<>>
+ParsedModelFile parse_model_file(const std::uint8_t* bytes, std::size_t size, const std::string& where,
+                                 const ScalarType* want = nullptr, const char* asked_by = "") {
   ParsedModelFile f;
   f.where = where;
   f.file_bytes = size;

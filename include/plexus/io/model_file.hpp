@@ -108,9 +108,11 @@ Network<T> decode_model(const std::uint8_t* bytes, std::size_t size, const std::
   return detail::decode_model_as<T>(bytes, size, where, metadata, "decode_model");
 }
 
-// What `bytes` hold, fully checked, without building the network.
-inline ModelInfo decode_model_info(const std::uint8_t* bytes, std::size_t size, const std::string& where = "<memory>") {
-  return detail::make_info(detail::parse_model_file(bytes, size, where));
+// What `bytes` hold, fully checked, without building the network. (A
+// template only as registry.hpp's lookups are: leave Kinds to its default.)
+template <typename Kinds = detail::BuiltinKinds<>>
+ModelInfo decode_model_info(const std::uint8_t* bytes, std::size_t size, const std::string& where = "<memory>") {
+  return detail::make_info(detail::parse_model_file<Kinds>(bytes, size, where));
 }
 
 // ---- Files ---------------------------------------------------------------
@@ -150,10 +152,12 @@ void load_model_into(const std::string& path, Network<T>& net, std::map<std::str
 }
 
 // Reads and checks a model file or checkpoint without building the network:
-// its scalar type, metadata, architecture and a description.
-inline ModelInfo peek_model(const std::string& path) {
+// its scalar type, metadata, architecture and a description. (A template
+// only as registry.hpp's lookups are: leave Kinds to its default.)
+template <typename Kinds = detail::BuiltinKinds<>>
+ModelInfo peek_model(const std::string& path) {
   const auto bytes = read_file(path, kMaxModelFileBytes);
-  return decode_model_info(bytes.data(), bytes.size(), "'" + path + "'");
+  return decode_model_info<Kinds>(bytes.data(), bytes.size(), "'" + path + "'");
 }
 
 }  // namespace plexus

@@ -37,8 +37,9 @@ struct TorchTensor {
 namespace detail {
 
 // A kind's torch layout, from what it declared at registration (layers/interop.hpp).
-inline bool torch_layout_of(const std::string& kind, TorchLayout& out) {
-  out = layer_interop(kind).torch;
+template <typename Kinds = BuiltinKinds<>>
+bool torch_layout_of(const std::string& kind, TorchLayout& out) {
+  out = layer_interop<Kinds>(kind).torch;
   return out.tensors || out.child_name || !out.ignored.empty();
 }
 
@@ -130,8 +131,10 @@ void json_layer(std::ostringstream& s, const Layer<T>& layer) {
 // kind whose class declares no interop() (layers/interop.hpp) or to change
 // one's. A kind without parameters or buffers needs none; its children are
 // named by their index unless `child_name` says otherwise.
-inline void register_torch_layout(const std::string& kind, TorchLayout layout) {
-  LayerInterop i = layer_interop(kind);
+// (A template only as registry.hpp's lookups are; leave Kinds to its default.)
+template <typename Kinds = detail::BuiltinKinds<>>
+void register_torch_layout(const std::string& kind, TorchLayout layout) {
+  LayerInterop i = layer_interop<Kinds>(kind);
   i.torch = std::move(layout);
   set_layer_interop(kind, std::move(i));
 }

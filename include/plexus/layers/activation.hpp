@@ -4,9 +4,10 @@
 // f'(x) * dy into dx.
 #pragma once
 
+#include "../core/kernels.hpp"
 #include "activations.hpp"
 #include "layer.hpp"
-#include "registry.hpp"
+#include "registration.hpp"
 
 #include <string>
 
@@ -81,8 +82,6 @@ class ActivationLayer : public Layer<T> {
  private:
   ActivationFunction f_;
 };
-
-PLEXUS_REGISTER_LAYER(ActivationLayer);
 
 // An activation layer of one fixed function, e.g. ReLU<float>() or
 // LeakyReLU<float>(0.2); its spec is that of ActivationLayer.

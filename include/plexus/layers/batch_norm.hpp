@@ -18,7 +18,7 @@
 
 #include "layer.hpp"
 #include "norm_kernels.hpp"
-#include "registry.hpp"
+#include "registration.hpp"
 
 #include <cmath>
 #include <limits>
@@ -200,7 +200,5 @@ class BatchNorm : public LayerBase<BatchNorm<T>, T> {
   bool training_ = false;  // the last forward pass used the batch's statistics
   Buffer<T> mean_, rstd_;  // per feature, the statistics the last forward pass used
 };
-
-PLEXUS_REGISTER_LAYER(BatchNorm);
 
 }  // namespace plexus

@@ -61,6 +61,4 @@ class Concat : public Wrapper<Concat<T>, T> {
   static bool aliased(const T* a, Index lda, const T* b, Index ldb) { return a == b && lda == ldb; }
 };
 
-PLEXUS_REGISTER_LAYER(Concat);
-
 }  // namespace plexus

@@ -13,7 +13,7 @@
 #include "../core/kernels.hpp"
 #include "activations.hpp"
 #include "layer.hpp"
-#include "registry.hpp"
+#include "registration.hpp"
 
 #include <cmath>
 #include <functional>
@@ -280,8 +280,6 @@ class Dense : public LayerBase<Dense<T>, T> {
   bool keep_input_ = false;                  // z_ holds them
   Precision precision_ = Precision::native;  // of the last forward pass's products, used by its backward
 };
-
-PLEXUS_REGISTER_LAYER(Dense);
 
 // Every Dense layer in `layer` (itself included, subclasses too), in the
 // order the forward pass applies them; valid while the layers exist.

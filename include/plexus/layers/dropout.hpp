@@ -12,7 +12,7 @@
 
 #include "layer.hpp"
 #include "norm_kernels.hpp"
-#include "registry.hpp"
+#include "registration.hpp"
 
 #include <cmath>
 #include <memory>
@@ -115,7 +115,5 @@ class Dropout : public LayerBase<Dropout<T>, T> {
   Buffer<T> mask_;            // rows x cols: 0 or 1 / (1 - rate)
   std::vector<Rng> streams_;  // one per row, reused
 };
-
-PLEXUS_REGISTER_LAYER(Dropout);
 
 }  // namespace plexus

@@ -8,9 +8,10 @@
 // Gradients: da = dy * g(b), db = dy * a * g'(b).
 #pragma once
 
+#include "../core/kernels.hpp"
 #include "activations.hpp"
 #include "layer.hpp"
-#include "registry.hpp"
+#include "registration.hpp"
 
 #include <algorithm>
 #include <string>
@@ -163,7 +164,5 @@ class GLU : public LayerBase<GLU<T>, T> {
  private:
   ActivationFunction g_;
 };
-
-PLEXUS_REGISTER_LAYER(GLU);
 
 }  // namespace plexus

@@ -12,7 +12,7 @@
 
 #include "layer.hpp"
 #include "norm_kernels.hpp"
-#include "registry.hpp"
+#include "registration.hpp"
 
 #include <cmath>
 #include <limits>
@@ -255,7 +255,5 @@ class LayerNorm : public LayerBase<LayerNorm<T>, T> {
   Buffer<T> mean_, rstd_;     // per row, from the last forward pass
   Buffer<T> sum_h_, sum_hx_;  // per row, backward's means
 };
-
-PLEXUS_REGISTER_LAYER(LayerNorm);
 
 }  // namespace plexus

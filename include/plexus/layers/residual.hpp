@@ -4,6 +4,7 @@
 // Gradients: dx += dy + (df/dx)^T dy.
 #pragma once
 
+#include "../core/kernels.hpp"
 #include "wrapper.hpp"
 
 namespace plexus {
@@ -59,7 +60,5 @@ class Residual : public Wrapper<Residual<T>, T> {
  private:
   Buffer<T> fx_;
 };
-
-PLEXUS_REGISTER_LAYER(Residual);
 
 }  // namespace plexus

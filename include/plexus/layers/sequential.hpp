@@ -8,7 +8,7 @@
 #pragma once
 
 #include "layer.hpp"
-#include "registry.hpp"
+#include "registration.hpp"
 
 #include <limits>
 #include <memory>
@@ -224,7 +224,5 @@ class Sequential : public Layer<T> {
   std::vector<Slot> plan_;
   std::vector<Buffer<T>> act_, grad_;
 };
-
-PLEXUS_REGISTER_LAYER(Sequential);
 
 }  // namespace plexus

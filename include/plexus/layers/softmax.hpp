@@ -10,7 +10,7 @@
 
 #include "layer.hpp"
 #include "norm_kernels.hpp"
-#include "registry.hpp"
+#include "registration.hpp"
 
 #include <cmath>
 #include <memory>
@@ -107,7 +107,5 @@ class Softmax : public LayerBase<Softmax<T>, T> {
  private:
   Buffer<T> sums_;  // per row: the maximum and the sum of exponentials, or backward's sum
 };
-
-PLEXUS_REGISTER_LAYER(Softmax);
 
 }  // namespace plexus

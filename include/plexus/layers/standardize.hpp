@@ -14,7 +14,7 @@
 #include "layer.hpp"
 #include "network.hpp"
 #include "norm_kernels.hpp"
-#include "registry.hpp"
+#include "registration.hpp"
 
 #include <cmath>
 #include <functional>
@@ -157,8 +157,6 @@ class Standardize : public LayerBase<Standardize<T>, T> {
     return this->buffer_data();
   }
 };
-
-PLEXUS_REGISTER_LAYER(Standardize);
 
 // Fits the first Standardize layer of `net` (depth first) on x, the
 // network's inputs: that layer must be the network's first, so that x is

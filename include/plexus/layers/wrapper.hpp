@@ -8,7 +8,7 @@
 #pragma once
 
 #include "layer.hpp"
-#include "registry.hpp"
+#include "registration.hpp"
 
 #include <functional>
 #include <memory>

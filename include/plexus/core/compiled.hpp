@@ -1,0 +1,52 @@
+// Header-only or compiled: how a file that includes Plexus finds the code of
+// its float and double classes and of the engines' kernels.
+//
+// Header-only (the default): every file compiles what it uses.
+// Compiled (the program links plexus::plexus_compiled, which defines
+// PLEXUS_COMPILED_LIB for it): the library compiled them once, and the files
+// that include <plexus/plexus.hpp> declare them extern (instantiations.hpp),
+// so they compile none of them again. The library's one source file defines
+// PLEXUS_COMPILED_LIB_SOURCE and instantiates them.
+//
+// The library and the program must agree on Eigen's alignment (EIGEN_MAX_ALIGN_BYTES,
+// which -march changes): a program built with another one fails to link,
+// naming plexus_compiled_lib_eigen_align_<bytes>, instead of crashing.
+#pragma once
+
+#include "types.hpp"
+
+#if defined(PLEXUS_COMPILED_LIB_SOURCE)
+#define PLEXUS_USE_COMPILED_LIB 0
+#define PLEXUS_DETAIL_COMPILED_INLINE  // one strong definition, in the library
+#elif defined(PLEXUS_COMPILED_LIB)
+#define PLEXUS_USE_COMPILED_LIB 1
+#define PLEXUS_DETAIL_COMPILED_INLINE inline
+#else
+#define PLEXUS_USE_COMPILED_LIB 0
+#define PLEXUS_DETAIL_COMPILED_INLINE inline
+#endif
+
+#define PLEXUS_DETAIL_ABI_CAT2(a, b) a##b
+#define PLEXUS_DETAIL_ABI_CAT(a, b) PLEXUS_DETAIL_ABI_CAT2(a, b)
+#define PLEXUS_DETAIL_COMPILED_ABI_SYMBOL PLEXUS_DETAIL_ABI_CAT(plexus_compiled_lib_eigen_align_, EIGEN_MAX_ALIGN_BYTES)
+
+#if defined(PLEXUS_COMPILED_LIB_SOURCE) || defined(PLEXUS_COMPILED_LIB)
+namespace plexus {
+namespace detail {
+extern const int PLEXUS_DETAIL_COMPILED_ABI_SYMBOL;
+}  // namespace detail
+}  // namespace plexus
+#endif
+
+#if PLEXUS_USE_COMPILED_LIB
+namespace plexus {
+namespace detail {
+// Referenced from every file in compiled mode, so that a library built with
+// another Eigen alignment is a link error, not a crash.
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((used))
+#endif
+static const int* const compiled_abi_check = &PLEXUS_DETAIL_COMPILED_ABI_SYMBOL;
+}  // namespace detail
+}  // namespace plexus
+#endif
