@@ -205,6 +205,14 @@ int run_online(const Config& c) {
     loss_sum = 0, loss_count = 0;
   };
   auto rate = [&] { return trainer.seconds() > 0 ? static_cast<double>(trainer.samples()) / trainer.seconds() : 0.0; };
+  // The first steps pay for what later ones reuse (first touches of the
+  // buffers, the OpenMP team's start, the sources' tables): the final line
+  // gives the rate after them too, the one a longer run converges to.
+  constexpr std::int64_t kWarmupSteps = 10;
+  const std::int64_t first_step = trainer.steps();
+  const double start_seconds = trainer.seconds();
+  std::uint64_t warm_samples = 0;
+  double warm_seconds = -1;
   StopSignals signals;
   bool interrupted = false;
   while (true) {
@@ -234,6 +242,8 @@ int run_online(const Config& c) {
       next_eval = trainer.seconds() + eval_every;
     }
     last_loss = trainer.step();
+    if (warm_seconds < 0 && trainer.steps() - first_step >= kWarmupSteps)
+      warm_samples = trainer.samples(), warm_seconds = trainer.seconds();
     update_average();
     loss_sum += last_loss, ++loss_count;
     if (root()) progress.update(static_cast<long long>(trainer.samples()), rate(), last_loss, trainer.progress());
@@ -247,10 +257,15 @@ int run_online(const Config& c) {
   progress.update(static_cast<long long>(trainer.samples()), rate(), last_loss, trainer.progress(), true);
   progress.finish();
   const std::uint64_t samples = trainer.samples();
-  if (!interrupted)
+  if (!interrupted) {
     std::printf("trained %llu samples in %lld steps: %.1f s in training steps (%.0f samples/s), %.1f s wall\n",
                 static_cast<unsigned long long>(samples), static_cast<long long>(trainer.steps()), trainer.seconds(),
                 rate(), seconds_since(t0));
+    if (warm_seconds >= 0 && trainer.seconds() > warm_seconds && samples > warm_samples)
+      std::printf("the first %lld steps took %.2f s; after them %.0f samples/s\n", static_cast<long long>(kWarmupSteps),
+                  warm_seconds - start_seconds,
+                  static_cast<double>(samples - warm_samples) / (trainer.seconds() - warm_seconds));
+  }
 #ifdef PLEXUS_WITH_MPI
   if (data_parallel && data_parallel->allreduce_steps() > 0)
     std::printf("data-parallel over %d ranks: %.1f s in gradient allreduces, %.2f ms per step (%.1f%% of training)\n",
