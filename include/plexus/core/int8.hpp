@@ -1,0 +1,157 @@
+// 8-bit integer products for Int8Predictor (layers/int8_predictor.hpp):
+// the packed layout of a dense step's int8 weights, the per-row
+// quantisation of its input to unsigned 8 bits, and the u8 x s8 -> int32
+// matrix-vector product, with AVX-512 VNNI (VPDPBUSD) where the CPU has it
+// and a portable int32 loop elsewhere. Both give the same int32 sums: the
+// products are exact and the sums cannot overflow (see kMaxInputs).
+//
+// Layout: outputs are packed in quads of 64 (four blocks of 16), inputs in
+// groups of 4. Quad q starts at w + q * groups * 256; in it, group g is 256
+// bytes at + g * 256, block k of the quad at + k * 64, and output l of the
+// block holds its 4 weights of the group at + 4 * l. So weight (output j,
+// input i) is at q*groups*256 + (i/4)*256 + ((j%64)/16)*64 + (j%16)*4 + i%4
+// with q = j/64; padding (outputs to a multiple of 64, inputs to one of 4)
+// holds zeros. One VPDPBUSD then multiplies a broadcast group of 4 inputs
+// by 16 outputs' 4 weights each, and a quad reads one contiguous stream.
+#pragma once
+
+#include "cpu.hpp"
+#include "types.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define PLEXUS_INT8_VNNI_DETAIL_ 1
+#else
+#define PLEXUS_INT8_VNNI_DETAIL_ 0
+#endif
+
+namespace plexus {
+namespace detail {
+namespace int8 {
+
+// The widest input the int32 sums hold exactly: each product of a u8 and an
+// s8 is at most 255 * 128 in magnitude.
+inline constexpr Index kMaxInputs = Index(2147483647) / (255 * 128);
+
+inline Index groups_of(Index inputs) { return (inputs + 3) / 4; }
+inline Index quads_of(Index outputs) { return (outputs + 63) / 64; }
+inline std::size_t packed_size(Index inputs, Index outputs) {
+  return static_cast<std::size_t>(quads_of(outputs) * groups_of(inputs) * 256);
+}
+inline std::size_t packed_at(Index groups, Index j, Index i) {
+  return static_cast<std::size_t>((j / 64) * groups * 256 + (i / 4) * 256 + ((j % 64) / 16) * 64 + (j % 16) * 4 +
+                                  i % 4);
+}
+
+// acc[64 q + o] = sum_i u[i] * w(64 q + o, i) for quads q in [q0, q1) and
+// o < 64: u holds 4 * groups bytes, w the packed weights.
+inline void gemv_scalar(const std::uint8_t* u, const std::int8_t* w, Index groups, Index q0, Index q1,
+                        std::int32_t* acc) {
+  for (Index q = q0; q < q1; ++q) {
+    std::int32_t a[64] = {};
+    const std::int8_t* p = w + q * groups * 256;
+    for (Index g = 0; g < groups; ++g, p += 256) {
+      const std::uint8_t* x = u + 4 * g;
+      for (int o = 0; o < 64; ++o)
+        for (int k = 0; k < 4; ++k) a[o] += std::int32_t(x[k]) * std::int32_t(p[4 * o + k]);
+    }
+    std::copy(a, a + 64, acc + 64 * q);
+  }
+}
+
+#if PLEXUS_INT8_VNNI_DETAIL_
+// The same with VPDPBUSD; only on a CPU with AVX-512 VNNI (avx512_vnni()).
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) inline void gemv_vnni(const std::uint8_t* u,
+                                                                             const std::int8_t* w, Index groups,
+                                                                             Index q0, Index q1, std::int32_t* acc) {
+  for (Index q = q0; q < q1; ++q) {
+    const std::int8_t* p = w + q * groups * 256;
+    // Two sets of accumulators (even and odd groups) keep eight
+    // independent chains in flight.
+    __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512(), a2 = _mm512_setzero_si512(),
+            a3 = _mm512_setzero_si512(), b0 = _mm512_setzero_si512(), b1 = _mm512_setzero_si512(),
+            b2 = _mm512_setzero_si512(), b3 = _mm512_setzero_si512();
+    Index g = 0;
+    for (; g + 2 <= groups; g += 2, p += 512) {
+      std::int32_t x0, x1;
+      std::memcpy(&x0, u + 4 * g, 4);
+      std::memcpy(&x1, u + 4 * g + 4, 4);
+      const __m512i v0 = _mm512_set1_epi32(x0), v1 = _mm512_set1_epi32(x1);
+      a0 = _mm512_dpbusd_epi32(a0, v0, _mm512_loadu_si512(p));
+      a1 = _mm512_dpbusd_epi32(a1, v0, _mm512_loadu_si512(p + 64));
+      a2 = _mm512_dpbusd_epi32(a2, v0, _mm512_loadu_si512(p + 128));
+      a3 = _mm512_dpbusd_epi32(a3, v0, _mm512_loadu_si512(p + 192));
+      b0 = _mm512_dpbusd_epi32(b0, v1, _mm512_loadu_si512(p + 256));
+      b1 = _mm512_dpbusd_epi32(b1, v1, _mm512_loadu_si512(p + 320));
+      b2 = _mm512_dpbusd_epi32(b2, v1, _mm512_loadu_si512(p + 384));
+      b3 = _mm512_dpbusd_epi32(b3, v1, _mm512_loadu_si512(p + 448));
+    }
+    if (g < groups) {
+      std::int32_t x0;
+      std::memcpy(&x0, u + 4 * g, 4);
+      const __m512i v0 = _mm512_set1_epi32(x0);
+      a0 = _mm512_dpbusd_epi32(a0, v0, _mm512_loadu_si512(p));
+      a1 = _mm512_dpbusd_epi32(a1, v0, _mm512_loadu_si512(p + 64));
+      a2 = _mm512_dpbusd_epi32(a2, v0, _mm512_loadu_si512(p + 128));
+      a3 = _mm512_dpbusd_epi32(a3, v0, _mm512_loadu_si512(p + 192));
+    }
+    std::int32_t* out = acc + 64 * q;
+    _mm512_storeu_si512(out, _mm512_add_epi32(a0, b0));
+    _mm512_storeu_si512(out + 16, _mm512_add_epi32(a1, b1));
+    _mm512_storeu_si512(out + 32, _mm512_add_epi32(a2, b2));
+    _mm512_storeu_si512(out + 48, _mm512_add_epi32(a3, b3));
+  }
+}
+#endif
+
+// Whether this CPU and OS run gemv_vnni.
+inline bool vnni_available() {
+#if PLEXUS_INT8_VNNI_DETAIL_
+  return cpu_features().avx512_vnni && cpu_features().avx512bw;
+#else
+  return false;
+#endif
+}
+
+// gemv_vnni when `vnni` (the caller checked vnni_available()), else gemv_scalar.
+inline void gemv(bool vnni, const std::uint8_t* u, const std::int8_t* w, Index groups, Index q0, Index q1,
+                 std::int32_t* acc) {
+#if PLEXUS_INT8_VNNI_DETAIL_
+  if (vnni) return gemv_vnni(u, w, groups, q0, q1, acc);
+#else
+  (void)vnni;
+#endif
+  gemv_scalar(u, w, groups, q0, q1, acc);
+}
+
+// Quantises the row x[0..n) symmetrically to q[i] = round(x[i] / s) in
+// [-127, 127] with s = max|x| / 127, stored shifted as u[i] = q[i] + 128 (so
+// that VPDPBUSD, unsigned x signed, can take it); u[n..4*groups) = 128 (zero).
+// Returns s: 0 for an all-zero row, not finite when x holds a non-finite value.
+template <typename T>
+T quantize_row(const T* x, Index n, Index groups, std::uint8_t* u) {
+  T amax = 0;
+  for (Index i = 0; i < n; ++i) amax = std::max(amax, std::abs(x[i]));
+  for (Index i = n; i < 4 * groups; ++i) u[i] = 128;
+  if (!(amax > 0) || !std::isfinite(amax)) {
+    std::fill(u, u + n, std::uint8_t(128));
+    return amax == 0 ? T(0) : std::numeric_limits<T>::quiet_NaN();
+  }
+  const T inv = T(127) / amax;
+  for (Index i = 0; i < n; ++i) {
+    const T r = std::nearbyint(x[i] * inv);
+    u[i] = static_cast<std::uint8_t>(static_cast<int>(std::clamp(r, T(-127), T(127))) + 128);
+  }
+  return amax / T(127);
+}
+
+}  // namespace int8
+}  // namespace detail
+}  // namespace plexus
+
+#undef PLEXUS_INT8_VNNI_DETAIL_
