@@ -110,6 +110,36 @@ TEST_CASE("int8: the VNNI kernel equals the scalar int32 reference bit for bit")
   }
 }
 
+TEST_CASE("int8: rows quantise the same with AVX-512 and the portable loop") {
+  std::mt19937 g(5);
+  std::uniform_real_distribution<float> d(-3.0f, 3.0f);
+  for (Index n : {1, 15, 16, 17, 130, 1151}) {
+    std::vector<float> x(static_cast<std::size_t>(n));
+    for (auto& v : x) v = d(g);
+    x[0] = 2.5f, x[n / 2] = -3.5f;  // ties: -3.5 * 127 / 3.5 = -127 and 2.5 * 127 / 3.5 = 90.71...
+    const Index groups = detail::int8::groups_of(n);
+    std::vector<std::uint8_t> a(static_cast<std::size_t>(4 * groups), 7), b(a);
+    const float sa = detail::int8::quantize_row(x.data(), n, groups, a.data());
+    CHECK(sa == 3.5f / 127);
+    CHECK(a[static_cast<std::size_t>(n / 2)] == 1);
+    for (Index i = n; i < 4 * groups; ++i) CHECK(a[static_cast<std::size_t>(i)] == 128);
+    if (!detail::int8::vnni_available()) continue;
+    const float sb = detail::int8::quantize(true, x.data(), n, groups, b.data());
+    CHECK(sa == sb);
+    CHECK(a == b);
+    x[static_cast<std::size_t>(n - 1)] = std::numeric_limits<float>::infinity();
+    CHECK(std::isnan(detail::int8::quantize(true, x.data(), n, groups, b.data())));
+    CHECK(std::isnan(detail::int8::quantize_row(x.data(), n, groups, b.data())));
+    x[static_cast<std::size_t>(n - 1)] = std::numeric_limits<float>::quiet_NaN();
+    CHECK(std::isnan(detail::int8::quantize(true, x.data(), n, groups, b.data())));
+    CHECK(std::isnan(detail::int8::quantize_row(x.data(), n, groups, b.data())));
+  }
+  std::vector<float> zero(5, 0.0f);
+  std::vector<std::uint8_t> u(8);
+  CHECK(detail::int8::quantize_row(zero.data(), 5, 2, u.data()) == 0.0f);
+  CHECK(u == std::vector<std::uint8_t>(8, 128));
+}
+
 TEST_CASE("int8: the engine named is the one the CPU allows, and both give the same bits") {
   auto net = test_net<float>(32, 16, 2, 3, 5);
   Int8Predictor<float> automatic(net), scalar(net, Int8Kernel::scalar);

@@ -22,6 +22,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -57,8 +59,8 @@ inline void gemv_scalar(const std::uint8_t* u, const std::int8_t* w, Index group
     const std::int8_t* p = w + q * groups * 256;
     for (Index g = 0; g < groups; ++g, p += 256) {
       const std::uint8_t* x = u + 4 * g;
-      for (int o = 0; o < 64; ++o)
-        for (int k = 0; k < 4; ++k) a[o] += std::int32_t(x[k]) * std::int32_t(p[4 * o + k]);
+      const std::int32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+      for (int o = 0; o < 64; ++o) a[o] += x0 * p[4 * o] + x1 * p[4 * o + 1] + x2 * p[4 * o + 2] + x3 * p[4 * o + 3];
     }
     std::copy(a, a + 64, acc + 64 * q);
   }
@@ -132,15 +134,19 @@ inline void gemv(bool vnni, const std::uint8_t* u, const std::int8_t* w, Index g
 // Quantises the row x[0..n) symmetrically to q[i] = round(x[i] / s) in
 // [-127, 127] with s = max|x| / 127, stored shifted as u[i] = q[i] + 128 (so
 // that VPDPBUSD, unsigned x signed, can take it); u[n..4*groups) = 128 (zero).
-// Returns s: 0 for an all-zero row, not finite when x holds a non-finite value.
+// Rounding is to nearest, ties to even, of the product x[i] * (127 / max|x|).
+// Returns s: 0 for an all-zero row, NaN when x holds a non-finite value.
 template <typename T>
 T quantize_row(const T* x, Index n, Index groups, std::uint8_t* u) {
-  T amax = 0;
-  for (Index i = 0; i < n; ++i) amax = std::max(amax, std::abs(x[i]));
+  T amax = 0, probe = 0;  // probe: NaN when some x[i] is not finite
+  for (Index i = 0; i < n; ++i) {
+    amax = std::max(amax, std::abs(x[i]));
+    probe += x[i] * T(0);
+  }
   for (Index i = n; i < 4 * groups; ++i) u[i] = 128;
-  if (!(amax > 0) || !std::isfinite(amax)) {
-    std::fill(u, u + n, std::uint8_t(128));
-    return amax == 0 ? T(0) : std::numeric_limits<T>::quiet_NaN();
+  if (!(amax > 0) || !(probe == 0) || !std::isfinite(amax)) {
+    for (Index i = 0; i < n; ++i) u[i] = 128;
+    return amax == 0 && probe == 0 ? T(0) : std::numeric_limits<T>::quiet_NaN();
   }
   const T inv = T(127) / amax;
   for (Index i = 0; i < n; ++i) {
@@ -148,6 +154,57 @@ T quantize_row(const T* x, Index n, Index groups, std::uint8_t* u) {
     u[i] = static_cast<std::uint8_t>(static_cast<int>(std::clamp(r, T(-127), T(127))) + 128);
   }
   return amax / T(127);
+}
+
+#if PLEXUS_INT8_VNNI_DETAIL_
+// The same for float with AVX-512 (the same bits: VCVTPS2DQ rounds to
+// nearest even as nearbyint does in the default rounding mode).
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) inline float quantize_row_avx512(const float* x, Index n,
+                                                                                        Index groups, std::uint8_t* u) {
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  __m512 m = _mm512_setzero_ps();
+  __mmask16 bad = 0;
+  Index i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = _mm512_loadu_ps(x + i);
+    bad |= _mm512_cmp_ps_mask(_mm512_mul_ps(v, _mm512_setzero_ps()), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+    m = _mm512_max_ps(m, _mm512_andnot_ps(sign, v));
+  }
+  if (i < n) {
+    const __mmask16 k = static_cast<__mmask16>((1u << (n - i)) - 1u);
+    const __m512 v = _mm512_maskz_loadu_ps(k, x + i);
+    bad |= _mm512_cmp_ps_mask(_mm512_mul_ps(v, _mm512_setzero_ps()), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+    m = _mm512_max_ps(m, _mm512_andnot_ps(sign, v));
+  }
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, m);
+  const float amax = *std::max_element(lanes, lanes + 16);
+  for (Index j = n; j < 4 * groups; ++j) u[j] = 128;
+  if (!(amax > 0) || bad || !std::isfinite(amax)) {
+    for (Index i = 0; i < n; ++i) u[i] = 128;
+    return amax == 0 && !bad ? 0.0f : std::numeric_limits<float>::quiet_NaN();
+  }
+  const __m512 inv = _mm512_set1_ps(127.0f / amax);
+  const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127), shift = _mm512_set1_epi32(128);
+  for (i = 0; i < n; i += 16) {
+    const __mmask16 k = n - i >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1u);
+    __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), inv));
+    q = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi), shift);
+    _mm_mask_storeu_epi8(u + i, k, _mm512_cvtepi32_epi8(q));
+  }
+  return amax / 127.0f;
+}
+#endif
+
+// quantize_row, with AVX-512 for float when `vnni` (the caller checked vnni_available()).
+template <typename T>
+T quantize(bool vnni, const T* x, Index n, Index groups, std::uint8_t* u) {
+#if PLEXUS_INT8_VNNI_DETAIL_
+  if constexpr (std::is_same_v<T, float>)
+    if (vnni) return quantize_row_avx512(x, n, groups, u);
+#endif
+  (void)vnni;
+  return quantize_row(x, n, groups, u);
 }
 
 }  // namespace int8

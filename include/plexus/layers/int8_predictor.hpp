@@ -376,7 +376,7 @@ class Int8Predictor {
       if (i0 == i1) return;
       const Index q0 = q.items == 1 ? 0 : i0, q1 = q.items == 1 ? q.quads : i1;
       std::uint8_t* u = w.row.data() + static_cast<std::size_t>(t) * static_cast<std::size_t>(p.row_bytes);
-      const T sx = detail::int8::quantize_row(in, s.in_width, q.groups, u);
+      const T sx = detail::int8::quantize(vnni_, in, s.in_width, q.groups, u);
       std::int32_t* sums = w.sums.data();
       detail::int8::gemv(vnni_, u, p.weights + q.offset, q.groups, q0, q1, sums);
       const Index j1 = std::min(s.width, 64 * q1);
