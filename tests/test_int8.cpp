@@ -181,6 +181,34 @@ TEST_CASE("int8: one Dense layer is within the bound of its quantisation steps")
   }
 }
 
+TEST_CASE("int8: the bound is nearly reached where every weight rounds the same way") {
+  // x = 1 is quantised exactly; output j's weights are 127 s_j once and
+  // (k + 0.55) s_j elsewhere, each 0.45 s_j from its int8 value, all with the
+  // same sign of error: the error is 0.45 s_j (n - 1), the bound about
+  // 0.5 s_j n. Truncating instead of rounding would err by 0.55 s_j (n - 1).
+  const Index n = 101;
+  Network<double> net;
+  net.add(Dense<double>(3));
+  net.build(n, 1);
+  auto& d = dynamic_cast<Dense<double>&>(net.layers()[0]);
+  d.bias().setZero();
+  for (Index j = 0; j < 3; ++j) {
+    const double s = 0.01 * static_cast<double>(j + 1);
+    d.weight()(0, j) = 127 * s;
+    for (Index i = 1; i < n; ++i) d.weight()(i, j) = (static_cast<double>(i % 2) + 0.55) * s;
+  }
+  const Matrix<double> x = Matrix<double>::Ones(1, n);
+  const Matrix<double> y = net.predict(x), y8 = Int8Predictor<double>(net).predict(x);
+  for (Index j = 0; j < 3; ++j) {
+    const double s = 0.01 * static_cast<double>(j + 1), sx = 1.0 / 127;
+    const double bound = sx / 2 * d.weight().col(j).cwiseAbs().sum() + s / 2 * static_cast<double>(n);
+    const double err = std::abs(y8(0, j) - y(0, j));
+    CHECK(err == doctest::Approx(0.45 * s * static_cast<double>(n - 1)).epsilon(1e-9));
+    CHECK_MESSAGE(err <= bound, err << " > " << bound);
+    CHECK(err > 0.85 * bound);
+  }
+}
+
 TEST_CASE("int8: the answer-like network and a double one, against float, in relative error") {
   // Every weight random, input in [-2, 2]: one quantisation step per dense
   // layer, 1/254 of the row's largest value, about 0.4% of it; the measured
@@ -307,14 +335,16 @@ TEST_CASE("int8: threads predicting at once agree with one caller") {
   std::vector<Matrix<float>> want;
   for (Index r = 0; r < x.rows(); ++r) want.push_back(q.predict(x.row(r)));
   const Matrix<float> want_batch = q.predict(x);
-  std::atomic<int> wrong{0};
+  std::atomic<int> wrong{0}, ready{0};
   std::vector<std::thread> ts;
   for (int t = 0; t < 8; ++t)
     ts.emplace_back([&, t] {
-      for (int i = 0; i < 30; ++i) {
+      ++ready;
+      while (ready.load() < 8) std::this_thread::yield();  // all start together
+      for (int i = 0; i < 1000; ++i) {
         const Index r = (t + i) % x.rows();
         if (q.predict(x.row(r)) != want[static_cast<std::size_t>(r)]) ++wrong;
-        if (i % 10 == 0 && q.predict(x) != want_batch) ++wrong;
+        if (i % 50 == 0 && q.predict(x) != want_batch) ++wrong;
       }
     });
   for (auto& t : ts) t.join();
