@@ -77,6 +77,24 @@ TEST_CASE("int8: the VNNI kernel equals the scalar int32 reference bit for bit")
           s += std::int64_t(x[static_cast<std::size_t>(i)]) * plain[static_cast<std::size_t>(j * inputs + i)];
         ref[static_cast<std::size_t>(j)] = static_cast<std::int32_t>(s);
       }
+      // Several rows at once (each weight loaded once for them) give each row's sums.
+      for (int rows = 1; rows <= detail::int8::kMaxRows; ++rows) {
+        const Index us = 4 * groups + 3, as = 64 * quads + 5;  // strides other than the widths
+        std::vector<std::uint8_t> xs(static_cast<std::size_t>(rows * us));
+        for (auto& v : xs) v = static_cast<std::uint8_t>(u8(g));
+        for (bool vnni : {false, true}) {
+          if (vnni && !detail::int8::vnni_available()) continue;
+          std::vector<std::int32_t> many(static_cast<std::size_t>(rows * as), -1);
+          detail::int8::gemm(vnni, xs.data(), us, rows, w.data(), groups, 0, quads, many.data(), as);
+          for (int r = 0; r < rows; ++r) {
+            std::vector<std::int32_t> one(ref.size(), -1);
+            detail::int8::gemv_scalar(xs.data() + r * us, w.data(), groups, 0, quads, one.data());
+            CHECK_MESSAGE(std::equal(one.begin(), one.end(), many.begin() + r * as),
+                          (vnni ? "avx512_vnni" : "scalar") << " gemm, " << rows << " rows, row " << r << ", inputs "
+                                                            << inputs << ", outputs " << outputs);
+          }
+        }
+      }
       std::vector<std::int32_t> scalar(ref.size(), -1);
       detail::int8::gemv_scalar(x.data(), w.data(), groups, 0, quads, scalar.data());
       CHECK_MESSAGE(scalar == ref, "scalar, inputs " << inputs << ", outputs " << outputs);
@@ -275,7 +293,7 @@ TEST_CASE("int8: one-row and batch calls agree, for any thread count, and the sn
   auto net = test_net<float>(128, 64, 2, 3, 7);  // above kOneRowSplitWeights: one row on many threads
   REQUIRE(net.parameter_count() >= detail::kOneRowSplitWeights);
   Int8Predictor<float> q(net);
-  const Matrix<float> x = random_rows<float>(9, 9, 8);
+  const Matrix<float> x = random_rows<float>(11, 9, 8);  // blocks of 4 rows, and 3 left
   const int saved = num_threads();
   set_num_threads(1);
   const Matrix<float> batch = q.predict(x);

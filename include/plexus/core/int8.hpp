@@ -111,6 +111,41 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) inline void gemv_vnni(con
 }
 #endif
 
+#if PLEXUS_INT8_VNNI_DETAIL_
+// gemv_vnni for R rows at once (row r's bytes at u + r * u_stride, its sums
+// at acc + r * acc_stride): each weight vector loaded once for the R rows.
+template <int R>
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) inline void gemm_vnni(const std::uint8_t* u, Index u_stride,
+                                                                             const std::int8_t* w, Index groups,
+                                                                             Index q0, Index q1, std::int32_t* acc,
+                                                                             Index acc_stride) {
+  for (Index q = q0; q < q1; ++q) {
+    const std::int8_t* p = w + q * groups * 256;
+    __m512i a[R][4];
+    for (int r = 0; r < R; ++r)
+      for (int k = 0; k < 4; ++k) a[r][k] = _mm512_setzero_si512();
+    for (Index g = 0; g < groups; ++g, p += 256) {
+      const __m512i w0 = _mm512_loadu_si512(p), w1 = _mm512_loadu_si512(p + 64), w2 = _mm512_loadu_si512(p + 128),
+                    w3 = _mm512_loadu_si512(p + 192);
+      for (int r = 0; r < R; ++r) {
+        std::int32_t x;
+        std::memcpy(&x, u + r * u_stride + 4 * g, 4);
+        const __m512i v = _mm512_set1_epi32(x);
+        a[r][0] = _mm512_dpbusd_epi32(a[r][0], v, w0);
+        a[r][1] = _mm512_dpbusd_epi32(a[r][1], v, w1);
+        a[r][2] = _mm512_dpbusd_epi32(a[r][2], v, w2);
+        a[r][3] = _mm512_dpbusd_epi32(a[r][3], v, w3);
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int k = 0; k < 4; ++k) _mm512_storeu_si512(acc + r * acc_stride + 64 * q + 16 * k, a[r][k]);
+  }
+}
+#endif
+
+// The most rows gemm takes at once.
+inline constexpr int kMaxRows = 4;
+
 // Whether this CPU and OS run gemv_vnni.
 inline bool vnni_available() {
 #if PLEXUS_INT8_VNNI_DETAIL_
@@ -129,6 +164,25 @@ inline void gemv(bool vnni, const std::uint8_t* u, const std::int8_t* w, Index g
   (void)vnni;
 #endif
   gemv_scalar(u, w, groups, q0, q1, acc);
+}
+
+// gemv for `rows` rows (1 to kMaxRows): row r's bytes at u + r * u_stride,
+// its sums at acc + r * acc_stride; the same sums as gemv row by row.
+inline void gemm(bool vnni, const std::uint8_t* u, Index u_stride, int rows, const std::int8_t* w, Index groups,
+                 Index q0, Index q1, std::int32_t* acc, Index acc_stride) {
+#if PLEXUS_INT8_VNNI_DETAIL_
+  if (vnni) {
+    switch (rows) {
+      case 1: return gemv_vnni(u, w, groups, q0, q1, acc);
+      case 2: return gemm_vnni<2>(u, u_stride, w, groups, q0, q1, acc, acc_stride);
+      case 3: return gemm_vnni<3>(u, u_stride, w, groups, q0, q1, acc, acc_stride);
+      default: return gemm_vnni<4>(u, u_stride, w, groups, q0, q1, acc, acc_stride);
+    }
+  }
+#else
+  (void)vnni;
+#endif
+  for (int r = 0; r < rows; ++r) gemv_scalar(u + r * u_stride, w, groups, q0, q1, acc + r * acc_stride);
 }
 
 // Quantises the row x[0..n) symmetrically to q[i] = round(x[i] / s) in

@@ -23,7 +23,8 @@
 //   plexus::Int8Predictor<float> fast(net);   // snapshot; net is not changed
 //   fast.predict(x, y);                       // x: batch x in, y: batch x out
 //
-// A batch is predicted row by row (its rows shared out over the threads).
+// A batch is predicted four rows at a time, each weight read once for the
+// four (its rows shared out over the threads).
 // Later changes to `net` do not reach the snapshot: make a new one. Like
 // Network::predict, predict() is const and safe from many threads at once.
 #pragma once
@@ -84,12 +85,14 @@ class Int8Predictor {
     const int threads = num_threads();
     if (x.rows() == 1) {
       Lease w(*plan_, net_);
-      run_row(*w, x.data(), x.outerStride(), y.data(), y.outerStride(),
-              net_.parameter_count() >= detail::kOneRowSplitWeights ? threads : 1);
+      run(*w, x.data(), x.outerStride(), y.data(), y.outerStride(), 1,
+          net_.parameter_count() >= detail::kOneRowSplitWeights ? threads : 1);
       return;
     }
     // Each thread borrows a workspace and predicts its share of the rows on
-    // its own; a failure skips the rows after it and is rethrown here.
+    // its own, kRows at a time (each weight read once for them); a failure
+    // skips the rows after it and is rethrown here.
+    const Index blocks = (x.rows() + kRows - 1) / kRows;
     std::exception_ptr failure;
     std::mutex failed;
     auto fail = [&] {
@@ -109,10 +112,12 @@ class Int8Predictor {
 #if defined(_OPENMP)
 #pragma omp for schedule(static)
 #endif
-      for (Index r = 0; r < x.rows(); ++r) {
+      for (Index b = 0; b < blocks; ++b) {
         if (!w) continue;
+        const Index r = b * kRows;
         try {
-          run_row(**w, x.data() + r, x.outerStride(), y.data() + r, y.outerStride(), 1);
+          run(**w, x.data() + r, x.outerStride(), y.data() + r, y.outerStride(),
+              static_cast<int>(std::min<Index>(kRows, x.rows() - r)), 1);
         } catch (...) {
           fail();
           w.reset();
@@ -135,6 +140,7 @@ class Int8Predictor {
 
  private:
   using Kind = typename RowStep<T>::Kind;
+  static constexpr int kRows = detail::int8::kMaxRows;
 
   // A dense step's int8 weights and what turns their sums back into T.
   struct Quantized {
@@ -147,9 +153,9 @@ class Int8Predictor {
   struct Workspace {
     std::unique_ptr<Layer<T>> root;  // a copy of the layers (opaque steps only)
     std::vector<Layer<T>*> layers;
-    std::vector<T> arena;
-    std::vector<std::uint8_t> row;   // per thread: a quantised input row
-    std::vector<std::int32_t> sums;  // int32 sums, each thread its own quads
+    std::vector<T> arena;            // kRows arenas of Plan::arena values
+    std::vector<std::uint8_t> row;   // per thread: kRows quantised input rows
+    std::vector<std::int32_t> sums;  // kRows rows of int32 sums, each thread its own quads
   };
   struct Plan {
     std::vector<RowStep<T>> steps;
@@ -176,8 +182,8 @@ class Int8Predictor {
       }
       if (w_) return;
       w_ = std::make_unique<Workspace>();
-      w_->arena.assign(static_cast<std::size_t>(p.arena), T(0));
-      w_->sums.assign(static_cast<std::size_t>(p.sums), 0);
+      w_->arena.assign(static_cast<std::size_t>(kRows * p.arena), T(0));
+      w_->sums.assign(static_cast<std::size_t>(kRows * p.sums), 0);
       if (p.opaque) {
         Network<T>& n = const_cast<Network<T>&>(net);  // the copy only reads its storage
         w_->root = n.layers().clone();
@@ -322,69 +328,83 @@ class Int8Predictor {
     }
   }
 
-  // y = the network applied to one row x (values `x_stride` apart), on `threads` threads.
-  void run_row(Workspace& w, const T* x, Index x_stride, T* y, Index y_stride, int threads) const {
+  // y = the network applied to `rows` rows (1 to kRows) of x, each row's
+  // values `x_stride` apart (rows 1 apart), on `threads` threads.
+  void run(Workspace& w, const T* x, Index x_stride, T* y, Index y_stride, int rows, int threads) const {
     const Plan& p = *plan_;
-    T* a = w.arena.data();
-    for (Index i = 0; i < p.in_width; ++i) a[p.in + i] = x[i * x_stride];
+    for (int r = 0; r < rows; ++r) {
+      T* a = w.arena.data() + r * p.arena;
+      for (Index i = 0; i < p.in_width; ++i) a[p.in + i] = x[r + i * x_stride];
+    }
     std::exception_ptr failure;
 #if defined(_OPENMP)
     if (threads > 1 && !omp_in_parallel()) {
-      if (w.row.size() < static_cast<std::size_t>(threads * p.row_bytes))
-        w.row.resize(static_cast<std::size_t>(threads * p.row_bytes));
+      const auto need = static_cast<std::size_t>(threads * kRows * p.row_bytes);
+      if (w.row.size() < need) w.row.resize(need);
       detail::SpinBarrier barrier;
 #pragma omp parallel num_threads(threads)
       {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
         for (std::size_t k = 0; k < p.steps.size(); ++k) {
           if (p.steps[k].barrier_before && nt > 1) barrier.wait(nt);
-          execute(k, w, t, nt, failure);
+          execute(k, w, rows, t, nt, failure);
         }
       }
     } else
 #endif
     {
       (void)threads;
-      if (w.row.size() < static_cast<std::size_t>(p.row_bytes)) w.row.resize(static_cast<std::size_t>(p.row_bytes));
-      for (std::size_t k = 0; k < p.steps.size(); ++k) execute(k, w, 0, 1, failure);
+      const auto need = static_cast<std::size_t>(kRows * p.row_bytes);
+      if (w.row.size() < need) w.row.resize(need);
+      for (std::size_t k = 0; k < p.steps.size(); ++k) execute(k, w, rows, 0, 1, failure);
     }
     if (failure) std::rethrow_exception(failure);
-    for (Index j = 0; j < p.out_width; ++j) y[j * y_stride] = a[p.out + j];
+    for (int r = 0; r < rows; ++r) {
+      const T* a = w.arena.data() + r * p.arena;
+      for (Index j = 0; j < p.out_width; ++j) y[r + j * y_stride] = a[p.out + j];
+    }
   }
 
-  // Thread t's share (of nt) of step k. An opaque step runs on thread 0.
-  void execute(std::size_t k, Workspace& w, int t, int nt, std::exception_ptr& failure) const {
+  // Thread t's share (of nt) of step k for `rows` rows. An opaque step runs on thread 0.
+  void execute(std::size_t k, Workspace& w, int rows, int t, int nt, std::exception_ptr& failure) const {
     const Plan& p = *plan_;
     const RowStep<T>& s = p.steps[k];
-    T* a = w.arena.data();
     if (s.kind == Kind::opaque) {
       if (t != 0 || failure) return;
       try {
         Layer<T>* l = w.layers.at(static_cast<std::size_t>(s.layer_index));
-        l->forward(MatrixMap<T>(a + s.in, 1, s.in_width), MatrixMap<T>(a + s.out, 1, s.width),
-                   ForwardContext::inference());
+        for (int r = 0; r < rows; ++r) {
+          T* a = w.arena.data() + r * p.arena;
+          l->forward(MatrixMap<T>(a + s.in, 1, s.in_width), MatrixMap<T>(a + s.out, 1, s.width),
+                     ForwardContext::inference());
+        }
       } catch (...) {
         failure = std::current_exception();
       }
       return;
     }
-    const T* in = a + s.in;
-    T* out = a + s.out;
     if (s.kind == Kind::dense) {
       const Quantized& q = p.quantized[static_cast<std::size_t>(p.dense[k])];
       const Index i0 = q.items * t / nt, i1 = q.items * (t + 1) / nt;
       if (i0 == i1) return;
       const Index q0 = q.items == 1 ? 0 : i0, q1 = q.items == 1 ? q.quads : i1;
-      std::uint8_t* u = w.row.data() + static_cast<std::size_t>(t) * static_cast<std::size_t>(p.row_bytes);
-      const T sx = detail::int8::quantize(vnni_, in, s.in_width, q.groups, u);
+      std::uint8_t* u = w.row.data() + static_cast<std::size_t>(t * kRows) * static_cast<std::size_t>(p.row_bytes);
+      T sx[kRows];
+      for (int r = 0; r < rows; ++r)
+        sx[r] = detail::int8::quantize(vnni_, w.arena.data() + r * p.arena + s.in, s.in_width, q.groups,
+                                       u + r * p.row_bytes);
       std::int32_t* sums = w.sums.data();
-      detail::int8::gemv(vnni_, u, p.weights + q.offset, q.groups, q0, q1, sums);
+      detail::int8::gemm(vnni_, u, p.row_bytes, rows, p.weights + q.offset, q.groups, q0, q1, sums, p.sums);
       const Index j1 = std::min(s.width, 64 * q1);
-      for (Index j = 64 * q0; j < j1; ++j) {
-        const auto jj = static_cast<std::size_t>(j);
-        T v = static_cast<T>(sums[j] - q.shift[jj]) * (sx * q.scale[jj]) + s.bias[j];
-        act::apply(s.activation, &v, 1);
-        out[j] = s.skip >= 0 ? a[s.skip + j] + v : v;
+      for (int r = 0; r < rows; ++r) {
+        T* a = w.arena.data() + r * p.arena;
+        const std::int32_t* sr = sums + r * p.sums;
+        for (Index j = 64 * q0; j < j1; ++j) {
+          const auto jj = static_cast<std::size_t>(j);
+          T v = static_cast<T>(sr[j] - q.shift[jj]) * (sx[r] * q.scale[jj]) + s.bias[j];
+          act::apply(s.activation, &v, 1);
+          a[s.out + j] = s.skip >= 0 ? a[s.skip + j] + v : v;
+        }
       }
       return;
     }
@@ -392,18 +412,23 @@ class Int8Predictor {
     if (i0 == i1) return;
     const Index per = s.items == 1 ? s.width : 64;
     const Index j0 = i0 * per, j1 = std::min(s.width, i1 * per);
-    switch (s.kind) {
-      case Kind::copy: std::copy(in + j0, in + j1, out + j0); return;
-      case Kind::add: {
-        const T* skip = a + s.skip;
-        for (Index j = j0; j < j1; ++j) out[j] = in[j] + skip[j];
-        return;
+    for (int r = 0; r < rows; ++r) {
+      T* a = w.arena.data() + r * p.arena;
+      const T* in = a + s.in;
+      T* out = a + s.out;
+      switch (s.kind) {
+        case Kind::copy: std::copy(in + j0, in + j1, out + j0); break;
+        case Kind::add: {
+          const T* skip = a + s.skip;
+          for (Index j = j0; j < j1; ++j) out[j] = in[j] + skip[j];
+          break;
+        }
+        case Kind::activate:
+          if (out != in) std::copy(in + j0, in + j1, out + j0);
+          act::apply(s.activation, out + j0, j1 - j0);
+          break;
+        default: break;
       }
-      case Kind::activate:
-        if (out != in) std::copy(in + j0, in + j1, out + j0);
-        act::apply(s.activation, out + j0, j1 - j0);
-        return;
-      default: return;
     }
   }
 
