@@ -3,10 +3,11 @@
 // weights; --export writes it as float32 ONNX, otherwise times predict() per call.
 //
 //   plexus_onnx_compare --export FILE.onnx [--tiny]
-//   plexus_onnx_compare [--batch B] [--threads T] [--calls N] [--rounds R] [--warmup W] [--half|--int8] [--tiny]
+//   plexus_onnx_compare [--batch B] [--threads T] [--calls N] [--rounds R] [--warmup W]
+//                       [--half|--int8|--int8-scalar] [--tiny]
 //
 // --half times HalfPredictor (batch 1 only), --int8 Int8Predictor (its engine, avx512_vnni or
-// scalar, is printed as "int8_engine").
+// scalar, is printed as "int8_engine"), --int8-scalar Int8Predictor with the portable kernel.
 #include <plexus/io/onnx.hpp>
 #include <plexus/plexus.hpp>
 
@@ -64,7 +65,7 @@ double quantile(const std::vector<double>& s, double q) {  // nearest rank, as o
 
 int main(int argc, char** argv) {
   long batch = 1, threads = 1, calls = 1000, rounds = 3, warmup = 100;
-  bool half = false, int8 = false, tiny = false;
+  bool half = false, int8 = false, int8_scalar = false, tiny = false;
   std::string export_path;
   for (int i = 1; i < argc; ++i) {
     const std::string f = argv[i];
@@ -72,8 +73,9 @@ int main(int argc, char** argv) {
       half = true;
       continue;
     }
-    if (f == "--int8") {
+    if (f == "--int8" || f == "--int8-scalar") {
       int8 = true;
+      int8_scalar = f == "--int8-scalar";
       continue;
     }
     if (f == "--tiny") {
@@ -84,7 +86,7 @@ int main(int argc, char** argv) {
       std::fprintf(f == "--help" ? stdout : stderr,
                    "usage: plexus_onnx_compare --export FILE.onnx [--tiny]\n"
                    "       plexus_onnx_compare [--batch B] [--threads T] [--calls N] [--rounds R] [--warmup W]"
-                   " [--half|--int8] [--tiny]\n");
+                   " [--half|--int8|--int8-scalar] [--tiny]\n");
       return f == "--help" ? 0 : 2;
     }
     const char* v = argv[++i];
@@ -122,7 +124,7 @@ int main(int argc, char** argv) {
   std::optional<HalfPredictor<T>> hp;
   std::optional<Int8Predictor<T>> ip;
   if (half) hp.emplace(net);
-  if (int8) ip.emplace(net);
+  if (int8) ip.emplace(net, int8_scalar ? Int8Kernel::scalar : Int8Kernel::automatic);
   auto call = [&] {
     if (hp) hp->predict(x, y, options);
     else if (ip) ip->predict(x, y, options);

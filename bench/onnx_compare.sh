@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Plexus against ONNX Runtime (onnxruntime-node, CPU) on the answer's network exported as
-# float32 ONNX: per-call predict latency at batch 1 and 256, 1 and 2 threads (at batch 1 also
-# Plexus' HalfPredictor and Int8Predictor against the same float32 ONNX Runtime run), the sides
+# float32 ONNX: per-call predict latency at batch 1 and 256, 1 and 2 threads (Plexus' Int8Predictor
+# too, and HalfPredictor at batch 1, against the same float32 ONNX Runtime runs), the sides
 # run in alternation (R rounds each, best round kept); a one-Dense model gives the call overhead.
 #
 #   bench/onnx_compare.sh [--calls N] [--calls-256 N] [--rounds R] [--threads "1 2"] [--bin PATH] [--build DIR]
@@ -51,9 +51,9 @@ for t in $threads; do
       "$bin" --batch "$b" --threads "$t" --calls "$n" --rounds 1 --warmup "$w" > "$tmp/plexus.answer.$b.$t.$r"
       "${ort[@]}" "$tmp/answer.onnx" --width 9 --batch "$b" --threads "$t" --calls "$n" --rounds 1 --warmup "$w" \
         > "$tmp/ort.answer.$b.$t.$r"
+      "$bin" --int8 --batch "$b" --threads "$t" --calls "$n" --rounds 1 --warmup "$w" > "$tmp/int8.answer.$b.$t.$r"
       if [ "$b" = 1 ]; then
         "$bin" --half --threads "$t" --calls "$n" --rounds 1 --warmup "$w" > "$tmp/half.answer.$b.$t.$r"
-        "$bin" --int8 --threads "$t" --calls "$n" --rounds 1 --warmup "$w" > "$tmp/int8.answer.$b.$t.$r"
         "$bin" --tiny --threads "$t" --calls "$n" --rounds 1 --warmup "$w" > "$tmp/plexus.tiny.$b.$t.$r"
         "${ort[@]}" "$tmp/tiny.onnx" --width 9 --threads "$t" --calls "$n" --rounds 1 --warmup "$w" \
           > "$tmp/ort.tiny.$b.$t.$r"
@@ -84,6 +84,7 @@ for (const t of threads) {
   row('answer, Plexus HalfPredictor', 'half', 'answer', 1, t);
   row('answer, Plexus Int8Predictor', 'int8', 'answer', 1, t);
   row('answer (4.71M)', 'plexus', 'answer', 256, t);
+  row('answer, Plexus Int8Predictor', 'int8', 'answer', 256, t);
   row('tiny Dense(9→9): call overhead', 'plexus', 'tiny', 1, t);
 }
 EOF
