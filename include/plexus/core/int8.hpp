@@ -215,20 +215,19 @@ T quantize_row(const T* x, Index n, Index groups, std::uint8_t* u) {
 // nearest even as nearbyint does in the default rounding mode).
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) inline float quantize_row_avx512(const float* x, Index n,
                                                                                         Index groups, std::uint8_t* u) {
-  const __m512 sign = _mm512_set1_ps(-0.0f);
   __m512 m = _mm512_setzero_ps();
   __mmask16 bad = 0;
   Index i = 0;
   for (; i + 16 <= n; i += 16) {
     const __m512 v = _mm512_loadu_ps(x + i);
     bad |= _mm512_cmp_ps_mask(_mm512_mul_ps(v, _mm512_setzero_ps()), _mm512_setzero_ps(), _CMP_NEQ_UQ);
-    m = _mm512_max_ps(m, _mm512_andnot_ps(sign, v));
+    m = _mm512_max_ps(m, _mm512_abs_ps(v));
   }
   if (i < n) {
     const __mmask16 k = static_cast<__mmask16>((1u << (n - i)) - 1u);
     const __m512 v = _mm512_maskz_loadu_ps(k, x + i);
     bad |= _mm512_cmp_ps_mask(_mm512_mul_ps(v, _mm512_setzero_ps()), _mm512_setzero_ps(), _CMP_NEQ_UQ);
-    m = _mm512_max_ps(m, _mm512_andnot_ps(sign, v));
+    m = _mm512_max_ps(m, _mm512_abs_ps(v));
   }
   alignas(64) float lanes[16];
   _mm512_store_ps(lanes, m);
@@ -244,7 +243,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) inline float quantize_row
     const __mmask16 k = n - i >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1u);
     __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), inv));
     q = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi), shift);
-    _mm_mask_storeu_epi8(u + i, k, _mm512_cvtepi32_epi8(q));
+    _mm512_mask_cvtepi32_storeu_epi8(u + i, k, q);
   }
   return amax / 127.0f;
 }
