@@ -316,6 +316,28 @@ TEST_CASE("int8: one-row and batch calls agree, for any thread count, and the sn
   CHECK(q.one_row_steps() == net.one_row_steps());
 }
 
+TEST_CASE("int8: an opaque step (LayerNorm) between dense ones, one row on many threads") {
+  Network<float> net;
+  net.add(Dense<float>(300, Activation::relu));
+  net.add(LayerNorm<float>());
+  net.add(Dense<float>(300, Activation::tanh));
+  net.add(Dense<float>(9));
+  net.build(9, 4);
+  REQUIRE(net.parameter_count() >= detail::kOneRowSplitWeights);
+  Int8Predictor<float> q(net);
+  const Matrix<float> x = random_rows<float>(6, 9, 12);
+  const Matrix<float> batch = q.predict(x);
+  const int saved = num_threads();
+  for (int t : {1, 2, 3}) {
+    set_num_threads(t);
+    for (Index r = 0; r < x.rows(); ++r) CHECK_MESSAGE(q.predict(x.row(r)) == batch.row(r), "threads " << t);
+  }
+  set_num_threads(saved);
+  const double err = relative_error(as_double(batch), as_double(net.predict(x)));
+  MESSAGE("Dense, LayerNorm, Dense, Dense: relative error " << err);
+  CHECK(err < 0.03);
+}
+
 TEST_CASE("int8: errors are exceptions with Network::predict's messages") {
   Network<float> unbuilt;
   unbuilt.add(Dense<float>(3));
