@@ -3,7 +3,11 @@
 // weights; --export writes it as float32 ONNX, otherwise times predict() per call.
 //
 //   plexus_onnx_compare --export FILE.onnx [--tiny]
-//   plexus_onnx_compare [--batch B] [--threads T] [--calls N] [--rounds R] [--warmup W] [--half] [--tiny]
+//   plexus_onnx_compare [--batch B] [--threads T] [--calls N] [--rounds R] [--warmup W]
+//                       [--half|--int8|--int8-scalar] [--tiny]
+//
+// --half times HalfPredictor (batch 1 only), --int8 Int8Predictor (its engine, avx512_vnni or
+// scalar, is printed as "int8_engine"), --int8-scalar Int8Predictor with the portable kernel.
 #include <plexus/io/onnx.hpp>
 #include <plexus/plexus.hpp>
 
@@ -61,12 +65,17 @@ double quantile(const std::vector<double>& s, double q) {  // nearest rank, as o
 
 int main(int argc, char** argv) {
   long batch = 1, threads = 1, calls = 1000, rounds = 3, warmup = 100;
-  bool half = false, tiny = false;
+  bool half = false, int8 = false, int8_scalar = false, tiny = false;
   std::string export_path;
   for (int i = 1; i < argc; ++i) {
     const std::string f = argv[i];
     if (f == "--half") {
       half = true;
+      continue;
+    }
+    if (f == "--int8" || f == "--int8-scalar") {
+      int8 = true;
+      int8_scalar = f == "--int8-scalar";
       continue;
     }
     if (f == "--tiny") {
@@ -77,7 +86,7 @@ int main(int argc, char** argv) {
       std::fprintf(f == "--help" ? stdout : stderr,
                    "usage: plexus_onnx_compare --export FILE.onnx [--tiny]\n"
                    "       plexus_onnx_compare [--batch B] [--threads T] [--calls N] [--rounds R] [--warmup W]"
-                   " [--half] [--tiny]\n");
+                   " [--half|--int8|--int8-scalar] [--tiny]\n");
       return f == "--help" ? 0 : 2;
     }
     const char* v = argv[++i];
@@ -96,6 +105,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "plexus_onnx_compare: --half is HalfPredictor's one-row path; it needs --batch 1\n");
     return 2;
   }
+  if (half && int8) {
+    std::fprintf(stderr, "plexus_onnx_compare: --half and --int8 exclude each other\n");
+    return 2;
+  }
   const Network<T> net = make_net(tiny);
   if (!export_path.empty()) {
     export_onnx(net, export_path);  // float32, opset 17
@@ -109,8 +122,14 @@ int main(int argc, char** argv) {
   Matrix<T> x(batch, 9), y(batch, 9);
   for (Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<T>(rng.uniform(-1.0, 1.0));
   std::optional<HalfPredictor<T>> hp;
+  std::optional<Int8Predictor<T>> ip;
   if (half) hp.emplace(net);
-  auto call = [&] { hp ? hp->predict(x, y, options) : net.predict(x, y, options); };
+  if (int8) ip.emplace(net, int8_scalar ? Int8Kernel::scalar : Int8Kernel::automatic);
+  auto call = [&] {
+    if (hp) hp->predict(x, y, options);
+    else if (ip) ip->predict(x, y, options);
+    else net.predict(x, y, options);
+  };
 
   for (long i = 0; i < warmup; ++i) call();
   std::string rounds_json;
@@ -134,10 +153,14 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "{\"engine\":\"plexus\",\"version\":\"%s\",\"plexus_engine\":\"%s\",\"model\":\"%s\",\"predictor\":\"%s\","
-      "\"dtype\":\"float32\",\"params\":%lld,\"width\":9,\"batch\":%ld,\"threads\":%ld,\"calls\":%ld,\"warmup\":%ld,"
+      "\"int8_engine\":\"%s\",\"dtype\":\"float32\",\"params\":%lld,\"width\":9,\"batch\":%ld,\"threads\":%ld,"
+      "\"calls\":%ld,\"warmup\":%ld,"
       "\"median_us\":%.3f,\"p99_us\":%.3f,\"mean_us\":%.3f,\"best_round_median_us\":%.3f,\"rounds\":[%s]}\n",
-      PLEXUS_VERSION_STRING, engine_name().c_str(), tiny ? "tiny" : "answer", half ? "HalfPredictor" : "Network",
-      static_cast<long long>(net.parameter_count()), batch, threads, calls, warmup, best_median, best_p99, best_mean,
-      best_median, rounds_json.c_str());
+      PLEXUS_VERSION_STRING, engine_name().c_str(), tiny ? "tiny" : "answer",
+      half   ? "HalfPredictor"
+      : int8 ? "Int8Predictor"
+             : "Network",
+      ip ? ip->engine() : "", static_cast<long long>(net.parameter_count()), batch, threads, calls, warmup, best_median,
+      best_p99, best_mean, best_median, rounds_json.c_str());
   return 0;
 }

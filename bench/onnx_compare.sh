@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Plexus against ONNX Runtime (onnxruntime-node, CPU) on the answer's network exported as
-# float32 ONNX: per-call predict latency at batch 1 and 256, 1 and 2 threads, the sides
+# float32 ONNX: per-call predict latency at batch 1 and 256, 1 and 2 threads (Plexus' Int8Predictor
+# too, and HalfPredictor at batch 1, against the same float32 ONNX Runtime runs), the sides
 # run in alternation (R rounds each, best round kept); a one-Dense model gives the call overhead.
 #
 #   bench/onnx_compare.sh [--calls N] [--calls-256 N] [--rounds R] [--threads "1 2"] [--bin PATH] [--build DIR]
@@ -34,7 +35,8 @@ trap 'rm -rf "$tmp"' EXIT
 "$bin" --export "$tmp/tiny.onnx" --tiny >/dev/null
 
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "Plexus engine: $("$bin" --calls 1 --rounds 1 --warmup 0 --tiny | sed 's/.*"plexus_engine":"\([^"]*\)".*/\1/')"
+echo "Plexus engine: $("$bin" --calls 1 --rounds 1 --warmup 0 --tiny | sed 's/.*"plexus_engine":"\([^"]*\)".*/\1/');" \
+     "Int8Predictor: $("$bin" --calls 1 --rounds 1 --warmup 0 --tiny --int8 | sed 's/.*"int8_engine":"\([^"]*\)".*/\1/')"
 echo "ONNX Runtime: onnxruntime-node $(cd tools/onnx && node -p 'require("onnxruntime-node").env.versions.node')," \
      "node $(node --version); OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset}"
 echo "command: $0 --calls $calls --calls-256 $calls256 --rounds $rounds --threads \"$threads\""
@@ -49,6 +51,7 @@ for t in $threads; do
       "$bin" --batch "$b" --threads "$t" --calls "$n" --rounds 1 --warmup "$w" > "$tmp/plexus.answer.$b.$t.$r"
       "${ort[@]}" "$tmp/answer.onnx" --width 9 --batch "$b" --threads "$t" --calls "$n" --rounds 1 --warmup "$w" \
         > "$tmp/ort.answer.$b.$t.$r"
+      "$bin" --int8 --batch "$b" --threads "$t" --calls "$n" --rounds 1 --warmup "$w" > "$tmp/int8.answer.$b.$t.$r"
       if [ "$b" = 1 ]; then
         "$bin" --half --threads "$t" --calls "$n" --rounds 1 --warmup "$w" > "$tmp/half.answer.$b.$t.$r"
         "$bin" --tiny --threads "$t" --calls "$n" --rounds 1 --warmup "$w" > "$tmp/plexus.tiny.$b.$t.$r"
@@ -79,7 +82,9 @@ const row = (label, side, model, b, t) => {
 for (const t of threads) {
   row('answer (4.71M)', 'plexus', 'answer', 1, t);
   row('answer, Plexus HalfPredictor', 'half', 'answer', 1, t);
+  row('answer, Plexus Int8Predictor', 'int8', 'answer', 1, t);
   row('answer (4.71M)', 'plexus', 'answer', 256, t);
+  row('answer, Plexus Int8Predictor', 'int8', 'answer', 256, t);
   row('tiny Dense(9→9): call overhead', 'plexus', 'tiny', 1, t);
 }
 EOF

@@ -27,6 +27,7 @@ struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512dq = false, avx512vl = false;
   bool avx512_bf16 = false;
+  bool avx512_vnni = false;                 // VPDPBUSD, u8 x s8 sums in int32 (Int8Predictor)
   bool amx_tile = false, amx_bf16 = false;  // also false when Linux refused the tile-data permission
   // What the CPU reports, whatever the OS allows: to tell "CPU lacks" from "OS disabled".
   bool cpu_avx2 = false, cpu_avx512f = false, cpu_amx_tile = false, cpu_amx_bf16 = false;
@@ -95,6 +96,7 @@ inline CpuFeatures detect_cpu() {
   f.avx512bw = f.avx512f && bit(l7.b, 30);
   f.avx512vl = f.avx512f && bit(l7.b, 31);
   f.avx512_bf16 = f.avx512f && bit(l71.a, 5);
+  f.avx512_vnni = f.avx512f && bit(l7.c, 11);
   f.cpu_amx_bf16 = bit(l7.d, 22);
   const bool cpu_amx = f.cpu_amx_tile && f.cpu_amx_bf16;
   if (cpu_amx && f.os_amx) f.amx_permission = request_amx_permission();
@@ -108,6 +110,7 @@ inline CpuFeatures detect_cpu() {
       {"amx_tile", f.amx_tile}, {"amx_bf16", f.amx_bf16}};
   for (const auto& n : names)
     if (n.second) (t += ' ') += n.first;
+  if (f.avx512_vnni) t += " avx512_vnni";
   if (f.cpu_avx512f && !f.os_avx512) t += " (AVX-512 not enabled by the OS)";
   if (cpu_amx && !f.amx_tile) t += f.os_amx ? " (AMX: tile-data permission refused)" : " (AMX not enabled by the OS)";
   f.text = t;
