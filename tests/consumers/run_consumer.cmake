@@ -3,7 +3,8 @@
 # add_subdirectory, fetchcontent), CONSUMER_SOURCE_DIR, WORK_DIR,
 # PLEXUS_SOURCE_DIR, GENERATOR, MAKE_PROGRAM, CXX_COMPILER, BUILD_TYPE (may be
 # empty), CONFIG, OPENMP, Eigen3_DIR; for find_package, native and compiled (an
-# installed Plexus) also PREFIX, CMAKEDIR.
+# installed Plexus) also PREFIX, CMAKEDIR; EXTRA_FLAGS (may be empty): CMAKE_CXX_FLAGS
+# for the consumer (the compiled library's own flags).
 cmake_minimum_required(VERSION 3.16)
 
 function(run what)
@@ -39,6 +40,9 @@ if(MAKE_PROGRAM)
 endif()
 if(BUILD_TYPE)
   list(APPEND args "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}")
+endif()
+if(EXTRA_FLAGS)  # the flags the compiled library was built with
+  list(APPEND args "-DCMAKE_CXX_FLAGS=${EXTRA_FLAGS}")
 endif()
 set(installed OFF)
 if(KIND STREQUAL "find_package" OR KIND STREQUAL "native" OR KIND STREQUAL "compiled")

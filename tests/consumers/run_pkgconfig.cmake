@@ -1,7 +1,8 @@
 # Compiles and runs pkg-config/main.cpp against the installed Plexus with the
 # command in its opening comment, as docs/install.md shows it (cmake -P
 # script, run by ctest; see CMakeLists.txt here). Inputs (-D): PKG_CONFIG, PREFIX, PKGCONFIGDIR, CXX_COMPILER, SOURCE,
-# WORK_DIR, VERSION, OPENMP; PACKAGE (plexus, the default, or plexus-compiled).
+# WORK_DIR, VERSION, OPENMP; PACKAGE (plexus, the default, or plexus-compiled);
+# EXTRA_FLAGS (may be empty): compiler flags added to the command.
 cmake_minimum_required(VERSION 3.16)
 
 if(NOT PACKAGE)
@@ -66,6 +67,10 @@ if(rest STREQUAL command OR NOT rest MATCHES " main\\.cpp -o app$")
 endif()
 string(REGEX REPLACE " main\\.cpp -o app$" "" options "${rest}")
 separate_arguments(options UNIX_COMMAND "${options}")
+if(EXTRA_FLAGS)  # the flags the compiled library was built with (a sanitizer's, in CI)
+  separate_arguments(extra UNIX_COMMAND "${EXTRA_FLAGS}")
+  list(APPEND options ${extra})
+endif()
 
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
