@@ -7,10 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <cstdint>
 #include <exception>
-#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -75,96 +72,26 @@ class ThreadLimit {
 // caller asked for `requested` threads. A server calling predict from many
 // threads thus shares the cores instead of opening a full team per call; a
 // lone call keeps them all.
-//
-// A call with the default (no `requested` count, no ThreadLimit on its
-// thread) is also admitted in turn: at most as many of them run at once as
-// the process has threads (set_num_threads, else OpenMP's default), and the
-// others wait, first come first served. Eight callers on two cores then run
-// two calls at a time on a core each, instead of eight on shared cores whose
-// slowest call waits for all the others. A call made inside another (on its
-// thread, or from its OpenMP team) is never held back, so nesting cannot
-// deadlock.
 class CallShare {
  public:
-  explicit CallShare(int requested)
-      : gated_(requested <= 0 && detail::thread_limit() == 0 && depth() == 0 && !in_parallel()) {
-    if (gated_) admit();
-    in_flight_ = calls().fetch_add(1, std::memory_order_relaxed) + 1;
-    ++depth();
+  explicit CallShare(int requested) : in_flight_(calls().fetch_add(1, std::memory_order_relaxed) + 1) {
     limit_.emplace(requested > 0 ? requested : std::max(1, num_threads() / in_flight_));
   }
   ~CallShare() {
     limit_.reset();
-    --depth();
     calls().fetch_sub(1, std::memory_order_relaxed);
-    if (gated_) leave();
   }
   CallShare(const CallShare&) = delete;
   CallShare& operator=(const CallShare&) = delete;
   // The calls in flight when this one started, itself included.
   int in_flight() const { return in_flight_; }
-  // Whether this call took a turn at the gate (a default call, not nested).
-  bool gated() const { return gated_; }
-  // The calls admitted at the gate and not yet ended, process-wide.
-  static int admitted() {
-    Gate& g = gate();
-    std::lock_guard<std::mutex> lock(g.mutex);
-    return static_cast<int>(g.next - g.waiting - g.finished);
-  }
 
  private:
-  struct Gate {
-    std::mutex mutex;
-    std::condition_variable turn;
-    std::uint64_t next = 0;      // tickets handed out
-    std::uint64_t finished = 0;  // admitted calls that ended
-    std::uint64_t waiting = 0;   // tickets not yet admitted
-  };
-  static Gate& gate() {
-    static Gate g;
-    return g;
-  }
-  // The process's thread count, without this thread's ThreadLimit.
-  static std::uint64_t capacity() {
-    int n = detail::thread_setting().load(std::memory_order_relaxed);
-#if defined(_OPENMP)
-    if (n <= 0) n = omp_get_max_threads();
-#endif
-    return static_cast<std::uint64_t>(std::max(1, n));
-  }
-  static void admit() {
-    Gate& g = gate();
-    std::unique_lock<std::mutex> lock(g.mutex);
-    const std::uint64_t ticket = g.next++;
-    ++g.waiting;
-    g.turn.wait(lock, [&] { return ticket < g.finished + capacity(); });
-    --g.waiting;
-  }
-  static void leave() {
-    Gate& g = gate();
-    {
-      std::lock_guard<std::mutex> lock(g.mutex);
-      ++g.finished;
-    }
-    g.turn.notify_all();
-  }
-  static bool in_parallel() {
-#if defined(_OPENMP)
-    return omp_in_parallel() != 0;
-#else
-    return false;
-#endif
-  }
-  static int& depth() {
-    static thread_local int d = 0;
-    return d;
-  }
   static std::atomic<int>& calls() {
     static std::atomic<int> n{0};
     return n;
   }
-  bool gated_;
-  int in_flight_ = 0;
+  int in_flight_;
   std::optional<ThreadLimit> limit_;
 };
 
