@@ -14,6 +14,16 @@
 namespace plexus {
 namespace detail {
 
+// out[l.index()] = &l for every layer of the tree under `l` (the layers a
+// one-row plan's opaque steps name by index).
+template <typename T>
+void index_layers(Layer<T>& l, std::vector<Layer<T>*>& out) {
+  const auto i = static_cast<std::size_t>(l.index());
+  if (out.size() <= i) out.resize(i + 1, nullptr);
+  out[i] = &l;
+  for (std::size_t c = 0; c < l.child_count(); ++c) index_layers(l.child(c), out);
+}
+
 template <typename T>
 class Inference {
  public:
@@ -80,18 +90,12 @@ class Inference {
       if (root && !w_->root) {
         w_->root = root->clone();
         w_->root->bind(params, nullptr, buffers);
-        index(*w_->root, w_->layers);
+        index_layers(*w_->root, w_->layers);
       }
     }
     Workspace* operator->() { return w_.get(); }
 
    private:
-    static void index(Layer<T>& l, std::vector<Layer<T>*>& out) {
-      const auto i = static_cast<std::size_t>(l.index());
-      if (out.size() <= i) out.resize(i + 1, nullptr);
-      out[i] = &l;
-      for (std::size_t c = 0; c < l.child_count(); ++c) index(l.child(c), out);
-    }
     Inference& owner_;
     std::unique_ptr<Workspace> w_;
   };

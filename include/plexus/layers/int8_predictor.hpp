@@ -188,7 +188,7 @@ class Int8Predictor {
         Network<T>& n = const_cast<Network<T>&>(net);  // the copy only reads its storage
         w_->root = n.layers().clone();
         w_->root->bind(n.parameters().data(), nullptr, n.buffers().data());
-        index(*w_->root, w_->layers);
+        detail::index_layers(*w_->root, w_->layers);
       }
     }
     ~Lease() {
@@ -200,12 +200,6 @@ class Int8Predictor {
     Workspace& operator*() { return *w_; }
 
    private:
-    static void index(Layer<T>& l, std::vector<Layer<T>*>& out) {
-      const auto i = static_cast<std::size_t>(l.index());
-      if (out.size() <= i) out.resize(i + 1, nullptr);
-      out[i] = &l;
-      for (std::size_t c = 0; c < l.child_count(); ++c) index(l.child(c), out);
-    }
     Plan& p_;
     std::unique_ptr<Workspace> w_;
   };
@@ -267,7 +261,7 @@ class Int8Predictor {
     p->bytes = total;
     for (std::size_t k = 0; k < p->steps.size(); ++k)
       if (p->dense[k] >= 0) quantize(n.layers(), p->steps[k], p->quantized[static_cast<std::size_t>(p->dense[k])], *p);
-    place_barriers(p->steps);
+    detail::place_row_barriers(p->steps);
     plan_ = std::move(p);
   }
 
@@ -296,35 +290,6 @@ class Int8Predictor {
       }
       q.scale[static_cast<std::size_t>(j)] = amax / T(127);
       q.shift[static_cast<std::size_t>(j)] = 128 * sum;
-    }
-  }
-
-  // As RowPlan: a step waits for the others when it reads what a step since
-  // the last barrier wrote, or writes what one since then read or wrote.
-  static void place_barriers(std::vector<RowStep<T>>& steps) {
-    struct Range {
-      Index begin, end;
-    };
-    std::vector<Range> written, read;
-    auto overlaps = [](const std::vector<Range>& rs, Range r) {
-      for (const Range& x : rs)
-        if (x.begin < r.end && r.begin < x.end) return true;
-      return false;
-    };
-    for (RowStep<T>& s : steps) {
-      const Index in_width = s.kind == Kind::dense || s.kind == Kind::opaque ? s.in_width : s.width;
-      std::vector<Range> reads{{s.in, s.in + in_width}};
-      if (s.skip >= 0) reads.push_back({s.skip, s.skip + s.width});
-      const Range w{s.out, s.out + s.width};
-      bool wait = overlaps(written, w) || overlaps(read, w);
-      for (const Range& r : reads) wait = wait || overlaps(written, r);
-      s.barrier_before = wait;
-      if (wait) {
-        written.clear();
-        read.clear();
-      }
-      written.push_back(w);
-      read.insert(read.end(), reads.begin(), reads.end());
     }
   }
 

@@ -52,6 +52,38 @@ class SpinBarrier {
   alignas(64) std::atomic<unsigned> generation_{0};
 };
 
+// A step of a one-row plan waits for the others when it reads what a step
+// since the last barrier wrote, or writes what one since then read or wrote
+// (RowPlan and Int8Predictor place their barriers so).
+template <typename T>
+void place_row_barriers(std::vector<RowStep<T>>& steps) {
+  using Kind = typename RowStep<T>::Kind;
+  struct Range {
+    Index begin, end;
+  };
+  std::vector<Range> written, read;
+  auto overlaps = [](const std::vector<Range>& rs, Range r) {
+    for (const Range& x : rs)
+      if (x.begin < r.end && r.begin < x.end) return true;
+    return false;
+  };
+  for (RowStep<T>& s : steps) {
+    const Index in_width = s.kind == Kind::dense || s.kind == Kind::opaque ? s.in_width : s.width;
+    std::vector<Range> reads{{s.in, s.in + in_width}};
+    if (s.skip >= 0) reads.push_back({s.skip, s.skip + s.width});
+    const Range w{s.out, s.out + s.width};
+    bool wait = overlaps(written, w) || overlaps(read, w);
+    for (const Range& r : reads) wait = wait || overlaps(written, r);
+    s.barrier_before = wait;
+    if (wait) {
+      written.clear();
+      read.clear();
+    }
+    written.push_back(w);
+    read.insert(read.end(), reads.begin(), reads.end());
+  }
+}
+
 }  // namespace detail
 
 template <typename T>
@@ -77,7 +109,7 @@ class RowPlan {
       if (s.kind == RowStep<T>::Kind::dense && format == RowWeights::half) s.halves = p.halves_.data() + s.half_offset;
       p.opaque_ = p.opaque_ || s.kind == RowStep<T>::Kind::opaque;
     }
-    p.place_barriers();
+    detail::place_row_barriers(p.steps_);
     return p;
   }
 
@@ -120,35 +152,6 @@ class RowPlan {
 
  private:
   using Kind = typename RowStep<T>::Kind;
-
-  // A step waits for the others when it reads what a step since the last
-  // barrier wrote, or writes what one since then read or wrote.
-  void place_barriers() {
-    struct Range {
-      Index begin, end;
-    };
-    std::vector<Range> written, read;
-    auto overlaps = [](const std::vector<Range>& rs, Range r) {
-      for (const Range& x : rs)
-        if (x.begin < r.end && r.begin < x.end) return true;
-      return false;
-    };
-    for (RowStep<T>& s : steps_) {
-      const Index in_width = s.kind == Kind::dense || s.kind == Kind::opaque ? s.in_width : s.width;
-      std::vector<Range> reads{{s.in, s.in + in_width}};
-      if (s.skip >= 0) reads.push_back({s.skip, s.skip + s.width});
-      const Range w{s.out, s.out + s.width};
-      bool wait = overlaps(written, w) || overlaps(read, w);
-      for (const Range& r : reads) wait = wait || overlaps(written, r);
-      if (wait) {
-        s.barrier_before = true;
-        written.clear();
-        read.clear();
-      }
-      written.push_back(w);
-      read.insert(read.end(), reads.begin(), reads.end());
-    }
-  }
 
   // Output j of a dense step: f(w_j . in + b_j), as Dense's own one-row pass.
   static T dense_output(const RowStep<T>& s, Index j, const T* in) {
