@@ -24,6 +24,55 @@ void index_layers(Layer<T>& l, std::vector<Layer<T>*>& out) {
   for (std::size_t c = 0; c < l.child_count(); ++c) index_layers(l.child(c), out);
 }
 
+// Workspaces of type W lent to one call (or one thread of a call) at a time:
+// a Lease borrows a free one, or a new one, and gives it back when it ends,
+// so calls at once never share a buffer; only handing them out takes the
+// mutex. Network's predict (Inference) and Int8Predictor keep theirs so.
+template <typename W>
+class WorkspacePool {
+ public:
+  class Lease {
+   public:
+    explicit Lease(WorkspacePool& pool) : pool_(pool) {
+      {
+        std::lock_guard<std::mutex> lock(pool.mutex_);
+        if (!pool.free_.empty()) {
+          w_ = std::move(pool.free_.back());
+          pool.free_.pop_back();
+        }
+      }
+      if (!w_) w_ = std::make_unique<W>();
+    }
+    ~Lease() {
+      std::lock_guard<std::mutex> lock(pool_.mutex_);
+      pool_.free_.push_back(std::move(w_));
+    }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    W& operator*() { return *w_; }
+    W* operator->() { return w_.get(); }
+
+   private:
+    WorkspacePool& pool_;
+    std::unique_ptr<W> w_;
+  };
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<W>> free_;
+};
+
+// Gives workspace `w` (once) a copy of `root`'s layers bound to the network's
+// storage without gradients (w.root) and its layers by index (w.layers), for
+// the plan's opaque steps and batch calls.
+template <typename T, typename W>
+void bind_layer_copy(W& w, const Layer<T>& root, T* params, T* buffers) {
+  if (w.root) return;
+  w.root = root.clone();
+  w.root->bind(params, nullptr, buffers);
+  index_layers(*w.root, w.layers);
+}
+
 template <typename T>
 class Inference {
  public:
@@ -32,29 +81,23 @@ class Inference {
   // The one-row plan of `root`, compiled on first use.
   const RowPlan<T>& plan(const Layer<T>& root) {
     std::lock_guard<std::mutex> lock(mutex_);
-    return plan_locked(root);
+    if (!plan_) plan_ = std::make_unique<RowPlan<T>>(RowPlan<T>::compile(root, format_));
+    return *plan_;
   }
 
   // y = root(x) for one row, on `threads` threads.
   void run_row(const Layer<T>& root, T* params, T* buffers, const ConstMatrixRef<T>& x, MatrixRef<T> y, int threads) {
-    const RowPlan<T>* p;
-    Lease w(*this);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      p = &plan_locked(root);
-      w.take(p->has_opaque_steps() ? &root : nullptr, params, buffers);
-    }
-    w->arena.reserve(static_cast<std::size_t>(p->arena_size()));
-    p->run(w->arena.data(), x.data(), x.outerStride(), y.data(), y.outerStride(), threads, w->layers);
+    const RowPlan<T>& p = plan(root);
+    typename WorkspacePool<Workspace>::Lease w(pool_);
+    if (p.has_opaque_steps()) bind_layer_copy(*w, root, params, buffers);
+    w->arena.reserve(static_cast<std::size_t>(p.arena_size()));
+    p.run(w->arena.data(), x.data(), x.outerStride(), y.data(), y.outerStride(), threads, w->layers);
   }
 
   // y = root(x) for a batch, with the workspace's copy of the layers.
   void run_batch(const Layer<T>& root, T* params, T* buffers, const ConstMatrixRef<T>& x, MatrixRef<T> y) {
-    Lease w(*this);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      w.take(&root, params, buffers);
-    }
+    typename WorkspacePool<Workspace>::Lease w(pool_);
+    bind_layer_copy(*w, root, params, buffers);
     w->root->forward(x, y, ForwardContext::inference());
   }
 
@@ -67,48 +110,11 @@ class Inference {
     std::vector<Layer<T>*> layers;   // its layers by index
     Buffer<T> arena;
   };
-  // A workspace borrowed for one call and returned to the pool after it.
-  class Lease {
-   public:
-    explicit Lease(Inference& owner) : owner_(owner) {}
-    ~Lease() {
-      if (w_) {
-        std::lock_guard<std::mutex> lock(owner_.mutex_);
-        owner_.free_.push_back(std::move(w_));
-      }
-    }
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    // Under the owner's lock: a free workspace, with a copy of `root`'s layers when root is given.
-    void take(const Layer<T>* root, T* params, T* buffers) {
-      if (!owner_.free_.empty()) {
-        w_ = std::move(owner_.free_.back());
-        owner_.free_.pop_back();
-      } else {
-        w_ = std::make_unique<Workspace>();
-      }
-      if (root && !w_->root) {
-        w_->root = root->clone();
-        w_->root->bind(params, nullptr, buffers);
-        index_layers(*w_->root, w_->layers);
-      }
-    }
-    Workspace* operator->() { return w_.get(); }
-
-   private:
-    Inference& owner_;
-    std::unique_ptr<Workspace> w_;
-  };
-
-  const RowPlan<T>& plan_locked(const Layer<T>& root) {
-    if (!plan_) plan_ = std::make_unique<RowPlan<T>>(RowPlan<T>::compile(root, format_));
-    return *plan_;
-  }
 
   RowWeights format_;
   std::mutex mutex_;
   std::unique_ptr<RowPlan<T>> plan_;
-  std::vector<std::unique_ptr<Workspace>> free_;
+  WorkspacePool<Workspace> pool_;
 };
 
 }  // namespace detail

@@ -84,7 +84,8 @@ class Int8Predictor {
     CallShare share(options.threads);  // calls in flight share the cores (core/parallel.hpp)
     const int threads = num_threads();
     if (x.rows() == 1) {
-      Lease w(*plan_, net_);
+      Lease w(plan_->pool);
+      prepare(*w);
       run(*w, x.data(), x.outerStride(), y.data(), y.outerStride(), 1,
           net_.parameter_count() >= detail::kOneRowSplitWeights ? threads : 1);
       return;
@@ -105,9 +106,11 @@ class Int8Predictor {
     {
       std::unique_ptr<Lease> w;
       try {
-        w = std::make_unique<Lease>(*plan_, net_);
+        w = std::make_unique<Lease>(plan_->pool);
+        prepare(**w);
       } catch (...) {
         fail();
+        w.reset();  // not prepared: this thread runs no block
       }
 #if defined(_OPENMP)
 #pragma omp for schedule(static)
@@ -166,43 +169,23 @@ class Int8Predictor {
     std::size_t bytes = 0;
     Index arena = 0, in = 0, out = 0, in_width = 0, out_width = 0, row_bytes = 0, sums = 0;
     bool opaque = false;
-    std::mutex mutex;
-    std::vector<std::unique_ptr<Workspace>> free;
+    detail::WorkspacePool<Workspace> pool;
   };
-  // A workspace borrowed for one call (or one thread of a batch call).
-  class Lease {
-   public:
-    Lease(Plan& p, const Network<T>& net) : p_(p) {
-      {
-        std::lock_guard<std::mutex> lock(p.mutex);
-        if (!p.free.empty()) {
-          w_ = std::move(p.free.back());
-          p.free.pop_back();
-        }
-      }
-      if (w_) return;
-      w_ = std::make_unique<Workspace>();
-      w_->arena.assign(static_cast<std::size_t>(kRows * p.arena), T(0));
-      w_->sums.assign(static_cast<std::size_t>(kRows * p.sums), 0);
-      if (p.opaque) {
-        Network<T>& n = const_cast<Network<T>&>(net);  // the copy only reads its storage
-        w_->root = n.layers().clone();
-        w_->root->bind(n.parameters().data(), nullptr, n.buffers().data());
-        detail::index_layers(*w_->root, w_->layers);
-      }
-    }
-    ~Lease() {
-      std::lock_guard<std::mutex> lock(p_.mutex);
-      p_.free.push_back(std::move(w_));
-    }
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    Workspace& operator*() { return *w_; }
+  using Lease = typename detail::WorkspacePool<Workspace>::Lease;
 
-   private:
-    Plan& p_;
-    std::unique_ptr<Workspace> w_;
-  };
+  // Sizes a workspace borrowed for the first time and, for opaque steps,
+  // gives it its copy of the layers.
+  void prepare(Workspace& w) const {
+    const Plan& p = *plan_;
+    if (w.arena.empty()) {
+      w.arena.assign(static_cast<std::size_t>(kRows * p.arena), T(0));
+      w.sums.assign(static_cast<std::size_t>(kRows * p.sums), 0);
+    }
+    if (p.opaque) {
+      Network<T>& n = const_cast<Network<T>&>(net_);  // the copy only reads its storage
+      detail::bind_layer_copy(w, n.layers(), n.parameters().data(), n.buffers().data());
+    }
+  }
 
   static const Network<T>& checked(const Network<T>& net) {
     if (!net.built()) throw error("Int8Predictor: the network is not built; call build(input_width) first");
