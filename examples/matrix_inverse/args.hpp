@@ -70,11 +70,16 @@ inline std::string flags_help(const std::vector<FlagSpec>& flags) {
 class Args {
  public:
   // `argv` after the subcommand; accepts exactly the flags in `flags`.
+  // A flag whose placeholder has k words ("LO HI") takes k values.
   Args(const std::string& command, const std::vector<std::string>& argv, const std::vector<FlagSpec>& flags)
       : Args(command, argv, arity(flags)) {}
 
   // `argv` after the subcommand; `flags`: name -> takes a value.
   Args(const std::string& command, const std::vector<std::string>& argv, const std::map<std::string, bool>& flags)
+      : Args(command, argv, counts(flags)) {}
+
+  // `argv` after the subcommand; `flags`: name -> how many values it takes.
+  Args(const std::string& command, const std::vector<std::string>& argv, const std::map<std::string, int>& flags)
       : command_(command) {
     for (std::size_t i = 0; i < argv.size(); ++i) {
       std::string a = argv[i];
@@ -89,9 +94,14 @@ class Args {
       const std::string name = a.substr(2);
       auto it = flags.find(name);
       if (it == flags.end()) throw usage_error(command + ": unknown flag '--" + name + "' (see --help)");
-      if (it->second && !has_value) {
-        if (i + 1 >= argv.size()) throw usage_error(command + ": flag --" + name + " needs a value");
-        value = argv[++i];
+      if (it->second > 1 && has_value) {
+        throw usage_error(command + ": flag --" + name + " takes " + std::to_string(it->second) +
+                          " values, each its own argument (--" + name + " A B), not --" + name + "=");
+      } else if (it->second && !has_value) {
+        if (i + static_cast<std::size_t>(it->second) >= argv.size())
+          throw usage_error(command + ": flag --" + name + " needs " +
+                            (it->second > 1 ? std::to_string(it->second) + " values" : std::string("a value")));
+        for (int k = 0; k < it->second; ++k) value += (k ? " " : "") + argv[++i];
       } else if (!it->second && has_value) {
         throw usage_error(command + ": flag --" + name + " takes no value");
       }
@@ -133,6 +143,21 @@ class Args {
                         std::to_string(hi) + ", got " + s);
     return static_cast<std::int64_t>(v);
   }
+  // The values of a flag that takes several numbers ("LO HI"), each read as
+  // real() reads one.
+  std::vector<double> reals(const std::string& name, double lo, double hi) const {
+    std::vector<double> out;
+    const std::string& s = values_.at(name);
+    std::size_t at = 0;
+    while (at <= s.size()) {
+      std::size_t end = s.find(' ', at);
+      if (end == std::string::npos) end = s.size();
+      const Args one(command_, {"--" + name, s.substr(at, end - at)}, std::map<std::string, int>{{name, 1}});
+      out.push_back(one.real(name, 0.0, lo, hi));
+      at = end + 1;
+    }
+    return out;
+  }
   const std::string& command() const { return command_; }
   std::vector<std::string> given() const {
     std::vector<std::string> names;
@@ -141,11 +166,21 @@ class Args {
   }
 
  private:
-  static std::map<std::string, bool> arity(const std::vector<FlagSpec>& flags) {
-    std::map<std::string, bool> m;
-    for (const FlagSpec& f : flags) m[f.name] = !f.value.empty();
+  static std::map<std::string, int> arity(const std::vector<FlagSpec>& flags) {
+    std::map<std::string, int> m;
+    for (const FlagSpec& f : flags) {
+      int words = 0;
+      for (std::size_t i = 0; i < f.value.size(); ++i) words += f.value[i] != ' ' && (i == 0 || f.value[i - 1] == ' ');
+      m[f.name] = words;
+    }
     return m;
   }
+  static std::map<std::string, int> counts(const std::map<std::string, bool>& flags) {
+    std::map<std::string, int> m;
+    for (const auto& [name, takes] : flags) m[name] = takes ? 1 : 0;
+    return m;
+  }
+
   static std::string fmt(double v) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%g", v);

@@ -116,6 +116,33 @@ const std::vector<TrainingFlag>& all_flags() {
       {"out", "DIR",
        "write the run's curve.csv (a line at every evaluation), curve.svg and scatter.svg here, also on Ctrl-C", true,
        [](A a, Config& c) { c.out = a.str("out", c.out); }, nullptr},
+      {"size", "N", "the matrices are N x N, N from 2 to 8; the model records it", false,
+       [](A a, Config& c) { c.size = static_cast<int>(a.integer("size", c.size, kMinSize, kMaxSize)); },
+       [](C c) { return std::to_string(c.size); }},
+      {"range", "LO HI", "draw each entry uniformly from [LO, HI)", false,
+       [](A a, Config& c) {
+         if (!a.has("range")) return;
+         const std::vector<double> v = a.reals("range", -1e6, 1e6);
+         if (!(v[0] < v[1])) throw usage_error(a.command() + ": --range LO HI needs LO < HI, got " + a.str("range"));
+         c.dist.lo = v[0], c.dist.hi = v[1];
+       },
+       [](C c) { return "[" + number(c.dist.lo) + ", " + number(c.dist.hi) + ")"; }},
+      {"det", "D|none",
+       "rescale row 0 of each matrix so that its determinant is D, as the question's generator does; none: no "
+       "rescaling",
+       false,
+       [](A a, Config& c) {
+         if (!a.has("det")) return;
+         c.dist.has_det = a.str("det") != "none";
+         if (c.dist.has_det) {
+           c.dist.det = a.real("det", 1.0, -1e6, 1e6);
+           if (c.dist.det == 0.0) throw usage_error(a.command() + ": --det must not be 0 (no inverse)");
+         }
+       },
+       [](C c) { return c.dist.has_det ? number(c.dist.det) : std::string("none"); }},
+      {"min-det", "T", "keep only the matrices with |det| > T, the answer's filter; 0: every matrix", false,
+       [](A a, Config& c) { c.dist.min_det = a.real("min-det", c.dist.min_det, 0.0, 1e6); },
+       [](C c) { return number(c.dist.min_det); }},
       {"seed", "K", "random seed", false,
        [](A a, Config& c) {
          c.seed = static_cast<std::uint64_t>(a.integer("seed", static_cast<std::int64_t>(c.seed), 0, (1LL << 53)));
@@ -262,7 +289,8 @@ const std::vector<TrainingFlag>& all_flags() {
 
 // Each training command's flags, in the order --help lists them.
 std::vector<std::string> flag_names(const std::string& command) {
-  std::vector<std::string> names = {"model", "out", "seed", "threads", "samples", "seconds"};
+  std::vector<std::string> names = {"model",   "out",  "size",    "range",   "det",
+                                    "min-det", "seed", "threads", "samples", "seconds"};
   const std::vector<std::string> model =
       command == "question"
           ? std::vector<std::string>{"epochs", "dataset", "batch", "lr", "precision"}
@@ -311,9 +339,15 @@ const char* budget_of(const std::string& command) {
 
 }  // namespace
 
-Config defaults_of(const std::string& command) {
+MatrixDistribution default_distribution_of(const std::string& command, int size) {
+  return command == "question" ? MatrixDistribution(InverseDistribution::question) : default_distribution(size);
+}
+
+Config defaults_of(const std::string& command, int size) {
   Config c;
   c.recipe = command;
+  c.size = size;
+  c.dist = default_distribution_of(command, size);
   if (command == "question") {
     c.batch = 100;
     c.lr = 1e-3;
@@ -374,9 +408,14 @@ bool parse_training_flags(const std::string& command, const std::vector<std::str
     std::fputs(help_of(command).c_str(), stdout);
     return false;
   }
-  c = defaults_of(command);
+  c = defaults_of(command, static_cast<int>(a.integer("size", 3, kMinSize, kMaxSize)));
   const std::vector<const TrainingFlag*> table = table_of(command);
   for (const TrainingFlag* f : table) f->read(a, c);
+  try {
+    c.dist.check();
+  } catch (const plexus::value_error& e) {
+    throw usage_error(command + ": --range/--det/--min-det: " + e.what());
+  }
   if (a.has("checkpoint-every") && c.checkpoint.empty())
     throw usage_error(command + ": --checkpoint-every needs --checkpoint FILE");
   if (c.resume && c.checkpoint.empty()) throw usage_error(command + ": --resume needs --checkpoint FILE");

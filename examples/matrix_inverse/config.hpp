@@ -63,6 +63,11 @@ auto with_precision(Precision p, F&& f) {
 
 struct Config {
   std::string recipe;  // question, answer, train
+  int size = 3;        // N: the matrices are N x N
+  // The matrices drawn for training and the held-out figures: the command's
+  // default for N (default_distribution_of) unless --range, --det or
+  // --min-det change it.
+  MatrixDistribution dist;
   std::string model, out, checkpoint;
   double checkpoint_every = 60;
   bool resume = false;
@@ -95,8 +100,14 @@ struct Config {
   double adam_eps = 1e-8;
 };
 
-// The defaults of a training command (question, answer or train).
-Config defaults_of(const std::string& command);
+// The defaults of a training command (question, answer or train) for N x N
+// matrices.
+Config defaults_of(const std::string& command, int size = 3);
+
+// The distribution a training command draws N x N matrices from by default:
+// the question's for question; for answer and train the answer's at N <= 3,
+// Charton's from N = 4 on.
+MatrixDistribution default_distribution_of(const std::string& command, int size);
 
 // The flags a training command accepts, in the order --help lists them,
 // with the command's own defaults in their help.

@@ -45,11 +45,11 @@ std::vector<plexus::NpzMember> export_members(plexus::Network<T>& net, const Mod
     if (!a) throw plexus::io_error("export: the model's " + std::string(k) + " '" + it->second + "' is unknown");
     return static_cast<double>(*a);
   };
-  Eigen::Matrix<double, 10, 1> cfg;
+  Eigen::Matrix<double, 11, 1> cfg;
   cfg << (meta.recipe == "question" ? 0.0 : 1.0), get("width"), get("growth"), get("blocks"), get("layers"),
       meta.conv.normalize ? 1.0 : 0.0, meta.conv.output_scale, meta.conv.canonical_signs ? 1.0 : 0.0,
-      code("activation", static_cast<double>(plexus::Activation::relu)), code("gate", -1.0);
-  members.push_back(plexus::npz_member("config", plexus::matrix_to_npy(cfg, {10}), plexus::NpyType::float64));
+      code("activation", static_cast<double>(plexus::Activation::relu)), code("gate", -1.0), meta.size;
+  members.push_back(plexus::npz_member("config", plexus::matrix_to_npy(cfg, {11}), plexus::NpyType::float64));
   return members;
 }
 
@@ -60,7 +60,7 @@ constexpr std::int64_t kOnnxFloat = 1, kOnnxDouble = 11;  // TensorProto.DataTyp
 // The tensors the nodes before the network leave for the nodes after it.
 struct OnnxMaps {
   std::string norm;     // ||A||_F, (batch, 1), in double (empty: no scaling)
-  std::string restore;  // t_k s_l, (batch, 9): inv(A) = diag(t) inv(C) diag(s) entry-wise (empty: no signs)
+  std::string restore;  // t_k s_l, (batch, N^2): inv(A) = diag(t) inv(C) diag(s) entry-wise (empty: no signs)
 };
 
 // A DOUBLE scalar tensor of shape (1) holding exactly v. A float network's
@@ -90,10 +90,11 @@ std::string double_scalar(plexus::OnnxExporter& w, double v) {
   }
 }
 
-// The nodes before the network: graph input A (batch, 9) -> the network's
+// The nodes before the network: graph input A (batch, N^2) -> the network's
 // input, as predict_inverse / run_network compute it.
 template <typename T>
-std::string onnx_before(plexus::OnnxExporter& w, const Convention& c, OnnxMaps& maps, const std::string& a) {
+std::string onnx_before(plexus::OnnxExporter& w, const Convention& c, std::int64_t n, OnnxMaps& maps,
+                        const std::string& a) {
   using A = plexus::OnnxAttribute;
   constexpr bool f32 = std::is_same_v<T, float>;
   std::string x = a;
@@ -114,18 +115,19 @@ std::string onnx_before(plexus::OnnxExporter& w, const Convention& c, OnnxMaps& 
     // s_i = -1 where t_0 x_i0 < 0, else +1 (so s_0 = +1; zeros, -0 too, count
     // as positive: Less, not Sign).
     const std::string zero = w.constant({1}, {0.0}), one = w.constant({1}, {1.0}), minus = w.constant({1}, {-1.0});
-    const std::string row0 = w.node("Slice", {x, w.int64_constant({1}, {0}), w.int64_constant({1}, {3}),
-                                              w.int64_constant({1}, {1})});  // (batch, 3): x_00, x_01, x_02
+    const std::string row0 = w.node("Slice", {x, w.int64_constant({1}, {0}), w.int64_constant({1}, {n}),
+                                              w.int64_constant({1}, {1})});  // (batch, N): x_00 .. x_0,N-1
     const std::string t = w.node("Where", {w.node("Less", {row0, zero}), minus, one});
     const std::string t0 = w.node("Slice", {t, w.int64_constant({1}, {0}), w.int64_constant({1}, {1}),
                                             w.int64_constant({1}, {1})});  // (batch, 1)
-    const std::string col0 =
-        w.node("Gather", {x, w.int64_constant({3}, {0, 3, 6})}, {A::integer("axis", 1)});  // x_00, x_10, x_20
+    std::vector<std::int64_t> first_column;                                // x_00, x_10, .., x_N-1,0
+    for (std::int64_t i = 0; i < n; ++i) first_column.push_back(n * i);
+    const std::string col0 = w.node("Gather", {x, w.int64_constant({n}, first_column)}, {A::integer("axis", 1)});
     const std::string s = w.node("Where", {w.node("Less", {w.node("Mul", {col0, t0}), zero}), minus, one});
-    // Outer products of the signs, as (batch, 9) row-major: s_i t_j flips A
+    // Outer products of the signs, as (batch, N^2) row-major: s_i t_j flips A
     // into C; t_k s_l flips inv(C) back into inv(A). Products of +-1: exact.
-    const std::string col = w.int64_constant({3}, {-1, 3, 1}), row = w.int64_constant({3}, {-1, 1, 3});
-    const std::string flat = w.int64_constant({2}, {-1, 9});
+    const std::string col = w.int64_constant({3}, {-1, n, 1}), row = w.int64_constant({3}, {-1, 1, n});
+    const std::string flat = w.int64_constant({2}, {-1, n * n});
     const auto outer = [&](const std::string& u, const std::string& v) {
       return w.node("Reshape", {w.node("Mul", {w.node("Reshape", {u, col}), w.node("Reshape", {v, row})}), flat});
     };
@@ -135,7 +137,7 @@ std::string onnx_before(plexus::OnnxExporter& w, const Convention& c, OnnxMaps& 
   return x;
 }
 
-// The nodes after the network: its output Y (batch, 9) -> the predicted
+// The nodes after the network: its output Y (batch, N^2) -> the predicted
 // inverses, as run_network and predict_inverse compute them.
 template <typename T>
 std::string onnx_after(plexus::OnnxExporter& w, const Convention& c, const OnnxMaps& maps, const std::string& y) {
@@ -157,15 +159,15 @@ std::string onnx_after(plexus::OnnxExporter& w, const Convention& c, const OnnxM
 }
 
 template <typename T>
-std::size_t write_onnx(const plexus::Network<T>& net, const Convention& c, const std::string& path) {
+std::size_t write_onnx(const plexus::Network<T>& net, const Convention& c, std::int64_t n, const std::string& path) {
   auto maps = std::make_shared<OnnxMaps>();
   plexus::OnnxExportOptions o;
   o.graph_name = "matrix_inverse";
   o.input_name = "matrices";
   o.output_name = "inverses";
-  o.before = [c, maps](plexus::OnnxExporter& w, const std::string& a) { return onnx_before<T>(w, c, *maps, a); };
+  o.before = [c, n, maps](plexus::OnnxExporter& w, const std::string& a) { return onnx_before<T>(w, c, n, *maps, a); };
   o.after = [c, maps](plexus::OnnxExporter& w, const std::string& y) { return onnx_after<T>(w, c, *maps, y); };
-  o.input_width = o.output_width = 9;
+  o.input_width = o.output_width = n * n;
   const plexus::OnnxModel model = plexus::onnx_model_of(net, o);
   const std::string bytes = plexus::encode_onnx(model);
   plexus::write_file_atomic(path, bytes.data(), bytes.size());
@@ -175,20 +177,22 @@ std::size_t write_onnx(const plexus::Network<T>& net, const Convention& c, const
 const char* kExportIntro =
     "--npz writes every Dense layer, in forward order, as dense{i}.weight (PyTorch's (out, in) layout) and "
     "dense{i}.bias, plus 'config' = [kind (0 question, 1 concat-ResNet), width, growth, blocks, layers, normalize, "
-    "output_scale, canonical signs (0 or 1), activation, gate] (the last two as plexus::Activation codes: 1 relu, "
-    "3 sigmoid, 4 gelu, 5 silu, 0 identity; gate -1: none). examples/matrix_inverse/to_torch.py loads it into "
+    "output_scale, canonical signs (0 or 1), activation, gate, N] (activation and gate as plexus::Activation codes: "
+    "1 relu, 3 sigmoid, 4 gelu, 5 silu, 0 identity; gate -1: none; N: the model inverts N x N matrices). "
+    "examples/matrix_inverse/to_torch.py loads it into "
     "torch.nn and applies the same input and output maps.";
 
 const char* kExportOnnx =
     "--onnx writes the model as one ONNX graph (opset 17, in the model's precision: FLOAT for f32 and bf16 models, "
-    "DOUBLE for f64 ones) from input 'matrices' (batch, 9), raw matrices A row-major, to output 'inverses' (batch, "
-    "9), their predicted inverses: what `predict --views 1` computes, the maps around the network included. With "
+    "DOUBLE for f64 ones) from input 'matrices' (batch, N^2), raw N x N matrices A row-major, to output 'inverses' "
+    "(batch, N^2), their predicted inverses: what `predict --views 1` computes, the maps around the network included. "
+    "With "
     "the model's input_norm frobenius: x = A/||A||_F (||A||_F and the division in double, then the network's type) "
     "and the answer times output_scale/||A||_F (in double); with input_canon signs: the network reads C = diag(s) "
     "x diag(t), t_j = -1 where x_0j < 0 else +1, s_i = -1 where t_0 x_i0 < 0 else +1 (zeros count as positive), and "
     "its answer Y becomes diag(t) Y diag(s). The graph is the network once: predict's default averages it over "
     "the model's exact views (--views K > 1), which the graph does not; compare it with predict --views 1. Reshape "
-    "(n, 3, 3) matrices to (n, 9) first; a zero matrix (which predict refuses) gives NaN.";
+    "(n, N, N) matrices to (n, N^2) first; a zero matrix (which predict refuses) gives NaN.";
 
 }  // namespace
 
@@ -197,9 +201,10 @@ int cmd_export(const std::vector<std::string>& argv) {
       {"model", "FILE", "the model (required)"},
       {"npz", "OUT.npz", "write the Dense layers and the config here, for NumPy / PyTorch"},
       {"onnx", "OUT.onnx",
-       "write the model as an ONNX graph from raw matrices (batch, 9) to predicted inverses (batch, 9): predict "
+       "write the model as an ONNX graph from raw matrices (batch, N^2) to predicted inverses (batch, N^2): predict "
        "--views 1, the input scaling and sign-canonical maps included"},
       {"dtype", "float64|float32", "type of the .npz arrays (default float64); with --npz only"},
+      {"size", "N", "the model's matrix size, checked (default: the model's)"},
       {"help", "", "print this help"},
   };
   const Args a("export", argv, flags);
@@ -221,6 +226,7 @@ int cmd_export(const std::vector<std::string>& argv) {
   if (!npz.empty() && npz == onnx) throw usage_error("export: --npz and --onnx name the same file '" + npz + "'");
   const auto type = dtype == "float64" ? plexus::NpyType::float64 : plexus::NpyType::float32;
   LoadedModel model = load_inverse_model(a.str("model"));
+  check_size_flag(a, model);
   const bool f32 = model.scalar == plexus::ScalarType::float32;
   if (!npz.empty()) {
     const auto members = f32 ? export_members(model.f32, model.meta, type)
@@ -230,11 +236,13 @@ int cmd_export(const std::vector<std::string>& argv) {
   }
   if (!onnx.empty()) {
     const Convention& c = model.meta.conv;
-    const std::size_t nodes = f32 ? write_onnx(model.f32, c, onnx) : write_onnx(model.f64, c, onnx);
+    const std::int64_t n = model.meta.size;
+    const std::size_t nodes = f32 ? write_onnx(model.f32, c, n, onnx) : write_onnx(model.f64, c, n, onnx);
     std::printf(
-        "wrote %s: ONNX opset 17, %s, %zu nodes: matrices (batch, 9) -> inverses (batch, 9); input %s%s, "
-        "the network once (predict --views 1)\n",
-        onnx.c_str(), f32 ? "float32" : "float64", nodes, c.normalize ? "A/||A||_F" : "A",
+        "wrote %s: ONNX opset 17, %s, %zu nodes: %lldx%lld matrices (batch, %lld) -> inverses (batch, %lld); input "
+        "%s%s, the network once (predict --views 1)\n",
+        onnx.c_str(), f32 ? "float32" : "float64", nodes, static_cast<long long>(n), static_cast<long long>(n),
+        static_cast<long long>(n * n), static_cast<long long>(n * n), c.normalize ? "A/||A||_F" : "A",
         c.canonical_signs ? ", sign-canonical" : "");
   }
   return 0;

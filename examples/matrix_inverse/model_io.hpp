@@ -21,7 +21,9 @@ namespace mi {
 struct ModelMeta {
   std::string recipe;  // question, answer, train
   Convention conv;
-  mi::InverseDistribution distribution = mi::InverseDistribution::answer;
+  int size = 3;  // N: the model inverts N x N matrices
+  // What it was trained on: evaluate's default held-out matrices.
+  MatrixDistribution distribution = InverseDistribution::answer;
   std::map<std::string, std::string> extra;  // seed, samples, ... (informational)
 };
 
@@ -31,14 +33,32 @@ inline std::string format_double(double v) {
   return b;
 }
 
+// The name of a preset distribution ("question", "answer", "charton"), else "custom".
+inline std::string distribution_name(const MatrixDistribution& d) {
+  for (auto [p, name] :
+       {std::pair{InverseDistribution::question, "question"}, std::pair{InverseDistribution::answer, "answer"},
+        std::pair{InverseDistribution::charton, "charton"}})
+    if (d == MatrixDistribution(p)) return name;
+  return "custom";
+}
+
+// A distribution as metadata under `prefix` (prefix + "dist.lo", ...), and back.
+void distribution_to_metadata(const MatrixDistribution& d, const std::string& prefix,
+                              std::map<std::string, std::string>& md);
+// `fallback` when the metadata has none of it (files from before the keys).
+MatrixDistribution distribution_from_metadata(const std::map<std::string, std::string>& md, const std::string& prefix,
+                                              const std::string& path, const MatrixDistribution& fallback);
+
 inline std::map<std::string, std::string> to_metadata(const ModelMeta& m) {
   std::map<std::string, std::string> md = m.extra;
   md["example"] = "matrix_inverse";
   md["recipe"] = m.recipe;
+  md["size"] = std::to_string(m.size);
   md["input_norm"] = m.conv.normalize ? "frobenius" : "none";
   md["output_scale"] = format_double(m.conv.output_scale);
   md["input_canon"] = m.conv.canonical_signs ? "signs" : "none";
-  md["distribution"] = m.distribution == mi::InverseDistribution::question ? "question" : "answer";
+  md["distribution"] = distribution_name(m.distribution);
+  distribution_to_metadata(m.distribution, "", md);
   return md;
 }
 
@@ -59,15 +79,20 @@ struct LoadedModel {
   plexus::Network<double> f64;
   ViewSet views;  // the model's table of exact views (or the default table)
 
-  // Predicted inverses (n x 9) of matrices a (n x 9), in the inverse's own
-  // scale: the network once (k = 1) or averaged over the first k views of
-  // the model's table (predict_views).
-  Eigen::MatrixXd predict(const Eigen::MatrixXd& a, int k = 1);
+  // Predicted inverses (n x N^2) of matrices a (n x N^2), in the inverse's
+  // own scale: the network once (k = 1) or averaged over the first k views
+  // of the model's table (predict_views); `stop` may end a long one.
+  Eigen::MatrixXd predict(const Eigen::MatrixXd& a, int k = 1, const StopCheck& stop = {});
   plexus::Index parameter_count() const;
 };
 
-// A matrix_inverse model file (or checkpoint), checked to map 9 to 9 columns.
+// A matrix_inverse model file (or checkpoint), checked to map N^2 to N^2
+// columns for its recorded size N.
 LoadedModel load_inverse_model(const std::string& path);
+
+// --size N of predict, evaluate and export: when given it must be the
+// model's (usage_error naming both).
+void check_size_flag(const Args& a, const LoadedModel& m);
 
 // --views K of predict and evaluate: 1..kMaxViews (usage_error otherwise),
 // at most the model's table; without the flag the model's default.
@@ -81,15 +106,18 @@ inline int views_flag(const Args& a, const ViewSet& views) {
   return k;
 }
 
-// Matrices from a .npy file: float32 or float64, shape (n, 3, 3) or (n, 9);
-// returns them as n x 9 (row-major matrices) and the shape to answer in.
+// N x N matrices from a .npy file: float32 or float64, shape (n, N, N) or
+// (n, N^2); returns them as n x N^2 (row-major matrices) and the shape to
+// answer in. shape_error naming both sizes for matrices of another size;
 // value_error for a non-finite entry or a zero matrix.
-Eigen::MatrixXd read_matrices(const std::string& path, std::vector<std::int64_t>& shape);
+Eigen::MatrixXd read_matrices(const std::string& path, int size, std::vector<std::int64_t>& shape);
 
-// One line: count, median r, shares under 0.02, 0.05 and 0.1, RMSE on inverse/5.
+// Two lines: count, median r, shares under 0.02, 0.05 and 0.1, RMSE on
+// inverse/5; then Charton's shares of sum |A X - I| / N under 0.05, 0.02,
+// 0.01 and 0.005.
 void print_inverse_metrics(const char* label, const mi::InverseMetrics& m);
 
-// Held-out matrices: a stream no training run of `seed` draws from.
-Eigen::MatrixXd held_out_matrices(std::uint64_t seed, plexus::Index n, mi::InverseDistribution dist);
+// Held-out N x N matrices: a stream no training run of `seed` draws from.
+Eigen::MatrixXd held_out_matrices(std::uint64_t seed, plexus::Index n, const MatrixDistribution& dist, int size = 3);
 
 }  // namespace mi

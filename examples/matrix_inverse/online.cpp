@@ -23,7 +23,8 @@ ModelMeta online_model_meta(const Config& c, const Convention& conv, std::uint64
   ModelMeta meta;
   meta.recipe = c.recipe;
   meta.conv = conv;
-  meta.distribution = mi::InverseDistribution::answer;
+  meta.size = c.size;
+  meta.distribution = c.dist;
   meta.extra = {{"seed", std::to_string(c.seed)},
                 {"samples", std::to_string(samples)},
                 {"loss", c.loss == LossKind::mse ? "mse" : "residual"},
@@ -43,7 +44,7 @@ ModelMeta online_model_meta(const Config& c, const Convention& conv, std::uint64
                 {"precision", precision_name(c.precision)}};
   // The exact views predict averages over (views.hpp), fixed here so that
   // the model's predictions are reproducible.
-  for (auto& kv : views_for(conv).metadata()) meta.extra.insert(kv);
+  for (auto& kv : views_for(conv, c.size).metadata()) meta.extra.insert(kv);
   return meta;
 }
 
@@ -74,15 +75,17 @@ int run_online(const Config& c) {
 #ifdef PLEXUS_WITH_MPI
   else if (g_mpi && g_mpi->node_size() > 1) set_num_threads(std::max(1, num_threads() / g_mpi->node_size()));
 #endif
-  auto net = concat_resnet<T>(c.arch);
-  net.build(9, c.seed);
+  const Index nn = Index(c.size) * c.size;
+  Arch arch = c.arch;
+  arch.outputs = static_cast<int>(nn);
+  auto net = concat_resnet<T>(arch);
+  net.build(nn, c.seed);
   const double target_scale = c.recipe == "answer" ? 0.2 : 1.0;  // the answer's targets are inverse / 5
   Convention conv = c.conv;
   conv.output_scale = 1.0 / target_scale;
-  MatrixInverseSource<T> source(c.seed,
-                                {InverseDistribution::answer, conv.normalize, target_scale, conv.canonical_signs});
+  MatrixInverseSource<T> source(c.seed, {c.dist, conv.normalize, target_scale, conv.canonical_signs, c.size});
   MSE<T> mse;
-  InverseResidualLoss<T> residual(3, conv.output_scale, c.loss_power, c.loss_scale * c.loss_scale);
+  InverseResidualLoss<T> residual(c.size, conv.output_scale, c.loss_power, c.loss_scale * c.loss_scale);
   const Loss<T>& loss = c.loss == LossKind::mse ? static_cast<const Loss<T>&>(mse) : residual;
   std::unique_ptr<Optimizer<T>> optimizer;
   if (c.sgd) optimizer = std::make_unique<SGD<T>>(net, SGDOptions{c.lr, c.momentum});
@@ -157,6 +160,7 @@ int run_online(const Config& c) {
   const std::string loss_text = loss_name(c, target_scale);
   CurveLog curve;
   if (root()) {
+    std::printf("%s: %dx%d matrices, %s\n", c.recipe.c_str(), c.size, c.size, c.dist.text().c_str());
     std::printf(
         "%s: concat-ResNet width %d, growth %d%s, %d blocks of %d, %lld parameters; %s loss, input %s; "
         "%s lr %g (%s), batch %lld, %d threads%s\n",
@@ -185,7 +189,7 @@ int run_online(const Config& c) {
     }
   }
 
-  const Eigen::MatrixXd eval_a = held_out_matrices(c.seed, c.eval_samples, InverseDistribution::answer);
+  const Eigen::MatrixXd eval_a = held_out_matrices(c.seed, c.eval_samples, c.dist, c.size);
   const Eigen::MatrixXd curve_a = eval_a.topRows(std::min<Index>(2000, eval_a.rows()));
   Progress progress(c.recipe, loss_text, c.log_every);
   const auto t0 = Clock::now();
@@ -275,23 +279,41 @@ int run_online(const Config& c) {
 #endif
   // The held-out figures: the network once and averaged over predict's
   // default views; with --ema for the trained weights too, for comparison.
-  const ViewSet views = views_for(conv);  // the model's own
+  // Ctrl-C stops them between chunks (well under a second each).
+  const ViewSet views = views_for(conv, c.size);  // the model's own
+  const StopCheck stop = [] { return StopSignals::requested(); };
+  Eigen::MatrixXd eval_x;
   auto report = [&](Network<T>& n, const std::string& which) {
-    const Eigen::MatrixXd once = predict_inverse(n, conv, eval_a);
+    const Eigen::MatrixXd once = predict_views<T>([&](const Matrix<T>& x, Matrix<T>& y) { n.predict(x, y); }, conv,
+                                                  eval_a, views.codes, 1, stop);
     print_inverse_metrics(("held-out, " + which + "network once").c_str(), inverse_metrics(eval_a, once));
+    std::fflush(stdout);
     const Eigen::MatrixXd viewed = predict_views<T>([&](const Matrix<T>& x, Matrix<T>& y) { n.predict(x, y); }, conv,
-                                                    eval_a, views.codes, views.default_views);
+                                                    eval_a, views.codes, views.default_views, stop);
     print_inverse_metrics(
         ("held-out, " + which + std::to_string(views.default_views) + " views (predict's default)").c_str(),
         inverse_metrics(eval_a, viewed));
     return once;
   };
-  if (c.ema > 0) report(net, "trained weights, ");
-  const Eigen::MatrixXd eval_x = report(judged, c.ema > 0 ? "weights' average, " : "");
-  if (!c.model.empty() && !interrupted) {
+  bool final_stopped = false;
+  if (!interrupted) {
+    try {
+      if (c.ema > 0) report(net, "trained weights, ");
+      eval_x = report(judged, c.ema > 0 ? "weights' average, " : "");
+    } catch (const prediction_stopped&) {
+      final_stopped = true;
+    }
+  }
+  if (!c.model.empty() && !interrupted) {  // the budget was met: the model is whole, the figures or not
     save_inverse_model(judged, c.model, online_model_meta(c, conv, samples));
     std::printf("model written to %s\n", c.model.c_str());
   }
+  if (final_stopped) {
+    std::fprintf(stderr, "matrix_inverse: interrupted during the final evaluation%s\n",
+                 c.model.empty() ? "" : "; the trained model is written");
+    return 130;
+  }
+  if (interrupted) eval_x = predict_inverse(judged, conv, eval_a);  // for the scatter plot
   if (curve.enabled()) write_online_plots(c, curve, loss_text, eval_a, eval_x);
   if (interrupted) {
     std::fprintf(

@@ -11,7 +11,8 @@ namespace mi {
 int cmd_predict(const std::vector<std::string>& argv) {
   const std::vector<FlagSpec> flags = {
       {"model", "FILE", "the model (required)"},
-      {"input", "IN.npy", "the matrices: float32 or float64, shape (n, 3, 3) or (n, 9) (required)"},
+      {"input", "IN.npy", "the matrices: float32 or float64, shape (n, N, N) or (n, N^2) (required)"},
+      {"size", "N", "the model's matrix size, checked (default: the model's)"},
       {"output", "OUT.npy", "where the predicted inverses go: float64, the input's shape (required)"},
       {"views", "K",
        "average the network over the first K (1..64) exact symmetric views of each matrix from the model's table; 1: "
@@ -25,7 +26,8 @@ int cmd_predict(const std::vector<std::string>& argv) {
     std::printf(
         "usage: matrix_inverse predict --model FILE --input IN.npy --output OUT.npy [--views K] [--threads T]\n\n%s\n\n"
         "flags:\n%s",
-        wrap("Reads matrices (float32 or float64, shape (n, 3, 3) or (n, 9)) and writes their predicted "
+        wrap("Reads N x N matrices, N the model's size (float32 or float64, shape (n, N, N) or (n, N^2)) and writes "
+             "their predicted "
              "inverses, in the inverse's own scale, as float64 of the same shape. Each prediction is the network's "
              "answer averaged over K fixed views P op(A) Q of the matrix (P, Q signed permutations, op the "
              "identity or the transpose), each mapped back exactly by inv(P A Q) = Q^T inv(A) P^T; the views "
@@ -40,8 +42,9 @@ int cmd_predict(const std::vector<std::string>& argv) {
   if (a.has("views")) a.integer("views", 1, 1, kMaxViews);  // a bad K is refused before any file is read
   if (a.has("threads")) plexus::set_num_threads(static_cast<int>(a.integer("threads", 0, 1, 1024)));
   LoadedModel model = load_inverse_model(a.str("model"));
+  check_size_flag(a, model);
   std::vector<std::int64_t> shape;
-  const Eigen::MatrixXd m = read_matrices(a.str("input"), shape);
+  const Eigen::MatrixXd m = read_matrices(a.str("input"), model.meta.size, shape);
   const int k = views_flag(a, model.views);
   const Eigen::MatrixXd x = model.predict(m, k);
   plexus::write_npy(a.str("output"), plexus::matrix_to_npy(x, shape), plexus::NpyType::float64);

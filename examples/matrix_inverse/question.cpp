@@ -21,7 +21,8 @@ namespace {
 ModelMeta question_model_meta(const Config& c) {
   ModelMeta meta;
   meta.recipe = "question";
-  meta.distribution = mi::InverseDistribution::question;
+  meta.size = c.size;
+  meta.distribution = c.dist;
   meta.extra = {{"seed", std::to_string(c.seed)}, {"epochs", std::to_string(c.epochs)}};
   return meta;
 }
@@ -41,8 +42,9 @@ int run_question(const Config& c) {
   if (c.threads > 0) set_num_threads(c.threads);
   // 10,000 matrices with entries in (0, 100), det rescaled to 1; Keras'
   // validation_split = 0.33 holds out the last third, unshuffled.
-  MatrixInverseSource<double> source(c.seed, {InverseDistribution::question, false, 1.0});
-  Eigen::MatrixXd a(c.dataset, 9), inv(c.dataset, 9);
+  const Index nn = Index(c.size) * c.size;
+  MatrixInverseSource<double> source(c.seed, {c.dist, false, 1.0, false, c.size});
+  Eigen::MatrixXd a(c.dataset, nn), inv(c.dataset, nn);
   source.fill(0, a, inv);
   const Index n_train = static_cast<Index>(static_cast<double>(c.dataset) * (1.0 - 0.33));
   const Index n_val = c.dataset - n_train;
@@ -51,8 +53,8 @@ int run_question(const Config& c) {
   const Matrix<T> xval = a.bottomRows(n_val).cast<T>(), yval = inv.bottomRows(n_val).cast<T>();
   const Eigen::MatrixXd aval = a.bottomRows(n_val);
 
-  auto net = question_net<T>();
-  net.build(9, c.seed);
+  auto net = question_net<T>(c.size);
+  net.build(nn, c.seed);
   Adam<T> adam(net, AdamOptions{c.lr, 0.9, 0.999, c.adam_eps});
   MSE<T> mse;
   std::vector<Index> order(static_cast<std::size_t>(n_train));
@@ -81,9 +83,11 @@ int run_question(const Config& c) {
     for (auto& kv : config_metadata(c)) st.metadata.insert(kv);
     save_checkpoint(c.checkpoint, net, adam, st);
   };
+  std::printf("question: %dx%d matrices, %s\n", c.size, c.size, c.dist.text().c_str());
   std::printf(
-      "question: Dense(9, relu) -> Dense(9, relu) -> Dense(9), %lld parameters; MSE; Adam lr %g; "
+      "question: Dense(%lld, relu) -> Dense(%lld, relu) -> Dense(%lld), %lld parameters; MSE; Adam lr %g; "
       "%lld training / %lld validation matrices; %d epochs of batch %lld\n",
+      static_cast<long long>(nn), static_cast<long long>(nn), static_cast<long long>(nn),
       static_cast<long long>(net.parameter_count()), c.lr, static_cast<long long>(n_train),
       static_cast<long long>(n_val), c.epochs, static_cast<long long>(c.batch));
   std::fflush(stdout);
@@ -94,7 +98,7 @@ int run_question(const Config& c) {
                      c.resume ? static_cast<double>(first_epoch) : -1.0);
   }
 
-  Matrix<T> xb(c.batch, 9), yb(c.batch, 9);
+  Matrix<T> xb(c.batch, nn), yb(c.batch, nn);
   Progress progress("question", "MSE", c.log_every);
   const auto t0 = Clock::now();
   double next_checkpoint = c.checkpoint_every;

@@ -55,14 +55,15 @@ plexus::Network<T> concat_resnet(const Arch& a) {
   return net;
 }
 
-// The question's Keras model: Dense(9, relu) -> Dense(9, relu) -> Dense(9).
+// The question's Keras model for N x N matrices: Dense(N^2, relu) ->
+// Dense(N^2, relu) -> Dense(N^2) (9-9-9 at 3 x 3, as the question wrote it).
 template <typename T>
-plexus::Network<T> question_net() {
+plexus::Network<T> question_net(int n = 3) {
   using namespace plexus;
   Network<T> net;
-  net.add(Dense<T>(9, Activation::relu));
-  net.add(Dense<T>(9, Activation::relu));
-  net.add(Dense<T>(9));
+  net.add(Dense<T>(n * n, Activation::relu));
+  net.add(Dense<T>(n * n, Activation::relu));
+  net.add(Dense<T>(n * n));
   return net;
 }
 
@@ -86,40 +87,44 @@ inline double row_norm(const Eigen::MatrixXd& a, plexus::Index r) {
   return std::sqrt(s);
 }
 
-// y = net(x) for network inputs x (m x 9, rows row-major 3x3 matrices), in
-// c's convention: with c.canonical_signs each row of x becomes its
+// y = net(x) for network inputs x (m x N^2, rows row-major N x N matrices),
+// in c's convention: with c.canonical_signs each row of x becomes its
 // sign-canonical form (x is scratch) and each answer is flipped back. The one
 // place the map is applied around the network, for every prediction path.
 template <typename T, typename Net>
 void run_network(Net&& net, const Convention& c, plexus::Matrix<T>& x, plexus::Matrix<T>& y) {
+  const int n = static_cast<int>(size_of_width(x.cols(), "run_network")), nn = n * n;
   std::vector<SignCanon> signs(c.canonical_signs ? static_cast<std::size_t>(x.rows()) : 0);
-  T row[9];
+  T row[kMaxSize * kMaxSize];
   for (std::size_t i = 0; i < signs.size(); ++i) {
     const auto r = static_cast<plexus::Index>(i);
-    for (int j = 0; j < 9; ++j) row[j] = x(r, j);
-    signs[i] = SignCanon::of(row);
+    for (int j = 0; j < nn; ++j) row[j] = x(r, j);
+    signs[i] = SignCanon::of(row, n);
     signs[i].apply(row);
-    for (int j = 0; j < 9; ++j) x(r, j) = row[j];
+    for (int j = 0; j < nn; ++j) x(r, j) = row[j];
   }
-  y.resize(x.rows(), 9);
+  y.resize(x.rows(), nn);
   net(x, y);
+  if (y.cols() != nn)
+    throw plexus::shape_error(plexus::detail::concat("run_network: the network answered ", y.cols(), " columns for ", n,
+                                                     "x", n, " matrices (", nn, ")"));
   for (std::size_t i = 0; i < signs.size(); ++i) {
     const auto r = static_cast<plexus::Index>(i);
-    for (int j = 0; j < 9; ++j) row[j] = y(r, j);
+    for (int j = 0; j < nn; ++j) row[j] = y(r, j);
     signs[i].restore(row);
-    for (int j = 0; j < 9; ++j) y(r, j) = row[j];
+    for (int j = 0; j < nn; ++j) y(r, j) = row[j];
   }
 }
 
-// Predicted inverses (n x 9, row-major) of matrices a (n x 9), in chunks.
+// Predicted inverses (n x N^2, row-major) of matrices a (n x N^2), in chunks.
 template <typename T>
 Eigen::MatrixXd predict_inverse(plexus::Network<T>& net, const Convention& c, const Eigen::MatrixXd& a) {
-  const plexus::Index n = a.rows(), chunk = 4096;
-  Eigen::MatrixXd out(n, 9);
+  const plexus::Index n = a.rows(), chunk = 4096, nn = a.cols();
+  Eigen::MatrixXd out(n, nn);
   plexus::Matrix<T> x, y;
   for (plexus::Index r0 = 0; r0 < n; r0 += chunk) {
     const plexus::Index m = std::min(chunk, n - r0);
-    x.resize(m, 9);
+    x.resize(m, nn);
     Eigen::VectorXd scale = Eigen::VectorXd::Ones(m);
     for (plexus::Index i = 0; i < m; ++i) {
       if (c.normalize) scale[i] = row_norm(a, r0 + i);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "plot.hpp"
+#include "source.hpp"
 
 #include <plexus/plexus.hpp>
 
@@ -200,11 +201,10 @@ inline std::string question_curve_svg(const CurveLog::Table& t) {
 inline void write_scatter(const std::string& dir, const std::string& title, const Eigen::MatrixXd& a,
                           const Eigen::MatrixXd& x, plexus::Index max_points = 2000) {
   std::vector<double> t, p;
-  for (plexus::Index s = 0; s < std::min<plexus::Index>(a.rows(), max_points / 9 + 1); ++s) {
-    Eigen::Matrix3d am;
-    for (int i = 0; i < 9; ++i) am(i / 3, i % 3) = a(s, i);
-    const Eigen::Matrix3d inv = am.inverse();
-    for (int i = 0; i < 9; ++i) t.push_back(inv(i / 3, i % 3)), p.push_back(x(s, i));
+  const plexus::Index nn = a.cols(), n = size_of_width(nn, "write_scatter");
+  for (plexus::Index s = 0; s < std::min<plexus::Index>(a.rows(), max_points / nn + 1); ++s) {
+    const SmallMatrix inv = small_inverse(matrix_of_row(a, s, n));
+    for (plexus::Index i = 0; i < nn; ++i) t.push_back(inv(i / n, i % n)), p.push_back(x(s, i));
   }
   std::vector<double> abs_t(t.size());
   for (std::size_t i = 0; i < t.size(); ++i) abs_t[i] = std::abs(t[i]);

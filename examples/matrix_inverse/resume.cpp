@@ -13,34 +13,37 @@
 namespace mi {
 
 std::map<std::string, std::string> config_metadata(const Config& c) {
-  return {{"run.recipe", c.recipe},
-          {"run.seed", std::to_string(c.seed)},
-          {"run.samples", std::to_string(c.samples)},
-          {"run.seconds", format_double(c.seconds)},
-          {"run.batch", std::to_string(c.batch)},
-          {"run.micro_batch", std::to_string(c.micro_batch)},
-          {"run.lr", format_double(c.lr)},
-          {"run.lr_min", format_double(c.lr_min)},
-          {"run.warmup", format_double(c.warmup)},
-          {"run.schedule", c.cosine ? "cosine" : "constant"},
-          {"run.loss", c.loss == LossKind::mse ? "mse" : "residual"},
-          {"run.loss_power", format_double(c.loss_power)},
-          {"run.norm", c.conv.normalize ? "frobenius" : "none"},
-          {"run.canonical", c.conv.canonical_signs ? "signs" : "none"},
-          {"run.width", std::to_string(c.arch.width)},
-          {"run.growth", std::to_string(c.arch.growth)},
-          {"run.blocks", std::to_string(c.arch.blocks)},
-          {"run.layers", std::to_string(c.arch.layers)},
-          {"run.precision", precision_name(c.precision)},
-          {"run.optimizer", c.sgd ? "sgd" : "adam"},
-          {"run.momentum", format_double(c.momentum)},
-          {"run.dataset", std::to_string(c.dataset)},
-          {"run.epochs", std::to_string(c.epochs)},
-          {"run.adam_eps", format_double(c.adam_eps)},
-          {"run.activation", plexus::to_string(c.arch.activation.kind())},
-          {"run.gate", gate_name(c.arch)},
-          {"run.ema", format_double(c.ema)},
-          {"run.loss_scale", format_double(c.loss_scale)}};
+  std::map<std::string, std::string> md = {{"run.recipe", c.recipe},
+                                           {"run.size", std::to_string(c.size)},
+                                           {"run.seed", std::to_string(c.seed)},
+                                           {"run.samples", std::to_string(c.samples)},
+                                           {"run.seconds", format_double(c.seconds)},
+                                           {"run.batch", std::to_string(c.batch)},
+                                           {"run.micro_batch", std::to_string(c.micro_batch)},
+                                           {"run.lr", format_double(c.lr)},
+                                           {"run.lr_min", format_double(c.lr_min)},
+                                           {"run.warmup", format_double(c.warmup)},
+                                           {"run.schedule", c.cosine ? "cosine" : "constant"},
+                                           {"run.loss", c.loss == LossKind::mse ? "mse" : "residual"},
+                                           {"run.loss_power", format_double(c.loss_power)},
+                                           {"run.norm", c.conv.normalize ? "frobenius" : "none"},
+                                           {"run.canonical", c.conv.canonical_signs ? "signs" : "none"},
+                                           {"run.width", std::to_string(c.arch.width)},
+                                           {"run.growth", std::to_string(c.arch.growth)},
+                                           {"run.blocks", std::to_string(c.arch.blocks)},
+                                           {"run.layers", std::to_string(c.arch.layers)},
+                                           {"run.precision", precision_name(c.precision)},
+                                           {"run.optimizer", c.sgd ? "sgd" : "adam"},
+                                           {"run.momentum", format_double(c.momentum)},
+                                           {"run.dataset", std::to_string(c.dataset)},
+                                           {"run.epochs", std::to_string(c.epochs)},
+                                           {"run.adam_eps", format_double(c.adam_eps)},
+                                           {"run.activation", plexus::to_string(c.arch.activation.kind())},
+                                           {"run.gate", gate_name(c.arch)},
+                                           {"run.ema", format_double(c.ema)},
+                                           {"run.loss_scale", format_double(c.loss_scale)}};
+  distribution_to_metadata(c.dist, "run.", md);
+  return md;
 }
 
 void config_from_metadata(const std::map<std::string, std::string>& md, const std::string& path, Config& c) {
@@ -59,6 +62,11 @@ void config_from_metadata(const std::map<std::string, std::string>& md, const st
   if (get("recipe") != c.recipe)
     throw usage_error(c.recipe + ": '" + path + "' is a checkpoint of '" + get("recipe") +
                       "'; resume it with that command");
+  // checkpoints from before other sizes and distributions: 3 x 3, the command's default
+  c.size = md.count("run.size") ? static_cast<int>(num("size")) : 3;
+  if (c.size < kMinSize || c.size > kMaxSize)
+    throw plexus::io_error("'" + path + "': bad run.size '" + get("size") + "'");
+  c.dist = distribution_from_metadata(md, "run.", path, default_distribution_of(c.recipe, c.size));
   c.seed = static_cast<std::uint64_t>(num("seed"));
   c.samples = static_cast<std::uint64_t>(num("samples"));
   c.seconds = num("seconds");

@@ -32,20 +32,20 @@ ACTIVATIONS = {0: lambda z: z, 1: torch.relu, 2: torch.tanh, 3: torch.sigmoid,
 
 
 class ConcatResNet(nn.Module):
-    """Dense(width, f); blocks x [4 x x = cat(x, grow(x)); x = skip + Dense(width)(x)]; Dense(9), where
+    """Dense(width, f); blocks x [4 x x = cat(x, grow(x)); x = skip + Dense(width)(x)]; Dense(N^2), where
     grow(x) = f(Dense(growth)(x)), or with a gate a * gate(b) for [a | b] = Dense(2 growth)(x)."""
 
-    def __init__(self, width, growth, blocks, layers, activation=1, gate=-1):
+    def __init__(self, width, growth, blocks, layers, activation=1, gate=-1, n=3):
         super().__init__()
         self.f = ACTIVATIONS[activation]
         self.gate = None if gate < 0 else ACTIVATIONS[gate]
         grown = growth if self.gate is None else 2 * growth
-        self.stem = nn.Linear(9, width)
+        self.stem = nn.Linear(n * n, width)
         self.blocks = nn.ModuleList()
         for _ in range(blocks):
             grow = nn.ModuleList(nn.Linear(width + i * growth, grown) for i in range(layers))
             self.blocks.append(nn.ModuleDict({"grow": grow, "out": nn.Linear(width + layers * growth, width)}))
-        self.head = nn.Linear(width, 9)
+        self.head = nn.Linear(width, n * n)
 
     def grow(self, dense, x):
         if self.gate is None:
@@ -71,9 +71,9 @@ class ConcatResNet(nn.Module):
 
 
 class QuestionMLP(nn.Module):
-    def __init__(self):
+    def __init__(self, n=3):
         super().__init__()
-        self.l1, self.l2, self.l3 = nn.Linear(9, 9), nn.Linear(9, 9), nn.Linear(9, 9)
+        self.l1, self.l2, self.l3 = (nn.Linear(n * n, n * n) for _ in range(3))
 
     def forward(self, x):
         return self.l3(torch.relu(self.l2(torch.relu(self.l1(x)))))
@@ -89,10 +89,11 @@ def load(path):
     canonical = len(config) > 7 and config[7] == 1.0
     activation = int(config[8]) if len(config) > 8 else 1
     gate = int(config[9]) if len(config) > 9 else -1
+    n = int(config[10]) if len(config) > 10 else 3
     if activation not in ACTIVATIONS or (gate >= 0 and gate not in ACTIVATIONS):
         raise SystemExit(f"{path}: activation code {activation} or gate code {gate} has no torch function here")
-    model = QuestionMLP() if kind == 0 else ConcatResNet(int(width), int(growth), int(blocks), int(layers),
-                                                         activation, gate)
+    model = QuestionMLP(n) if kind == 0 else ConcatResNet(int(width), int(growth), int(blocks), int(layers),
+                                                          activation, gate, n)
     dense = list(model.dense_layers())
     names = sorted({k.split(".")[0] for k in data.files if k.startswith("dense")}, key=lambda n: int(n[5:]))
     if len(names) != len(dense):
@@ -106,29 +107,29 @@ def load(path):
                 raise SystemExit(f"{path}: {name} has shape {w.shape}, the model expects {tuple(layer.weight.shape)}")
             layer.weight.copy_(torch.from_numpy(w))
             layer.bias.copy_(torch.from_numpy(b))
-    return model.eval(), bool(normalize), float(scale), canonical, dtype
+    return model.eval(), bool(normalize), float(scale), canonical, dtype, n
 
 
-def sign_flips(a):
-    """Per matrix (rows of 9), the +-1 factor of each entry that makes the first row and column non-negative:
-    t_j = sign(a_0j), s_0 = 1, s_i = sign(t_0 a_i0), factor s_i t_j (sign(0) = +1)."""
-    t = np.where(a[:, 0:3] < 0, -1.0, 1.0)
-    s = np.ones((len(a), 3))
-    s[:, 1:] = np.where(t[:, :1] * a[:, [3, 6]] < 0, -1.0, 1.0)
-    return (s[:, :, None] * t[:, None, :]).reshape(len(a), 9), s, t
+def sign_flips(a, n):
+    """Per N x N matrix (rows of N^2), the +-1 factor of each entry that makes the first row and column
+    non-negative: t_j = sign(a_0j), s_0 = 1, s_i = sign(t_0 a_i0), factor s_i t_j (sign(0) = +1)."""
+    t = np.where(a[:, 0:n] < 0, -1.0, 1.0)
+    s = np.ones((len(a), n))
+    s[:, 1:] = np.where(t[:, :1] * a[:, [n * i for i in range(1, n)]] < 0, -1.0, 1.0)
+    return (s[:, :, None] * t[:, None, :]).reshape(len(a), n * n), s, t
 
 
-def predict(model, normalize, scale, canonical, dtype, matrices):
-    a = matrices.reshape(len(matrices), 9).astype(np.float64)
+def predict(model, normalize, scale, canonical, dtype, n, matrices):
+    a = matrices.reshape(len(matrices), n * n).astype(np.float64)
     norm = np.linalg.norm(a, axis=1, keepdims=True) if normalize else np.ones((len(a), 1))
     x = a / norm
     if canonical:
-        flips, s, t = sign_flips(x)
+        flips, s, t = sign_flips(x, n)
         x = x * flips
     with torch.no_grad():
         out = model(torch.from_numpy(x).to(dtype)).double().numpy()
     if canonical:  # inv(A) = diag(t) inv(C) diag(s): entry (k, l) times t_k s_l
-        out = out * (t[:, :, None] * s[:, None, :]).reshape(len(a), 9)
+        out = out * (t[:, :, None] * s[:, None, :]).reshape(len(a), n * n)
     return (out * scale / norm).reshape(matrices.shape)
 
 
@@ -139,13 +140,13 @@ def main():
     p.add_argument("--expect")
     p.add_argument("--rtol", type=float, default=1e-5)
     args = p.parse_args()
-    model, normalize, scale, canonical, dtype = load(args.npz)
-    print(f"loaded {args.npz}: {sum(t.numel() for t in model.parameters())} parameters, {dtype}")
+    model, normalize, scale, canonical, dtype, n = load(args.npz)
+    print(f"loaded {args.npz}: {n}x{n} matrices, {sum(t.numel() for t in model.parameters())} parameters, {dtype}")
     if args.input is None:
         return 0
     if args.expect is None:
         raise SystemExit("--input needs --expect")
-    got = predict(model, normalize, scale, canonical, dtype, np.load(args.input))
+    got = predict(model, normalize, scale, canonical, dtype, n, np.load(args.input))
     expect = np.load(args.expect)
     if got.shape != expect.shape:
         raise SystemExit(f"shape {got.shape} against {expect.shape}")

@@ -76,6 +76,30 @@ for f in nan.npy inf.npy wrong_shape.npy wrong_shape3.npy empty.npy zero_matrix.
   expect_error 1 evaluate --model m.plx --input "$f"
 done
 expect_error 1 predict --model m.plx --input good9_f64.npy --output no/such/dir/o.npy
+# --size N and the distribution's flags: bad values are usage errors
+for bad in "--size 1" "--size 9" "--size 2.5" "--range 1" "--range 2 1" "--range=-1,1" "--range -1 x" "--det 0" \
+           "--det x" "--min-det -1" "--det 1 --min-det 2"; do
+  # shellcheck disable=SC2086
+  expect_error 2 train $bad
+done
+# a 5x5 model: reads (n, 5, 5), refuses 3x3 matrices naming both sizes; --size must be the model's
+"$MI" train --size 5 --samples 2048 --width 8 --growth 4 --blocks 1 --eval-samples 200 --model m5.plx > /dev/null 2>&1 \
+  || fail "tiny 5x5 training run"
+"$MI" predict --model m5.plx --input good55_f64.npy --output p55.npy > /dev/null || fail "predict (n,5,5)"
+"$MI" predict --model m5.plx --size 5 --input good55_f64.npy --output p55.npy > /dev/null || fail "predict --size 5"
+for f in good9_f64.npy good33_f32.npy; do
+  expect_error 1 predict --model m5.plx --input "$f" --output o.npy
+  grep -q "5x5" err.txt && grep -q "3x3" err.txt || fail "predict 5x5 model on $f: $(cat err.txt)"
+done
+expect_error 1 predict --model m.plx --input good55_f64.npy --output o.npy
+grep -q "5x5" err.txt && grep -q "3x3" err.txt || fail "predict 3x3 model on 5x5 matrices: $(cat err.txt)"
+for cmd in "evaluate --model m5.plx --size 3" "predict --model m.plx --size 5 --input good9_f64.npy --output o.npy" \
+           "export --model m5.plx --size 4 --npz x.npz"; do
+  # shellcheck disable=SC2086
+  expect_error 2 $cmd
+  grep -q "size" err.txt || fail "$cmd: $(cat err.txt)"
+done
+expect_error 2 evaluate --model m.plx --input good9_f64.npy --range -1 1
 expect_error 2 train --resume --checkpoint m.plx
 expect_error 2 answer --resume --checkpoint m.plx
 # --resume takes the run's settings from the checkpoint: only output, thread and budget flags may change

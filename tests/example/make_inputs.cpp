@@ -28,6 +28,11 @@ int main(int argc, char** argv) {
   const Eigen::MatrixXd four = Eigen::MatrixXd::Ones(8, 4);
   plexus::write_npy(dir + "/wrong_shape.npy", plexus::matrix_to_npy(four, {8, 4}), NpyType::float64);
   plexus::write_npy(dir + "/wrong_shape3.npy", plexus::matrix_to_npy(four, {8, 2, 2}), NpyType::float64);
+  // 5 x 5 matrices of Charton's distribution, for --size 5 models
+  mi::MatrixInverseSource<double> src5(99, {mi::InverseDistribution::charton, false, 1.0, false, 5});
+  Eigen::MatrixXd a5(32, 25), inv5(32, 25);
+  src5.fill(0, a5, inv5);
+  plexus::write_npy(dir + "/good55_f64.npy", plexus::matrix_to_npy(a5, {32, 5, 5}), NpyType::float64);
   const Eigen::MatrixXd none(0, 9);
   plexus::write_npy(dir + "/empty.npy", plexus::matrix_to_npy(none, {0, 9}), NpyType::float64);
   Eigen::MatrixXd zero = a;

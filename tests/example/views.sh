@@ -25,6 +25,16 @@ echo "2048 samples, default views: median r $m"
 grep -Eq "^predict time per matrix, [0-9]+ views, [0-9]+ threads: [0-9.]+ us in batches \(2000 matrices\), [0-9.]+ us one matrix at a time \(200 matrices\)" ev.txt \
   || fail "evaluate printed no timing: $(cat ev.txt)"
 
+# the same at 5 x 5 (Charton's distribution): 2,048 samples still fail with the default views
+"$MI" train --size 5 --samples 2048 --seed 1 --eval-samples 1000 --model q5.plx > train5.txt 2>&1 || fail "train --size 5 --samples 2048: $(cat train5.txt)"
+"$MI" evaluate --model q5.plx --samples 1000 > ev5.txt 2>&1 || fail "evaluate 5x5: $(cat ev5.txt)"
+m5=$(median "held-out, [0-9]+ views" ev5.txt)
+[ -n "$m5" ] || fail "evaluate 5x5 printed no averaged median: $(cat ev5.txt)"
+awk -v m="$m5" 'BEGIN { exit !(m > 0.3) }' || fail "5x5: 2,048 samples and the default views gave median r $m5 <= 0.3"
+grep -q "5x5 matrices" ev5.txt || fail "evaluate does not say the model's size: $(cat ev5.txt)"
+grep -Eq "Charton's e = sum \|AX - I\| / 5: share e < 0.05 = [0-9.]+%" ev5.txt || fail "no Charton measure: $(cat ev5.txt)"
+echo "5x5, 2048 samples, default views: median r $m5"
+
 # K = 1: the network once, the very figure train printed
 "$MI" evaluate --model q.plx --samples 2000 --views 1 > ev1.txt 2>&1 || fail "evaluate --views 1: $(cat ev1.txt)"
 once=$(median "held-out, network once" train.txt)
