@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes scikit-learn's wine and breast-cancer data sets as CSV files for
+"""Writes scikit-learn's wine, breast-cancer and digits data sets as CSV files for
 examples/classify (docs/classify.md): a header line of feature names
 (spaces and slashes as underscores) and the class last, in a column
 called "target".  Usage: classify_datasets.py OUT_DIR
@@ -8,7 +8,7 @@ Needs scikit-learn (Debian: python3-sklearn); the data ship with it.
 import os
 import sys
 
-from sklearn.datasets import load_breast_cancer, load_wine
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 
 
 def write(path, data):
@@ -27,6 +27,7 @@ def main():
     os.makedirs(sys.argv[1], exist_ok=True)
     write(os.path.join(sys.argv[1], "wine.csv"), load_wine())
     write(os.path.join(sys.argv[1], "breast_cancer.csv"), load_breast_cancer())
+    write(os.path.join(sys.argv[1], "digits.csv"), load_digits())  # 8x8 images of the digits 0-9
     return 0
 
 

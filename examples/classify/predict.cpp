@@ -19,6 +19,9 @@ const std::vector<Flag> kPredictFlags = {
      "the label column of IN: 0-based index or header name (default: the training label's "
      "name when IN's header has it, else none)"},
     {"header", "auto|yes|no", "whether line 1 is a header (default auto)"},
+    {"weights", "float|int8",
+     "float: the network as trained (default); int8: through plexus::Int8Predictor, Dense weights quantised to "
+     "int8 per output channel and each layer's input per row, products summed in int32"},
     {"help", "", "print this help"},
 };
 
@@ -36,6 +39,9 @@ int cmd_predict(const std::vector<std::string>& argv) {
     return 0;
   }
   const std::string model_path = a.required("model"), csv_path = a.required("csv"), out_path = a.required("output");
+  const std::string weights = a.has("weights") ? a.str("weights") : "float";
+  if (weights != "float" && weights != "int8")
+    throw UsageError("predict: --weights must be float or int8, got '" + weights + "'");
   const Classifier model = load_classifier(model_path);
   const plexus::Network<float>& net = model.net;
   const std::vector<double>& classes = model.classes;
@@ -60,7 +66,14 @@ int cmd_predict(const std::vector<std::string>& argv) {
   // Labels are checked before anything is written.
   const plexus::Matrix<float> y = d.labels.cols() == 1 ? class_indices(d.labels, classes, "'" + csv_path + "'")
                                                        : plexus::Matrix<float>();
-  const plexus::Matrix<float> p = net.predict(d.features);
+  plexus::Matrix<float> p;
+  if (weights == "int8") {
+    const plexus::Int8Predictor<float> q(net);
+    p = q.predict(d.features);
+    std::printf("int8 weights (Int8Predictor, engine %s)\n", q.engine());
+  } else {
+    p = net.predict(d.features);
+  }
 
   std::string out = "predicted";
   for (double c : classes) out += ",p_" + number_text(c);

@@ -27,6 +27,9 @@ int cmd_evaluate(const std::vector<std::string>& argv) {
        "multiply every matrix by X before judging (the prediction must follow: inv(X A) = inv(A) / X; default 1)"},
       {"residuals", "FILE.csv",
        "also write each matrix's condition number ||A||_F ||A^-1||_F and its r, with the views and once (for plots)"},
+      {"weights", "float|int8",
+       "float: the network in its own precision (default); int8: through plexus::Int8Predictor, Dense weights "
+       "quantised to int8 per output channel and each layer's input per row, products summed in int32"},
       {"threads", "T", "threads (default: all cores); results do not depend on it"},
       {"help", "", "print this help"},
   };
@@ -56,8 +59,11 @@ int cmd_evaluate(const std::vector<std::string>& argv) {
   if (a.has("views")) a.integer("views", 1, 1, kMaxViews);  // a bad K is refused before any file is read
   const double scale = a.real("scale", 1.0, 1e-6, 1e6);
   if (a.has("threads")) plexus::set_num_threads(static_cast<int>(a.integer("threads", 0, 1, 1024)));
+  if (a.has("weights") && a.str("weights") != "float" && a.str("weights") != "int8")
+    throw usage_error("evaluate: --weights must be float or int8, got '" + a.str("weights") + "'");
   LoadedModel model = load_inverse_model(a.str("model"));
   check_size_flag(a, model);
+  weights_flag(a, model);
   const int n = model.meta.size;
   MatrixDistribution dist = model.meta.distribution;
   if (a.has("range")) {

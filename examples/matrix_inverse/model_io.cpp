@@ -92,11 +92,37 @@ Eigen::MatrixXd LoadedModel::predict(const Eigen::MatrixXd& a, int k, const Stop
     throw plexus::shape_error(plexus::detail::concat("predict: the model inverts ", meta.size, "x", meta.size,
                                                      " matrices (", meta.size * meta.size, " columns), got ",
                                                      plexus::shape_str(a.rows(), a.cols())));
-  if (scalar == plexus::ScalarType::float32)
-    return predict_views<float>([&](const plexus::Matrix<float>& x, plexus::Matrix<float>& y) { f32.predict(x, y); },
-                                meta.conv, a, views.codes, k, stop);
-  return predict_views<double>([&](const plexus::Matrix<double>& x, plexus::Matrix<double>& y) { f64.predict(x, y); },
-                               meta.conv, a, views.codes, k, stop);
+  if (scalar == plexus::ScalarType::float32) {
+    if (int8 && !q32) q32 = std::make_shared<const plexus::Int8Predictor<float>>(f32);
+    return predict_views<float>(
+        [&](const plexus::Matrix<float>& x, plexus::Matrix<float>& y) {
+          if (int8) q32->predict(x, y);
+          else f32.predict(x, y);
+        },
+        meta.conv, a, views.codes, k, stop);
+  }
+  if (int8 && !q64) q64 = std::make_shared<const plexus::Int8Predictor<double>>(f64);
+  return predict_views<double>(
+      [&](const plexus::Matrix<double>& x, plexus::Matrix<double>& y) {
+        if (int8) q64->predict(x, y);
+        else f64.predict(x, y);
+      },
+      meta.conv, a, views.codes, k, stop);
+}
+
+void weights_flag(const Args& a, LoadedModel& m) {
+  const std::string w = a.str("weights", "float");
+  if (w != "float" && w != "int8")
+    throw usage_error(a.command() + ": --weights must be float or int8, got '" + w + "'");
+  m.int8 = w == "int8";
+  if (m.int8) {
+    std::string engine;
+    if (m.scalar == plexus::ScalarType::float32)
+      m.q32 = std::make_shared<const plexus::Int8Predictor<float>>(m.f32), engine = m.q32->engine();
+    else m.q64 = std::make_shared<const plexus::Int8Predictor<double>>(m.f64), engine = m.q64->engine();
+    std::printf("int8 weights (Int8Predictor, engine %s): Dense weights per output channel, inputs per row\n",
+                engine.c_str());
+  }
 }
 
 plexus::Index LoadedModel::parameter_count() const {

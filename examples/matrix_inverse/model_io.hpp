@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,12 @@ struct LoadedModel {
   plexus::Network<float> f32;
   plexus::Network<double> f64;
   ViewSet views;  // the model's table of exact views (or the default table)
+  // --weights int8: predict through plexus::Int8Predictor (Dense weights
+  // quantised per output channel, each step's input per row) instead of the
+  // network in its own precision.
+  bool int8 = false;
+  std::shared_ptr<const plexus::Int8Predictor<float>> q32;
+  std::shared_ptr<const plexus::Int8Predictor<double>> q64;
 
   // Predicted inverses (n x N^2) of matrices a (n x N^2), in the inverse's
   // own scale: the network once (k = 1) or averaged over the first k views
@@ -93,6 +100,10 @@ LoadedModel load_inverse_model(const std::string& path);
 // --size N of predict, evaluate and export: when given it must be the
 // model's (usage_error naming both).
 void check_size_flag(const Args& a, const LoadedModel& m);
+
+// --weights float|int8 of predict and evaluate: sets m.int8 (and says so
+// on stdout with the engine that runs).
+void weights_flag(const Args& a, LoadedModel& m);
 
 // --views K of predict and evaluate: 1..kMaxViews (usage_error otherwise),
 // at most the model's table; without the flag the model's default.

@@ -18,6 +18,9 @@ int cmd_predict(const std::vector<std::string>& argv) {
        "average the network over the first K (1..64) exact symmetric views of each matrix from the model's table; 1: "
        "the network once (default: the model's views.default, else " +
            std::to_string(kDefaultViews) + ")"},
+      {"weights", "float|int8",
+       "float: the network in its own precision (default); int8: through plexus::Int8Predictor, Dense weights "
+       "quantised to int8 per output channel and each layer's input per row, products summed in int32"},
       {"threads", "T", "threads (default: all cores); results do not depend on it"},
       {"help", "", "print this help"},
   };
@@ -41,8 +44,11 @@ int cmd_predict(const std::vector<std::string>& argv) {
     if (!a.has(k)) throw usage_error(std::string("predict: --") + k + " is required (see --help)");
   if (a.has("views")) a.integer("views", 1, 1, kMaxViews);  // a bad K is refused before any file is read
   if (a.has("threads")) plexus::set_num_threads(static_cast<int>(a.integer("threads", 0, 1, 1024)));
+  if (a.has("weights") && a.str("weights") != "float" && a.str("weights") != "int8")
+    throw usage_error("predict: --weights must be float or int8, got '" + a.str("weights") + "'");
   LoadedModel model = load_inverse_model(a.str("model"));
   check_size_flag(a, model);
+  weights_flag(a, model);
   std::vector<std::int64_t> shape;
   const Eigen::MatrixXd m = read_matrices(a.str("input"), model.meta.size, shape);
   const int k = views_flag(a, model.views);

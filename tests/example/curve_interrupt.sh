@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # curve.csv grows by one line at every evaluation, so a run stopped by
 # Ctrl-C or killed keeps its curve; Ctrl-C also writes the plots (and no
-# model); a resumed run continues the curve without repeating steps. The
+# model), and stops the final evaluation within a second; a resumed run
+# continues the curve without repeating steps. The
 # progress line shows the evaluation's numbers, labelled.
 source "$(dirname "$0")/common.sh"
 ARGS=(train --samples 1500000 "${SMALL[@]}" --seed 5 --eval-every 0.05 --log-every 0.1)
@@ -30,6 +31,28 @@ grep -q "<polyline" int/curve.svg || fail "curve.svg has no line"
 step=$(sed -n 's/.*interrupted at step \([0-9]*\) .*/\1/p' int.err)
 [ "$(tail -n 1 int/curve.csv | cut -d, -f1)" = "$step" ] || fail "the curve's last row is not at step $step"
 echo "Ctrl-C at step $step: $(rows int/curve.csv) rows, curve.svg and scatter.svg written"
+
+# Ctrl-C during the final evaluation (400,000 held-out matrices, 64 views of
+# each: many seconds): the command stops within a second, exit 130; the
+# training was done, so the model is written
+"$MI" train --samples 4096 "${SMALL[@]}" --eval-samples 400000 --model fin.plx > fin.log 2> fin.err &
+pid=$!
+for _ in $(seq 2400); do
+  grep -q "^held-out, network once: 400000 matrices" fin.log && break
+  kill -0 "$pid" 2> /dev/null || fail "the run ended before its final evaluation: $(cat fin.log fin.err)"
+  sleep 0.05
+done
+grep -q "^held-out, network once: 400000 matrices" fin.log || fail "no final evaluation: $(cat fin.log)"
+t0=$(date +%s.%N)
+kill -INT "$pid"
+rc=0; wait "$pid" || rc=$?
+t1=$(date +%s.%N)
+[ "$rc" -eq 130 ] || fail "Ctrl-C in the final evaluation: exit $rc, expected 130: $(cat fin.err)"
+grep -q "interrupted during the final evaluation" fin.err || fail "no interruption message: $(cat fin.err)"
+grep -q "views (predict's default)" fin.log && fail "the evaluation Ctrl-C stopped ran to its end: $(cat fin.log)"
+[ -s fin.plx ] || fail "Ctrl-C in the final evaluation: no model, though training was done"
+awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 1.0) }' || fail "Ctrl-C in the final evaluation took $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') s"
+echo "Ctrl-C in the final evaluation: stopped in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') s, model written"
 
 # the progress line: samples, rate, the loss under its name, the held-out numbers
 grep -Eq "^train: [0-9]+ samples, [0-9]+ samples/s, loss \(mean \|\|AX-I\|\|\^0.5\) [0-9.e+-]+, held-out median r [0-9.e+-]+, r < 0.05 [0-9.]+%, " int.err \

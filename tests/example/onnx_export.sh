@@ -6,7 +6,8 @@
 # restore), to 1e-5 relative (atol 1e-6 x the row's largest entry), for a
 # sign-canonical model (train's default), a --canonical none model, one with
 # the signs but no scaling, one of GELU (Erf) layers, a float64 model, the
-# answer's model (no scaling, output_scale 5) and the question's. The
+# answer's model (no scaling, output_scale 5), the question's, and 5x5 ones
+# (--size 5: train's defaults' maps and the question's network). The
 # matrices include zeros and negative zeros in the first row and column (the
 # sign convention's ties) and scales from 1e-3 to 1e3; a graph with the ties
 # the other way round must disagree on them. Without Node.js, ONNX Runtime
@@ -103,6 +104,34 @@ for run in "f32 train --samples 20000 --width 16 --growth 8 --blocks 2" \
   compare "o$i.npy" "p$i.npy" "$recipe" || fail "$recipe: ONNX Runtime disagrees with predict --views 1"
   "$MI" export --model "m$i.plx" --npz "m$i.npz" --onnx "both$i.onnx" > /dev/null || fail "export --npz --onnx ($recipe)"
   cmp -s "m$i.onnx" "both$i.onnx" || fail "export --onnx wrote another file beside --npz ($recipe)"
+done
+
+# 5x5 models (--size 5): the same maps around the network on (n, 25) inputs,
+# for train's sign-canonical A/||A||_F and for the question's network; the
+# matrices uniform in [-10, 10], scaled by 10^u, zeros in the first row and
+# column.
+"$PY" - <<'EOF' || fail "writing the 5x5 matrices"
+import numpy as np
+rng = np.random.default_rng(20261207)
+a = rng.uniform(-10, 10, size=(300, 25))
+a[:50] *= 10.0 ** rng.uniform(-3, 3, size=(50, 1))
+for r in a[50:150]:
+    for idx in (0, 1, 2, 3, 4, 5, 10, 15, 20):
+        if rng.random() < 0.4:
+            r[idx] = 0.0 if rng.random() < 0.5 else -0.0
+np.save("a5_f32.npy", a.astype(np.float32))
+EOF
+for recipe in "train --size 5 --samples 20000 --width 16 --growth 8 --blocks 2 --eval-samples 200" \
+              "question --size 5 --epochs 2"; do
+  i=$((i + 1))
+  # shellcheck disable=SC2086
+  "$MI" $recipe --model "m$i.plx" > "train$i.txt" 2>&1 || fail "$recipe: $(tail -3 "train$i.txt")"
+  "$MI" export --model "m$i.plx" --onnx "m$i.onnx" > "export$i.txt" || fail "export --onnx ($recipe)"
+  grep -q "5x5 matrices (batch, 25) -> inverses (batch, 25)" "export$i.txt" || fail "export said: $(cat "export$i.txt")"
+  "$PY" "$ROOT/tools/onnx/check_model.py" "m$i.onnx" || fail "onnx.checker refuses the export of $recipe"
+  "$MI" predict --model "m$i.plx" --views 1 --input a5_f32.npy --output "p$i.npy" > /dev/null || fail "predict ($recipe)"
+  "${ORT[@]}" run "m$i.onnx" a5_f32.npy "o$i.npy" > /dev/null || fail "ONNX Runtime on the export of $recipe"
+  compare "o$i.npy" "p$i.npy" "$recipe" || fail "$recipe: ONNX Runtime disagrees with predict --views 1"
 done
 
 # The sign convention's ties are tested: with Less turned into LessOrEqual
