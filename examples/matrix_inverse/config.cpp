@@ -316,17 +316,21 @@ const char* intro_of(const std::string& command) {
     return "Reproduces the question's setup, faithfully: Keras Dense(9, relu) -> Dense(9, relu) -> Dense(9), MSE, Adam "
            "(lr 1e-3, eps 1e-7), 10,000 matrices with entries in (0, 100) rescaled to det 1, targets their inverses, "
            "400 epochs of batch 100, last 33% held out. Prints the validation RMSE (the question reported one in the "
-           "hundreds).";
+           "hundreds). With --size N: Dense(N^2, relu) -> Dense(N^2, relu) -> Dense(N^2) on N x N matrices of the "
+           "same distribution.";
   if (command == "answer")
     return "Reproduces the answer's network and recipe, faithfully: flatten 9 -> Dense(128, relu); 7 blocks of 4 x "
            "concatenate([x, Dense(256, relu)(x)]) then x = skip + Dense(128, zeros)(x); Dense(9). 4.71M parameters, "
            "MSE on inverse/5, Adam lr 1e-5 constant, batch 1024, every sample fresh (entries in [-2, 2], |det| > "
-           "0.1). It learns, slowly: the full recipe is about 5e9 samples (days).";
+           "0.1). It learns, slowly: the full recipe is about 5e9 samples (days). With --size N the network reads "
+           "and writes N^2 columns; from N = 4 on its matrices are Charton's (entries in [-10, 10), no filter).";
   return "The improved recipe: a gated concat-ResNet (each growth layer Dense(2 x 32) -> a * relu(b) of its halves) "
          "on the sign-canonical form of A/||A||_F (rows and columns flipped so "
          "that the first row and column are non-negative; the inverse flipped back exactly) trained with the "
          "residual loss mean ||A X - I||_F^p, Adam with cosine decay over the budget, bf16 products where the CPU "
-         "has bf16 instructions. Defaults finish in under 5 minutes on 2 cores.";
+         "has bf16 instructions. Defaults finish in under 5 minutes on 2 cores. With --size N from 4 on, the "
+         "defaults are those measured at 5x5: a sigmoid gate, lr 2e-3, Charton's distribution (entries in [-10, "
+         "10), no filter) and 256 views at predict.";
 }
 
 const char* budget_of(const std::string& command) {
@@ -373,6 +377,13 @@ Config defaults_of(const std::string& command, int size) {
     c.arch = Arch{128, 32, 7, 4};
     c.arch.gated = true;
     c.arch.gate = plexus::Activation::relu;
+    if (size >= 4) {
+      // Measured at 5x5 on Charton's distribution (docs/matrix_inverse.md, runs E1-E11): the relu and silu
+      // gates diverged (a NaN loss) where sigmoid trained; lr 2e-3 beat 1e-3 and matched 4e-3; width 256 did
+      // no better in the same time. The views' default K is 256 (views.hpp).
+      c.arch.gate = plexus::Activation::sigmoid;
+      c.lr = 2e-3;
+    }
   } else {
     throw std::logic_error("defaults_of: '" + command + "' is not a training command");
   }

@@ -20,9 +20,9 @@ int cmd_evaluate(const std::vector<std::string>& argv) {
       {"min-det", "T", "held-out matrices kept only when |det| > T; 0: all (default: the model's)"},
       {"seed", "K", "the held-out set of seed K (default: the model's training seed)"},
       {"views", "K",
-       "average the network over the first K (1..64) exact symmetric views of each matrix (see predict --help); 1: "
+       "average the network over the first K (1..256) exact symmetric views of each matrix (see predict --help); 1: "
        "the network once (default: the model's views.default, else " +
-           std::to_string(kDefaultViews) + ")"},
+           std::to_string(kDefaultViews) + " at 3x3, " + std::to_string(default_views_for(4)) + " from 4x4 on)"},
       {"scale", "X",
        "multiply every matrix by X before judging (the prediction must follow: inv(X A) = inv(A) / X; default 1)"},
       {"residuals", "FILE.csv",

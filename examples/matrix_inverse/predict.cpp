@@ -15,9 +15,9 @@ int cmd_predict(const std::vector<std::string>& argv) {
       {"size", "N", "the model's matrix size, checked (default: the model's)"},
       {"output", "OUT.npy", "where the predicted inverses go: float64, the input's shape (required)"},
       {"views", "K",
-       "average the network over the first K (1..64) exact symmetric views of each matrix from the model's table; 1: "
+       "average the network over the first K (1..256) exact symmetric views of each matrix from the model's table; 1: "
        "the network once (default: the model's views.default, else " +
-           std::to_string(kDefaultViews) + ")"},
+           std::to_string(kDefaultViews) + " at 3x3, " + std::to_string(default_views_for(4)) + " from 4x4 on)"},
       {"weights", "float|int8",
        "float: the network in its own precision (default); int8: through plexus::Int8Predictor, Dense weights "
        "quantised to int8 per output channel and each layer's input per row, products summed in int32"},

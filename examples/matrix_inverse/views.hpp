@@ -38,9 +38,14 @@ constexpr ViewCode view_codes(int n) {
   return 2 * factorial(n) * (ViewCode(1) << n) * factorial(n) * (ViewCode(1) << (n - 1));
 }
 constexpr ViewCode kViewCodes = view_codes(3);        // 2304
-constexpr int kMaxViews = 64;                         // the table's length: --views K takes 1..64
+constexpr int kMaxViews = 256;                        // the table's length: --views K takes 1..256
 constexpr std::uint64_t kDefaultViewSeed = 20261202;  // the table of models saved without one
-constexpr int kDefaultViews = 64;                     // chosen by measurement: docs/matrix_inverse.md
+// predict's default K for 3 x 3 models (and models saved without a default),
+// chosen by measurement: docs/matrix_inverse.md
+constexpr int kDefaultViews = 64;
+// predict's default K for N x N models: 64 at N <= 3, 256 from N = 4 on
+// (docs/matrix_inverse.md, #mi_sizes).
+constexpr int default_views_for(int n) { return n <= 3 ? kDefaultViews : 256; }
 
 struct View {
   int n = 3;
@@ -172,11 +177,11 @@ struct ViewSet {
 
 // The views train records for a network of convention c on N x N matrices:
 // the table of kDefaultViewSeed, from the unsigned views when
-// c.canonical_signs; the default is the whole table.
+// c.canonical_signs; the default K is default_views_for(n), at most the table.
 inline ViewSet views_for(const Convention& c, int n = 3) {
   ViewSet v;
   v.codes = view_table(v.seed, c.canonical_signs, n);
-  v.default_views = std::min(kDefaultViews, static_cast<int>(v.codes.size()));
+  v.default_views = std::min(default_views_for(n), static_cast<int>(v.codes.size()));
   return v;
 }
 

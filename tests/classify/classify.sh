@@ -57,6 +57,18 @@ if [ "$MODE" = train_predict ]; then
                     best = 2; for (j = 3; j <= 4; j++) if ($j > $best) best = j;
                     if ((best == 2 && $1 != 1) || (best == 3 && $1 != 2) || (best == 4 && $1 != 5)) bad++ }
            END { exit bad > 0 }' pred.csv || fail "pred.csv rows are not classes with probabilities"
+  # --weights int8 (Int8Predictor): an accuracy within one row of 120 of the float one, probabilities that
+  # still sum to 1, and a refused weight kind.
+  "$CL" predict --model model.plexus --csv out/test.csv --output pred8.csv --weights int8 > p8.txt || fail "predict int8"
+  grep -q "^int8 weights (Int8Predictor, engine " p8.txt || fail "predict --weights int8 said: $(cat p8.txt)"
+  acc8=$(sed -n 's/^accuracy \([0-9.]*\) .*/\1/p' p8.txt)
+  awk -v a="$acc8" -v b="$test_acc" 'BEGIN { exit !(a >= b - 1 / 120 - 1e-9) }' || fail "int8 accuracy $acc8 against $test_acc"
+  cmp -s pred.csv pred8.csv && fail "--weights int8 gave the float predictions, bit for bit"
+  awk -F, 'NR > 1 { s = $2 + $3 + $4; if (s < 0.9999 || s > 1.0001) bad++ } END { exit bad > 0 }' pred8.csv \
+    || fail "int8 probabilities do not sum to 1"
+  "$CL" predict --model model.plexus --csv out/test.csv --output bad.csv --weights int4 > /dev/null 2> w.txt \
+    && fail "--weights int4 accepted"
+  grep -q -- "--weights" w.txt || fail "--weights int4: $(cat w.txt)"
   # The label column by index, and a file without it: predictions only.
   "$CL" train --csv data.csv --label-column 4 --model model2.plexus --epochs 3 --quiet > /dev/null || fail "index label"
   cut -d, -f1-4 out/test.csv > features.csv

@@ -52,7 +52,7 @@ cmp -s v1.npy v8a.npy && fail "--views 1 and --views 8 gave the same predictions
 grep -q "(64 views)" vd.txt || fail "predict's default is not the model's views.default: $(cat vd.txt)"
 
 # a bad K: exit 2 and one line naming the flag
-for k in 0 65 -1 1.5 abc ""; do
+for k in 0 73 257 -1 1.5 abc ""; do  # 73: past the 72 views of the model's table; 257: past any table
   for cmd in "predict --model q.plx --input good9_f64.npy --output bad.npy" "evaluate --model q.plx"; do
     set +e
     # shellcheck disable=SC2086
