@@ -329,8 +329,9 @@ const char* intro_of(const std::string& command) {
          "that the first row and column are non-negative; the inverse flipped back exactly) trained with the "
          "residual loss mean ||A X - I||_F^p, Adam with cosine decay over the budget, bf16 products where the CPU "
          "has bf16 instructions. Defaults finish in under 5 minutes on 2 cores. With --size N from 4 on, the "
-         "defaults are those measured at 5x5: a sigmoid gate, lr 2e-3, Charton's distribution (entries in [-10, "
-         "10), no filter) and 256 views at predict.";
+         "defaults are those measured at 5x5: 10 blocks, a sigmoid gate, lr 2e-3 (1e-3 for a budget over 300 s, or "
+         "over 20M samples without --seconds), batch 256 in parts of 128, "
+         "Charton's distribution (entries in [-10, 10), no filter) and 256 views at predict.";
 }
 
 const char* budget_of(const std::string& command) {
@@ -378,11 +379,15 @@ Config defaults_of(const std::string& command, int size) {
     c.arch.gated = true;
     c.arch.gate = plexus::Activation::relu;
     if (size >= 4) {
-      // Measured at 5x5 on Charton's distribution (docs/matrix_inverse.md, runs E1-E11): the relu and silu
-      // gates diverged (a NaN loss) where sigmoid trained; lr 2e-3 beat 1e-3 and matched 4e-3; width 256 did
-      // no better in the same time. The views' default K is 256 (views.hpp).
+      // Measured at 5x5 on Charton's distribution (docs/matrix_inverse.md, runs E1-E17): the relu and silu
+      // gates diverged (a NaN loss) where sigmoid trained; lr 2e-3 beat 1e-3 and matched 4e-3; batch 256 beat
+      // 512 and 128; 10 blocks beat 7 (and 4); width 256, the loss power 1 and a weights' average did no
+      // better in the same time. The views' default K is 256 (views.hpp).
+      c.arch.blocks = 10;
       c.arch.gate = plexus::Activation::sigmoid;
       c.lr = 2e-3;
+      c.batch = 256;
+      c.micro_batch = 128;
     }
   } else {
     throw std::logic_error("defaults_of: '" + command + "' is not a training command");
@@ -391,11 +396,13 @@ Config defaults_of(const std::string& command, int size) {
 }
 
 std::vector<FlagSpec> flags_of(const std::string& command) {
-  const Config d = defaults_of(command);
+  // The defaults at 3x3 and, where they differ, from 4x4 on (every larger N has those of 4).
+  const Config d = defaults_of(command), d4 = defaults_of(command, 4);
   std::vector<FlagSpec> specs;
   for (const TrainingFlag* f : table_of(command)) {
     std::string help = f->help;
-    const std::string shown = f->shown ? f->shown(d) : "";
+    std::string shown = f->shown ? f->shown(d) : "";
+    if (f->shown && f->name != "size" && f->shown(d4) != shown) shown += " at N <= 3, " + f->shown(d4) + " from N = 4";
     if (!shown.empty()) help += " (default " + shown + ")";
     if (f->with_resume && f->name != "resume" && f->name != "help") help += " [resume]";
     specs.push_back({f->name, f->value, help});
@@ -411,6 +418,10 @@ std::string help_of(const std::string& command) {
       budget_of(command);
   return "usage: matrix_inverse " + command + " [flags]\n\n" + wrap(intro_of(command), 100) + "\n\n" +
          wrap(budget, 100) + "\n\nflags:\n" + flags_help(flags_of(command));
+}
+
+bool is_long_budget(const Config& c) {
+  return c.seconds > kLongBudgetSeconds || (!(c.seconds > 0) && c.samples > kLongBudgetSamples);
 }
 
 bool parse_training_flags(const std::string& command, const std::vector<std::string>& argv, Config& c) {
@@ -439,6 +450,9 @@ bool parse_training_flags(const std::string& command, const std::vector<std::str
   // The budget rule: both bound the run; one given alone replaces the default.
   if (a.has("samples") && !a.has("seconds")) c.seconds = 0;
   if (a.has("seconds") && !a.has("samples")) c.samples = 0;
+  // From 4x4 on, train's lr 2e-3 is for budgets of minutes: with --seconds 1800 it diverged after 6 minutes
+  // at 5x5 (docs/matrix_inverse.md, run L1), so a longer budget defaults to 1e-3.
+  if (command == "train" && c.size >= 4 && !a.has("lr") && is_long_budget(c)) c.lr = 1e-3;
   if (c.precision_auto) {  // before --resume, which takes the checkpoint's resolved precision
     c.precision = command == "question" || plexus::bf16_emulated() ? Precision::f32 : Precision::bf16;
     c.precision_auto = false;

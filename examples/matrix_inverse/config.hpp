@@ -113,6 +113,13 @@ MatrixDistribution default_distribution_of(const std::string& command, int size)
 // with the command's own defaults in their help.
 std::vector<FlagSpec> flags_of(const std::string& command);
 
+// A budget longer than train's default: over kLongBudgetSeconds of training,
+// or without --seconds over kLongBudgetSamples samples (about 5 minutes of
+// 5x5 training here). From 4x4 on, such a budget defaults to lr 1e-3.
+constexpr double kLongBudgetSeconds = 300;
+constexpr std::uint64_t kLongBudgetSamples = 20000000;
+bool is_long_budget(const Config& c);
+
 // A training command's --help.
 std::string help_of(const std::string& command);
 

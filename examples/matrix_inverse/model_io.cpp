@@ -87,27 +87,31 @@ MatrixDistribution distribution_from_metadata(const std::map<std::string, std::s
   return d;
 }
 
+namespace {
+
+// The network, or its int8 snapshot (made on first use), behind the views.
+template <typename T>
+Eigen::MatrixXd predict_through(const plexus::Network<T>& net, std::shared_ptr<const plexus::Int8Predictor<T>>& q,
+                                bool int8, const LoadedModel& m, const Eigen::MatrixXd& a, int k,
+                                const StopCheck& stop) {
+  if (int8 && !q) q = std::make_shared<const plexus::Int8Predictor<T>>(net);
+  return predict_views<T>(
+      [&](const plexus::Matrix<T>& x, plexus::Matrix<T>& y) {
+        if (int8) q->predict(x, y);
+        else net.predict(x, y);
+      },
+      m.meta.conv, a, m.views.codes, k, stop);
+}
+
+}  // namespace
+
 Eigen::MatrixXd LoadedModel::predict(const Eigen::MatrixXd& a, int k, const StopCheck& stop) {
   if (a.cols() != static_cast<plexus::Index>(meta.size) * meta.size)
     throw plexus::shape_error(plexus::detail::concat("predict: the model inverts ", meta.size, "x", meta.size,
                                                      " matrices (", meta.size * meta.size, " columns), got ",
                                                      plexus::shape_str(a.rows(), a.cols())));
-  if (scalar == plexus::ScalarType::float32) {
-    if (int8 && !q32) q32 = std::make_shared<const plexus::Int8Predictor<float>>(f32);
-    return predict_views<float>(
-        [&](const plexus::Matrix<float>& x, plexus::Matrix<float>& y) {
-          if (int8) q32->predict(x, y);
-          else f32.predict(x, y);
-        },
-        meta.conv, a, views.codes, k, stop);
-  }
-  if (int8 && !q64) q64 = std::make_shared<const plexus::Int8Predictor<double>>(f64);
-  return predict_views<double>(
-      [&](const plexus::Matrix<double>& x, plexus::Matrix<double>& y) {
-        if (int8) q64->predict(x, y);
-        else f64.predict(x, y);
-      },
-      meta.conv, a, views.codes, k, stop);
+  if (scalar == plexus::ScalarType::float32) return predict_through(f32, q32, int8, *this, a, k, stop);
+  return predict_through(f64, q64, int8, *this, a, k, stop);
 }
 
 void weights_flag(const Args& a, LoadedModel& m) {

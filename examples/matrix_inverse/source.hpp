@@ -133,9 +133,6 @@ struct MatrixDistribution {
       throw value_error(detail::concat("MatrixDistribution: every matrix has determinant ", det,
                                        ", which the filter |det| > ", min_det, " refuses"));
   }
-  // Whether entries are symmetric about 0 (the signed views are then exact
-  // symmetries of the distribution, not only of the inverse).
-  bool symmetric() const { return lo == -hi; }
   bool operator==(const MatrixDistribution& o) const {
     return lo == o.lo && hi == o.hi && has_det == o.has_det && (!has_det || det == o.det) && min_det == o.min_det;
   }

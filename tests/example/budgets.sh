@@ -26,6 +26,24 @@ n="$(trained t3.log)"
 secs="$(sed -n 's/.*samples in [0-9]* steps: \([0-9.]*\) s in training steps.*/\1/p' t3.log)"
 awk -v s="$secs" 'BEGIN { exit !(s >= 0.5 && s < 30) }' || fail "train --seconds 0.5 trained for '$secs' s"
 
+# train from 4x4 on: a budget over 300 s (or over 20M samples without --seconds) defaults to lr 1e-3, a
+# shorter one to 2e-3; --lr wins; 3x3 keeps 1e-3. (The long runs are stopped by Ctrl-C once they have
+# printed their settings.)
+header_lr() {  # header_lr LOG ARGS...: the lr train's settings line gives for ARGS, the run then stopped
+  local log="$1"; shift
+  "$MI" train "$@" --eval-samples 50 "${TINY[@]}" > "$log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1200); do grep -q " lr [0-9.e-]* (" "$log" && break; sleep 0.05; done
+  kill -INT "$pid" 2> /dev/null || true
+  wait "$pid" 2> /dev/null || true
+  sed -n 's/.* lr \([0-9.e-]*\) (.*/\1/p' "$log" | head -1
+}
+[ "$(header_lr l1.log --size 4 --seconds 1800)" = 0.001 ] || fail "--size 4 --seconds 1800: $(cat l1.log)"
+[ "$(header_lr l2.log --size 4 --samples 30000000)" = 0.001 ] || fail "--size 4 --samples 3e7: $(cat l2.log)"
+[ "$(header_lr l3.log --size 4 --seconds 240)" = 0.002 ] || fail "--size 4 --seconds 240: $(cat l3.log)"
+[ "$(header_lr l4.log --size 4 --seconds 1800 --lr 0.003)" = 0.003 ] || fail "--size 4 --lr 0.003: $(cat l4.log)"
+[ "$(header_lr l5.log --seconds 1800)" = 0.001 ] || fail "3x3 --seconds 1800: $(cat l5.log)"
+
 # answer: --seconds alone, and both
 run a1.log answer --seconds 0.3 "${TINY[@]}"
 grep -q "^budget: 0.3 seconds of training" a1.log || fail "answer --seconds: $(cat a1.log)"

@@ -67,14 +67,22 @@ expect_line() {  # expect_line COMMAND REGEX
   text="$(joined "$1")"
   grep -Eq -- "$2" <<< "$text" || fail "$1 --help has no line matching '$2': $text"
 }
-expect_line train '^  --micro-batch M .*\(default 256\)'
+expect_line train '^  --micro-batch M .*\(default 256 at N <= 3, 128 from N = 4\)'
 expect_line train '^  --growth N .*\(default 32\)'
-expect_line train '^  --batch B .*\(default 512\)'
+expect_line train '^  --batch B .*\(default 512 at N <= 3, 256 from N = 4\)'
 expect_line train '^  --seconds S .*\(default 240\)'
 expect_line train '^  --canonical none\|signs .*\(default signs\)'
 expect_line train '^  --precision f32\|f64\|bf16\|auto .*\(default auto\)'
 expect_line answer '^  --canonical none\|signs .*\(default none\)'
-expect_line train '^  --gate none\|sigmoid\|identity\|relu\|silu\|gelu .*\(default relu\)'
+# the defaults that change with --size: the distribution (question's at every N), train's network
+expect_line train '^  --blocks N .*\(default 7 at N <= 3, 10 from N = 4\)'
+expect_line train '^  --lr X .*\(default 0.001 at N <= 3, 0.002 from N = 4\)'
+expect_line train '^  --range LO HI .*\(default \[-2, 2\) at N <= 3, \[-10, 10\) from N = 4\)'
+expect_line answer '^  --min-det T .*\(default 0.1 at N <= 3, 0 from N = 4\)'
+expect_line question '^  --range LO HI .*\(default \[0, 100\)\)'
+expect_line question '^  --det D\|none .*\(default 1\)'
+expect_line train '^  --size N .*\(default 3\)'
+expect_line train '^  --gate none\|sigmoid\|identity\|relu\|silu\|gelu .*\(default relu at N <= 3, sigmoid from N = 4\)'
 expect_line answer '^  --gate none\|sigmoid\|identity\|relu\|silu\|gelu .*\(default none\)'
 expect_line answer '^  --precision f32\|f64\|bf16\|auto .*\(default f32\)'
 grep -q "train's default budget is --seconds 240" <<< "$(flat train)" || fail "train --help does not give its default budget"

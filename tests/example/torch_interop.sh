@@ -15,28 +15,22 @@ plexus_torch_python numpy torch
 # train's default sign-canonical form and gated growth layers (GLU relu)
 # are applied by to_torch.py too; the second run checks a model without the
 # canonical form, the third plain growth layers of another activation.
-for run in "float32 train --samples 20000 --width 16 --growth 8 --blocks 2" \
-           "float32 train --samples 20000 --width 16 --growth 8 --blocks 2 --canonical none" \
-           "float32 train --samples 20000 --width 16 --growth 8 --blocks 2 --gate none --activation gelu" \
-           "float32 train --samples 20000 --width 16 --growth 8 --blocks 2 --gate silu" \
-           "float64 train --samples 20000 --width 16 --growth 8 --blocks 2 --precision f64" \
-           "float32 answer --samples 8192 --width 16 --growth 8 --blocks 1" \
-           "float64 question --epochs 2 --precision f64"; do
-  read -r dtype recipe <<< "$run"
+# 5x5 models (the last two): the config's size builds 25-wide inputs and
+# outputs and 5x5 sign maps.
+for run in "float32 good33_f32.npy train --samples 20000 --width 16 --growth 8 --blocks 2" \
+           "float32 good33_f32.npy train --samples 20000 --width 16 --growth 8 --blocks 2 --canonical none" \
+           "float32 good33_f32.npy train --samples 20000 --width 16 --growth 8 --blocks 2 --gate none --activation gelu" \
+           "float32 good33_f32.npy train --samples 20000 --width 16 --growth 8 --blocks 2 --gate silu" \
+           "float64 good33_f32.npy train --samples 20000 --width 16 --growth 8 --blocks 2 --precision f64" \
+           "float32 good33_f32.npy answer --samples 8192 --width 16 --growth 8 --blocks 1" \
+           "float64 good33_f32.npy question --epochs 2 --precision f64" \
+           "float32 good55_f64.npy train --size 5 --samples 20000 --width 16 --growth 8 --blocks 2 --eval-samples 200" \
+           "float64 good55_f64.npy question --size 5 --epochs 2 --precision f64"; do
+  read -r dtype input recipe <<< "$run"
   # shellcheck disable=SC2086
   "$MI" $recipe --model m.plx > /dev/null 2>&1 || fail "$recipe"
-  "$MI" predict --model m.plx --views 1 --input good33_f32.npy --output pred.npy > /dev/null
+  "$MI" predict --model m.plx --views 1 --input "$input" --output pred.npy > /dev/null
   "$MI" export --model m.plx --npz m.npz --dtype "$dtype" > /dev/null
-  "$PY" "$SCRIPT" m.npz --input good33_f32.npy --expect pred.npy --rtol 1e-5 || fail "$recipe ($dtype): torch disagrees"
-done
-# 5x5 models: the config's size builds 25-wide inputs and outputs and 5x5 sign maps
-for run in "float32 train --size 5 --samples 20000 --width 16 --growth 8 --blocks 2 --eval-samples 200" \
-           "float64 question --size 5 --epochs 2 --precision f64"; do
-  read -r dtype recipe <<< "$run"
-  # shellcheck disable=SC2086
-  "$MI" $recipe --model m5.plx > /dev/null 2>&1 || fail "$recipe"
-  "$MI" predict --model m5.plx --views 1 --input good55_f64.npy --output pred5.npy > /dev/null
-  "$MI" export --model m5.plx --npz m5.npz --dtype "$dtype" > /dev/null
-  "$PY" "$SCRIPT" m5.npz --input good55_f64.npy --expect pred5.npy --rtol 1e-5 || fail "$recipe ($dtype): torch disagrees"
+  "$PY" "$SCRIPT" m.npz --input "$input" --expect pred.npy --rtol 1e-5 || fail "$recipe ($dtype): torch disagrees"
 done
 echo PASS
