@@ -18,7 +18,7 @@ using namespace mi;
 
 namespace {
 
-Eigen::MatrixXd draw(plexus::Index count, int n, const MatrixDistribution& d, std::uint64_t seed) {
+Eigen::MatrixXd draw_nxn(plexus::Index count, int n, const MatrixDistribution& d, std::uint64_t seed) {
   MatrixInverseSource<double> src(seed, {d, false, 1.0, false, n});
   Eigen::MatrixXd a(count, n * n), inv(count, n * n);
   src.fill(0, a, inv);
@@ -26,15 +26,15 @@ Eigen::MatrixXd draw(plexus::Index count, int n, const MatrixDistribution& d, st
 }
 
 // A stand-in for the network: the exact inverse of each input row.
-void exact_inverse(const plexus::Matrix<double>& x, plexus::Matrix<double>& y) {
-  const plexus::Index n = size_of_width(x.cols(), "exact_inverse");
+void exact_inverse_nxn(const plexus::Matrix<double>& x, plexus::Matrix<double>& y) {
+  const plexus::Index n = size_of_width(x.cols(), "exact_inverse_nxn");
   for (plexus::Index i = 0; i < x.rows(); ++i) {
     const SmallMatrix inv = small_inverse(matrix_of_row(x, i, n));
     for (plexus::Index j = 0; j < n * n; ++j) y(i, j) = inv(j / n, j % n);
   }
 }
 
-SmallMatrix square(const double* v, int n) {
+SmallMatrix square_nxn(const double* v, int n) {
   SmallMatrix m(n, n);
   for (int i = 0; i < n * n; ++i) m(i / n, i % n) = v[i];
   return m;
@@ -48,7 +48,7 @@ TEST_CASE("example.sizes: the view codes of N x N matrices are distinct exact ma
   CHECK(unsigned_view_codes(5) == 2 * 120 * 120);
   // 2 x 2: every code, all distinct
   {
-    const Eigen::MatrixXd a = draw(1, 2, InverseDistribution::charton, 3);
+    const Eigen::MatrixXd a = draw_nxn(1, 2, InverseDistribution::charton, 3);
     std::set<std::vector<double>> seen;
     for (ViewCode code = 0; code < view_codes(2); ++code) {
       std::vector<double> b(4);
@@ -59,7 +59,7 @@ TEST_CASE("example.sizes: the view codes of N x N matrices are distinct exact ma
   }
   for (int n : {2, 4, 5, 8}) {
     CAPTURE(n);
-    const Eigen::MatrixXd a = draw(4, n, default_distribution(n), 7);
+    const Eigen::MatrixXd a = draw_nxn(4, n, default_distribution(n), 7);
     const std::vector<ViewCode> table = view_table(kDefaultViewSeed, false, n);
     CHECK(table.size() == static_cast<std::size_t>(table_length(n, false)));
     CHECK(table[0] == 0);
@@ -78,9 +78,9 @@ TEST_CASE("example.sizes: the view codes of N x N matrices are distinct exact ma
         for (double& e : y) e = rng.uniform(-3, 3);
         v.map_back(y.data(), x.data());
         const SmallMatrix I = SmallMatrix::Identity(n, n);
-        const double lhs = (square(row.data(), n) * square(x.data(), n) - I).norm();
-        const double rhs = v.transpose ? (square(y.data(), n) * square(b.data(), n) - I).norm()
-                                       : (square(b.data(), n) * square(y.data(), n) - I).norm();
+        const double lhs = (square_nxn(row.data(), n) * square_nxn(x.data(), n) - I).norm();
+        const double rhs = v.transpose ? (square_nxn(y.data(), n) * square_nxn(b.data(), n) - I).norm()
+                                       : (square_nxn(b.data(), n) * square_nxn(y.data(), n) - I).norm();
         CHECK(lhs == doctest::Approx(rhs).epsilon(1e-12));
       }
     }
@@ -92,7 +92,7 @@ TEST_CASE("example.sizes: the view codes of N x N matrices are distinct exact ma
       c.canonical_signs = canonical;
       const std::vector<ViewCode> t = view_table(kDefaultViewSeed, canonical, n);
       const int k = static_cast<int>(t.size());
-      const Eigen::MatrixXd x = predict_views<double>(exact_inverse, c, a, t, k);
+      const Eigen::MatrixXd x = predict_views<double>(exact_inverse_nxn, c, a, t, k);
       const std::vector<double> r = inverse_metrics(a, x).r;
       CHECK(*std::max_element(r.begin(), r.end()) < 1e-8);
     }
@@ -110,7 +110,7 @@ TEST_CASE("example.sizes: the view codes of N x N matrices are distinct exact ma
 TEST_CASE("example.sizes: the sign-canonical form of an N x N matrix and its inverse") {
   for (int n : {2, 4, 5, 7}) {
     CAPTURE(n);
-    const Eigen::MatrixXd a = draw(200, n, default_distribution(n), 21);
+    const Eigen::MatrixXd a = draw_nxn(200, n, default_distribution(n), 21);
     for (plexus::Index r = 0; r < a.rows(); ++r) {
       const Eigen::Matrix<double, 1, Eigen::Dynamic> row = a.row(r);
       std::vector<double> c(row.data(), row.data() + n * n);
@@ -118,11 +118,11 @@ TEST_CASE("example.sizes: the sign-canonical form of an N x N matrix and its inv
       sc.apply(c.data());
       for (int j = 0; j < n; ++j) CHECK(c[static_cast<std::size_t>(j)] >= 0.0);
       for (int i = 1; i < n; ++i) CHECK(c[static_cast<std::size_t>(n * i)] >= 0.0);
-      const SmallMatrix ci = small_inverse(square(c.data(), n));
+      const SmallMatrix ci = small_inverse(square_nxn(c.data(), n));
       std::vector<double> y(c.size());
       for (int i = 0; i < n * n; ++i) y[static_cast<std::size_t>(i)] = ci(i / n, i % n);
       sc.restore(y.data());
-      CHECK((square(row.data(), n) * square(y.data(), n) - SmallMatrix::Identity(n, n)).norm() < 1e-8);
+      CHECK((square_nxn(row.data(), n) * square_nxn(y.data(), n) - SmallMatrix::Identity(n, n)).norm() < 1e-8);
     }
   }
 }
@@ -130,19 +130,19 @@ TEST_CASE("example.sizes: the sign-canonical form of an N x N matrix and its inv
 TEST_CASE("example.sizes: the distributions' range, determinant and filter") {
   // --range LO HI: every entry in [LO, HI); the answer's filter |det| > T
   const MatrixDistribution filtered(-1, 1, false, 1, 0.1);
-  const Eigen::MatrixXd a = draw(2000, 4, filtered, 5);
+  const Eigen::MatrixXd a = draw_nxn(2000, 4, filtered, 5);
   CHECK(a.minCoeff() >= -1.0);
   CHECK(a.maxCoeff() < 1.0);
   CHECK(a.minCoeff() < -0.99);
   for (plexus::Index s = 0; s < a.rows(); ++s) CHECK(std::abs(small_det(matrix_of_row(a, s, 4))) > 0.1);
   // no filter: some determinants fall below 0.1 (about a tenth of 4 x 4 matrices with entries in [-1, 1))
-  const Eigen::MatrixXd b = draw(2000, 4, MatrixDistribution(-1, 1, false, 1, 0), 5);
+  const Eigen::MatrixXd b = draw_nxn(2000, 4, MatrixDistribution(-1, 1, false, 1, 0), 5);
   int small = 0;
   for (plexus::Index s = 0; s < b.rows(); ++s) small += std::abs(small_det(matrix_of_row(b, s, 4))) < 0.1;
   CHECK(small > 20);
   // --det D: row 0 rescaled so that det = D exactly up to rounding; rows 1.. untouched in range
   for (double d : {1.0, -2.5}) {
-    const Eigen::MatrixXd c = draw(500, 5, MatrixDistribution(0, 100, true, d, 0), 8);
+    const Eigen::MatrixXd c = draw_nxn(500, 5, MatrixDistribution(0, 100, true, d, 0), 8);
     for (plexus::Index s = 0; s < c.rows(); ++s)
       CHECK(small_det(matrix_of_row(c, s, 5)) == doctest::Approx(d).epsilon(1e-8));
     CHECK(c.rightCols(20).minCoeff() >= 0.0);
