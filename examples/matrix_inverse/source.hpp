@@ -69,6 +69,7 @@ struct SignCanon {
   template <typename In>
   static SignCanon of(const In* a, int n = 3) {
     SignCanon c;
+    n = std::min(n, kMaxSize);
     c.n = n;
     for (int j = 0; j < n; ++j) c.t[j] = a[j] < In(0) ? -1.0 : 1.0;
     for (int i = 1; i < n; ++i) c.s[i] = c.t[0] * static_cast<double>(a[n * i]) < 0.0 ? -1.0 : 1.0;
@@ -77,6 +78,7 @@ struct SignCanon {
   // a becomes C = diag(s) a diag(t), in place.
   template <typename T>
   void apply(T* a) const {
+    const int n = std::min(this->n, kMaxSize);
     for (int i = 0; i < n; ++i)
       for (int j = 0; j < n; ++j)
         if (s[i] * t[j] < 0) a[n * i + j] = -a[n * i + j];
@@ -84,6 +86,7 @@ struct SignCanon {
   // y ~ inv(C) becomes the matching estimate of inv(A) = diag(t) y diag(s), in place.
   template <typename T>
   void restore(T* y) const {
+    const int n = std::min(this->n, kMaxSize);
     for (int k = 0; k < n; ++k)
       for (int l = 0; l < n; ++l)
         if (t[k] * s[l] < 0) y[n * k + l] = -y[n * k + l];

@@ -55,6 +55,7 @@ struct View {
 
   // The permutation of index `k` in lexicographic order (its Lehmer code).
   static std::array<int, kMaxSize> permutation(ViewCode k, int n) {
+    n = std::min(n, kMaxSize);  // (checked by the caller; the bound lets the compiler see it)
     std::array<int, kMaxSize> left{}, out{};
     for (int i = 0; i < n; ++i) left[i] = i;
     for (int i = 0; i < n; ++i) {
@@ -94,6 +95,7 @@ struct View {
   // B = P op(A) Q, entries row-major (a and b: N^2 values each).
   template <typename In, typename Out>
   void apply(const In* a, Out* b) const {
+    const int n = std::min(this->n, kMaxSize);
     for (int i = 0; i < n; ++i)
       for (int j = 0; j < n; ++j) {
         const int r = p[i], c = q[j];
@@ -106,6 +108,7 @@ struct View {
   // op(A)^-1(q[k], p[l]) = t[k] s[l] Y(k, l); transposed back when op is.
   template <typename In>
   void map_back(const In* y, double* x) const {
+    const int n = std::min(this->n, kMaxSize);
     for (int k = 0; k < n; ++k)
       for (int l = 0; l < n; ++l) {
         const double v = t[k] * s[l] * static_cast<double>(y[n * k + l]);
