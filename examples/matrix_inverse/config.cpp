@@ -4,6 +4,8 @@
 // prints exactly it; see resume.cpp for --resume and checkpoint metadata.
 #include "config.hpp"
 
+#include "model_io.hpp"
+
 #include <cstdio>
 #include <functional>
 
@@ -120,29 +122,15 @@ const std::vector<TrainingFlag>& all_flags() {
        [](A a, Config& c) { c.size = static_cast<int>(a.integer("size", c.size, kMinSize, kMaxSize)); },
        [](C c) { return std::to_string(c.size); }},
       {"range", "LO HI", "draw each entry uniformly from [LO, HI)", false,
-       [](A a, Config& c) {
-         if (!a.has("range")) return;
-         const std::vector<double> v = a.reals("range", -1e6, 1e6);
-         if (!(v[0] < v[1])) throw usage_error(a.command() + ": --range LO HI needs LO < HI, got " + a.str("range"));
-         c.dist.lo = v[0], c.dist.hi = v[1];
-       },
+       [](A a, Config& c) { read_range_flag(a, c.dist); },
        [](C c) { return "[" + number(c.dist.lo) + ", " + number(c.dist.hi) + ")"; }},
       {"det", "D|none",
        "rescale row 0 of each matrix so that its determinant is D, as the question's generator does; none: no "
        "rescaling",
-       false,
-       [](A a, Config& c) {
-         if (!a.has("det")) return;
-         c.dist.has_det = a.str("det") != "none";
-         if (c.dist.has_det) {
-           c.dist.det = a.real("det", 1.0, -1e6, 1e6);
-           if (c.dist.det == 0.0) throw usage_error(a.command() + ": --det must not be 0 (no inverse)");
-         }
-       },
+       false, [](A a, Config& c) { read_det_flag(a, c.dist); },
        [](C c) { return c.dist.has_det ? number(c.dist.det) : std::string("none"); }},
       {"min-det", "T", "keep only the matrices with |det| > T, the answer's filter; 0: every matrix", false,
-       [](A a, Config& c) { c.dist.min_det = a.real("min-det", c.dist.min_det, 0.0, 1e6); },
-       [](C c) { return number(c.dist.min_det); }},
+       [](A a, Config& c) { read_min_det_flag(a, c.dist); }, [](C c) { return number(c.dist.min_det); }},
       {"seed", "K", "random seed", false,
        [](A a, Config& c) {
          c.seed = static_cast<std::uint64_t>(a.integer("seed", static_cast<std::int64_t>(c.seed), 0, (1LL << 53)));

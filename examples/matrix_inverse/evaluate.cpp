@@ -59,22 +59,15 @@ int cmd_evaluate(const std::vector<std::string>& argv) {
   if (a.has("views")) a.integer("views", 1, 1, kMaxViews);  // a bad K is refused before any file is read
   const double scale = a.real("scale", 1.0, 1e-6, 1e6);
   if (a.has("threads")) plexus::set_num_threads(static_cast<int>(a.integer("threads", 0, 1, 1024)));
-  if (a.has("weights") && a.str("weights") != "float" && a.str("weights") != "int8")
-    throw usage_error("evaluate: --weights must be float or int8, got '" + a.str("weights") + "'");
+  int8_weights_flag(a);  // a bad value is refused before any file is read
   LoadedModel model = load_inverse_model(a.str("model"));
   check_size_flag(a, model);
   weights_flag(a, model);
   const int n = model.meta.size;
   MatrixDistribution dist = model.meta.distribution;
-  if (a.has("range")) {
-    const std::vector<double> v = a.reals("range", -1e6, 1e6);
-    dist.lo = v[0], dist.hi = v[1];
-  }
-  if (a.has("det")) {
-    dist.has_det = a.str("det") != "none";
-    if (dist.has_det) dist.det = a.real("det", 1.0, -1e6, 1e6);
-  }
-  dist.min_det = a.real("min-det", dist.min_det, 0.0, 1e6);
+  read_range_flag(a, dist);
+  read_det_flag(a, dist);
+  read_min_det_flag(a, dist);
   try {
     dist.check();
   } catch (const plexus::value_error& e) {

@@ -114,11 +114,15 @@ Eigen::MatrixXd LoadedModel::predict(const Eigen::MatrixXd& a, int k, const Stop
   return predict_through(f64, q64, int8, *this, a, k, stop);
 }
 
-void weights_flag(const Args& a, LoadedModel& m) {
+bool int8_weights_flag(const Args& a) {
   const std::string w = a.str("weights", "float");
   if (w != "float" && w != "int8")
     throw usage_error(a.command() + ": --weights must be float or int8, got '" + w + "'");
-  m.int8 = w == "int8";
+  return w == "int8";
+}
+
+void weights_flag(const Args& a, LoadedModel& m) {
+  m.int8 = int8_weights_flag(a);
   if (m.int8) {
     std::string engine;
     if (m.scalar == plexus::ScalarType::float32)

@@ -101,9 +101,33 @@ LoadedModel load_inverse_model(const std::string& path);
 // model's (usage_error naming both).
 void check_size_flag(const Args& a, const LoadedModel& m);
 
-// --weights float|int8 of predict and evaluate: sets m.int8 (and says so
-// on stdout with the engine that runs).
+// --weights float|int8 of predict and evaluate: whether it asks for int8
+// (usage_error for anything else), so that a bad value is refused before
+// any file is read.
+bool int8_weights_flag(const Args& a);
+// Sets m.int8 from --weights and makes the int8 snapshot (saying so on
+// stdout with the engine that runs).
 void weights_flag(const Args& a, LoadedModel& m);
+
+// The distribution's flags of the training commands and evaluate, each
+// applied to d when given; usage_error for a value no distribution has (the
+// whole is checked by MatrixDistribution::check).
+inline void read_range_flag(const Args& a, MatrixDistribution& d) {
+  if (!a.has("range")) return;
+  const std::vector<double> v = a.reals("range", -1e6, 1e6);
+  if (!(v[0] < v[1])) throw usage_error(a.command() + ": --range LO HI needs LO < HI, got " + a.str("range"));
+  d.lo = v[0], d.hi = v[1];
+}
+inline void read_det_flag(const Args& a, MatrixDistribution& d) {
+  if (!a.has("det")) return;
+  d.has_det = a.str("det") != "none";
+  if (!d.has_det) return;
+  d.det = a.real("det", 1.0, -1e6, 1e6);
+  if (d.det == 0.0) throw usage_error(a.command() + ": --det must not be 0 (no inverse)");
+}
+inline void read_min_det_flag(const Args& a, MatrixDistribution& d) {
+  d.min_det = a.real("min-det", d.min_det, 0.0, 1e6);
+}
 
 // --views K of predict and evaluate: 1..kMaxViews (usage_error otherwise),
 // at most the model's table; without the flag the model's default.

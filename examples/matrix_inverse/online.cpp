@@ -313,8 +313,10 @@ int run_online(const Config& c) {
                  c.model.empty() ? "" : "; the trained model is written");
     return 130;
   }
-  if (interrupted) eval_x = predict_inverse(judged, conv, eval_a);  // for the scatter plot
-  if (curve.enabled()) write_online_plots(c, curve, loss_text, eval_a, eval_x);
+  if (curve.enabled()) {
+    if (interrupted) eval_x = predict_inverse(judged, conv, eval_a);  // the scatter plot's, not yet computed
+    write_online_plots(c, curve, loss_text, eval_a, eval_x);
+  }
   if (interrupted) {
     std::fprintf(
         stderr, "matrix_inverse: interrupted at step %lld (%llu samples)%s\n", static_cast<long long>(trainer.steps()),

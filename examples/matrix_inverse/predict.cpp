@@ -44,8 +44,7 @@ int cmd_predict(const std::vector<std::string>& argv) {
     if (!a.has(k)) throw usage_error(std::string("predict: --") + k + " is required (see --help)");
   if (a.has("views")) a.integer("views", 1, 1, kMaxViews);  // a bad K is refused before any file is read
   if (a.has("threads")) plexus::set_num_threads(static_cast<int>(a.integer("threads", 0, 1, 1024)));
-  if (a.has("weights") && a.str("weights") != "float" && a.str("weights") != "int8")
-    throw usage_error("predict: --weights must be float or int8, got '" + a.str("weights") + "'");
+  int8_weights_flag(a);  // a bad value is refused before any file is read
   LoadedModel model = load_inverse_model(a.str("model"));
   check_size_flag(a, model);
   weights_flag(a, model);
