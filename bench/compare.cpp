@@ -4,9 +4,13 @@
 // and a square sgemm, and prints key=value lines. --init-out FILE writes
 // the initial weights, the first batch and the first step's loss for the
 // PyTorch and LibTorch twins (bench/init_file.hpp has the layout).
+// --recipe train runs matrix_inverse train's step instead (bench/
+// commands_vs_loop.sh): gated growth layers (--gate), input A/||A||_F in
+// sign-canonical form, the residual loss ||A X - I||^0.5, N x N (--size).
 //
 //   plexus_compare [--threads T] [--steps N] [--batch B] [--micro-batch M] [--predict-calls N]
-//                  [--precision f32|bf16] [--init-out FILE]
+//                  [--precision f32|bf16] [--init-out FILE] [--recipe answer|train]
+//                  [--gate relu|sigmoid] [--size N]
 //                  [--width W --growth G --blocks K --layers L] [--gemm N]
 #include <plexus/plexus.hpp>
 
@@ -40,13 +44,15 @@ int main(int argc, char** argv) {
   long micro = plexus::StepOptions().micro_batch;
   mi::Arch arch;  // the answer's 128 / 256 / 7 / 4
   plexus::Precision precision = plexus::Precision::native;
-  std::string init_out;
+  std::string init_out, recipe = "answer";
+  int size = 3;
   for (int i = 1; i < argc; ++i) {
     const std::string f = argv[i];
     if (f == "--help") {
       std::printf(
           "usage: plexus_compare [--threads T] [--steps N] [--warmup N] [--batch B] [--micro-batch M]\n"
           "                      [--predict-calls N] [--precision f32|bf16] [--init-out FILE]\n"
+          "                      [--recipe answer|train] [--gate relu|sigmoid] [--size N]\n"
           "                      [--width W] [--growth G] [--blocks K] [--layers L] [--gemm N]\n");
       return 0;
     }
@@ -67,6 +73,22 @@ int main(int argc, char** argv) {
     else if (f == "--layers") arch.layers = static_cast<int>(parse("--layers", v, 0, 1000));
     else if (f == "--gemm") gemm_n = parse("--gemm", v, 0, 1 << 14);
     else if (f == "--init-out") init_out = v;
+    else if (f == "--size") size = static_cast<int>(parse("--size", v, mi::kMinSize, mi::kMaxSize));
+    else if (f == "--recipe") {
+      recipe = v;
+      if (recipe != "answer" && recipe != "train") {
+        std::fprintf(stderr, "plexus_compare: --recipe must be answer or train, got '%s'\n", v);
+        return 2;
+      }
+    } else if (f == "--gate") {
+      const std::string g = v;
+      if (g != "relu" && g != "sigmoid") {
+        std::fprintf(stderr, "plexus_compare: --gate must be relu or sigmoid, got '%s'\n", v);
+        return 2;
+      }
+      arch.gated = true;
+      arch.gate = g == "relu" ? plexus::Activation::relu : plexus::Activation::sigmoid;
+    }
     else if (f == "--precision") {
       const std::string p = v;
       if (p != "f32" && p != "bf16") {
@@ -89,16 +111,34 @@ int main(int argc, char** argv) {
   std::printf("precision=%s\n", precision == plexus::Precision::bf16 ? "bf16" : "f32");
   if (precision == plexus::Precision::bf16) std::printf("bf16_emulated=%d\n", plexus::bf16_emulated() ? 1 : 0);
 
-  // Training: the answer's recipe, each step on a fresh generated batch.
+  // Training: the answer's recipe (MSE on inverse / 5 of A), or train's
+  // (the residual loss on A / ||A||_F in sign-canonical form), each step on
+  // a fresh generated batch.
+  const bool improved = recipe == "train";
+  if (improved && init_out.size()) {
+    std::fprintf(stderr, "plexus_compare: --init-out is for the answer's recipe (the twins run it)\n");
+    return 2;
+  }
+  if (!improved && size != 3) {
+    std::fprintf(stderr, "plexus_compare: --size is for --recipe train\n");
+    return 2;
+  }
+  std::printf("recipe=%s\n", recipe.c_str());
   {
     const double rss_before = current_rss_mb();
+    const plexus::Index nn = plexus::Index(size) * size;
+    arch.outputs = static_cast<int>(nn);
     auto net = mi::concat_resnet<T>(arch);
-    net.build(9, 1);
+    net.build(nn, 1);
     const plexus::Vector<T> initial = net.parameters();
-    plexus::Adam<T> adam(net, {1e-5});
-    plexus::MSE<T> loss;
-    mi::MatrixInverseSource<T> source(1, {mi::InverseDistribution::answer, false, 0.2});
-    plexus::Matrix<T> x(batch, 9), y(batch, 9);
+    plexus::Adam<T> adam(net, {improved ? 1e-3 : 1e-5});
+    plexus::MSE<T> mse;
+    mi::InverseResidualLoss<T> residual(size, 1.0, 0.5, 1e-8);
+    const plexus::Loss<T>& loss = improved ? static_cast<const plexus::Loss<T>&>(residual) : mse;
+    mi::MatrixInverseOptions so_answer{mi::InverseDistribution::answer, false, 0.2};
+    const mi::MatrixInverseOptions so_train{mi::default_distribution(size), true, 1.0, true, size};
+    mi::MatrixInverseSource<T> source(1, improved ? so_train : so_answer);
+    plexus::Matrix<T> x(batch, nn), y(batch, nn);
     std::uint64_t first = 0;
     double last = 0;
     auto step = [&] {
