@@ -88,8 +88,7 @@ int main(int argc, char** argv) {
       }
       arch.gated = true;
       arch.gate = g == "relu" ? plexus::Activation::relu : plexus::Activation::sigmoid;
-    }
-    else if (f == "--precision") {
+    } else if (f == "--precision") {
       const std::string p = v;
       if (p != "f32" && p != "bf16") {
         std::fprintf(stderr, "plexus_compare: --precision must be f32 or bf16, got '%s'\n", v);
