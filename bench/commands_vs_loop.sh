@@ -34,7 +34,7 @@ trap 'rm -rf "$tmp"' EXIT
 # Each side gets the same explicit settings: the commands' defaults at 3 x 3 written out, so that a
 # change of a default cannot make the two sides differ.
 precision=f32
-"$loop" --recipe train --steps 1 --warmup 0 --predict-calls 1 --gemm 0 --precision bf16 --width 8 --growth 8 \
+"$loop" --recipe train --steps 1 --warmup 0 --predict-calls 1 --gemm 0 --peak 0 --precision bf16 --width 8 --growth 8 \
   --blocks 1 --gate relu --batch 8 --micro-batch 8 | grep -q '^bf16_emulated=0' && precision=bf16
 declare -A net=(
   [answer]="--width 128 --growth 256 --blocks 7 --layers 4"
@@ -50,7 +50,7 @@ for r in $(seq "$rounds"); do
     b=${batch[$recipe]} m=${micro[$recipe]} n=${steps[$recipe]} p=${prec[$recipe]}
     # shellcheck disable=SC2086
     "$loop" --recipe "$recipe" ${net[$recipe]} --threads "$threads" --steps "$n" --warmup 10 --batch "$b" \
-      --micro-batch "$m" --precision "$p" --predict-calls 1 --gemm 0 > "$tmp/loop.$recipe.$r"
+      --micro-batch "$m" --precision "$p" --predict-calls 1 --gemm 0 --peak 0 > "$tmp/loop.$recipe.$r"
     # shellcheck disable=SC2086
     "$cmd" "$recipe" ${net[$recipe]} --threads "$threads" --samples $(((n + 10) * b)) --batch "$b" \
       --micro-batch "$m" --precision "$p" --eval-samples 200 > "$tmp/cmd.$recipe.$r" 2>&1

@@ -10,11 +10,16 @@
 //
 //   plexus_compare [--threads T] [--steps N] [--batch B] [--micro-batch M] [--predict-calls N]
 //                  [--precision f32|bf16] [--init-out FILE] [--recipe answer|train]
-//                  [--gate relu|sigmoid] [--size N]
+//                  [--gate relu|sigmoid] [--size N] [--peak 0|1]
 //                  [--width W --growth G --blocks K --layers L] [--gemm N]
+// --peak 1 (the default) also measures the cores' register peak (bench/
+// peak.hpp) and prints the training step's GFLOP/s (6 flop per parameter
+// and sample: the forward product, and the backward's two) as a fraction
+// of the peak of its precision.
 #include <plexus/plexus.hpp>
 
 #include "init_file.hpp"
+#include "peak.hpp"
 #include "process.hpp"
 #include "recipes.hpp"
 
@@ -46,13 +51,14 @@ int main(int argc, char** argv) {
   plexus::Precision precision = plexus::Precision::native;
   std::string init_out, recipe = "answer";
   int size = 3;
+  bool peak = true;
   for (int i = 1; i < argc; ++i) {
     const std::string f = argv[i];
     if (f == "--help") {
       std::printf(
           "usage: plexus_compare [--threads T] [--steps N] [--warmup N] [--batch B] [--micro-batch M]\n"
           "                      [--predict-calls N] [--precision f32|bf16] [--init-out FILE]\n"
-          "                      [--recipe answer|train] [--gate relu|sigmoid] [--size N]\n"
+          "                      [--recipe answer|train] [--gate relu|sigmoid] [--size N] [--peak 0|1]\n"
           "                      [--width W] [--growth G] [--blocks K] [--layers L] [--gemm N]\n");
       return 0;
     }
@@ -73,6 +79,7 @@ int main(int argc, char** argv) {
     else if (f == "--layers") arch.layers = static_cast<int>(parse("--layers", v, 0, 1000));
     else if (f == "--gemm") gemm_n = parse("--gemm", v, 0, 1 << 14);
     else if (f == "--init-out") init_out = v;
+    else if (f == "--peak") peak = parse("--peak", v, 0, 1) == 1;
     else if (f == "--size") size = static_cast<int>(parse("--size", v, mi::kMinSize, mi::kMaxSize));
     else if (f == "--recipe") {
       recipe = v;
@@ -160,7 +167,17 @@ int main(int argc, char** argv) {
     for (long s = 0; s < steps; ++s) step();
     const double t = seconds_since(t0);
     std::printf("params=%lld\n", static_cast<long long>(net.parameter_count()));
-    std::printf("train_samples_per_s=%.1f\n", static_cast<double>(steps * batch) / t);
+    const double rate = static_cast<double>(steps * batch) / t;
+    std::printf("train_samples_per_s=%.1f\n", rate);
+    if (peak) {
+      const bench::RegisterPeak p = bench::register_peak(plexus::num_threads());
+      const double flop = 6.0 * static_cast<double>(net.parameter_count()), gflops = rate * flop * 1e-9;
+      const double of = precision == plexus::Precision::bf16 ? p.bf16_gflops : p.fp32_gflops;
+      std::printf("peak_fp32_gflops=%.1f\npeak_fp32_instruction=%s\n", p.fp32_gflops, p.fp32_instruction);
+      std::printf("peak_bf16_gflops=%.1f\npeak_bf16_instruction=%s\n", p.bf16_gflops, p.bf16_instruction);
+      std::printf("train_mflop_per_sample=%.2f\ntrain_gflops=%.1f\n", flop * 1e-6, gflops);
+      if (of > 0) std::printf("train_fraction_of_peak=%.3f\n", gflops / of);
+    }
     std::printf("train_ms_per_step=%.2f\n", 1e3 * t / static_cast<double>(steps));
     std::printf("train_last_loss=%.6g\n", last);
     std::printf("train_peak_rss_mb=%.1f\n", peak_rss_mb());

@@ -188,5 +188,14 @@ for t in threads:
         sb = best(pb, "train_samples_per_s")
         if ps == ps and sb == sb:
             print(f"{t:>7} Plexus training bf16 / fp32: {sb / ps:.2f} x")
+    # The register peak of t cores (plexus_compare's loop of independent multiply-adds, bench/peak.hpp)
+    # and the fraction of it each precision's training step reaches.
+    for p in precisions:
+        rs = runs(f"plexus.{t}.{p}.*")
+        peak = best(rs, f"peak_{p}_gflops")
+        if rs and peak == peak and peak > 0:
+            got = best(rs, "train_gflops")
+            print(f"{t:>7} {p:>9} register peak {peak:.1f} GFLOP/s ({rs[0].get(f'peak_{p}_instruction', '?')}); "
+                  f"Plexus' training step {got:.1f} GFLOP/s = {got / peak:.2f} of it")
 sys.exit(1 if failed else 0)
 EOF
