@@ -93,11 +93,11 @@ struct RegisterPeak {
   const char* bf16_instruction = "none";
 };
 
-// The peak of `threads` cores (each loop about 0.2 s at 4 GHz; best of 3).
+// The peak of `threads` cores (each loop about 0.15-0.3 s at 4 GHz; best of 3).
 inline RegisterPeak register_peak(int threads) {
   const auto& f = plexus::cpu_features();
   RegisterPeak p;
-  constexpr long iters = 20'000'000;
+  constexpr long iters = 100'000'000;
   constexpr int rounds = 3;
   if (f.avx512f) {
     p.fp32_gflops = peak_detail::measure(peak_detail::fma512, 12 * 32.0, threads, iters, rounds);
