@@ -4,9 +4,9 @@
 // docs/model_format.md gives both layouts.
 #pragma once
 
-#include "../layers/activations.hpp"
+#include "../model/activations.hpp"
 #include "../layers/dense.hpp"
-#include "../layers/spec.hpp"
+#include "../model/spec.hpp"
 #include "bytes.hpp"
 
 #include <string>

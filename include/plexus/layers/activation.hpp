@@ -4,10 +4,10 @@
 // f'(x) * dy into dx.
 #pragma once
 
-#include "../core/kernels.hpp"
-#include "activations.hpp"
-#include "layer.hpp"
-#include "registration.hpp"
+#include "../engine/kernels.hpp"
+#include "../model/activations.hpp"
+#include "../model/layer.hpp"
+#include "../model/registration.hpp"
 
 #include <string>
 

@@ -12,7 +12,7 @@
 #include "dropout.hpp"
 #include "glu.hpp"
 #include "layer_norm.hpp"
-#include "registration.hpp"
+#include "../model/registration.hpp"
 #include "residual.hpp"
 #include "sequential.hpp"
 #include "softmax.hpp"

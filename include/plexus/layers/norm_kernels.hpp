@@ -3,7 +3,7 @@
 // items of passes over rows, whose boundaries depend on the shape only.
 #pragma once
 
-#include "../core/kernels.hpp"
+#include "../engine/kernels.hpp"
 #include "../core/parallel.hpp"
 #include "../core/types.hpp"
 

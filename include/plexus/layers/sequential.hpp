@@ -7,8 +7,8 @@
 // the run ends the container, it lives inside the caller's output buffer.
 #pragma once
 
-#include "layer.hpp"
-#include "registration.hpp"
+#include "../model/layer.hpp"
+#include "../model/registration.hpp"
 
 #include <limits>
 #include <memory>

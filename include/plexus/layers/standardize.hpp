@@ -11,10 +11,10 @@
 // Shapes: x and y are batch x w. Gradient: dx (+)= dy / std.
 #pragma once
 
-#include "layer.hpp"
-#include "network.hpp"
+#include "../model/layer.hpp"
+#include "../model/network.hpp"
 #include "norm_kernels.hpp"
-#include "registration.hpp"
+#include "../model/registration.hpp"
 
 #include <cmath>
 #include <functional>

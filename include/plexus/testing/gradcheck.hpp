@@ -15,7 +15,7 @@
 #pragma once
 
 #include "../core/rng.hpp"
-#include "../layers/network.hpp"
+#include "../model/network.hpp"
 #include "../loss/loss.hpp"
 
 #include <algorithm>

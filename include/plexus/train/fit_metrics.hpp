@@ -3,7 +3,7 @@
 #pragma once
 
 #include "../core/error.hpp"
-#include "../layers/network.hpp"
+#include "../model/network.hpp"
 #include "../loss/binary_cross_entropy.hpp"
 #include "../loss/cross_entropy.hpp"
 #include "../loss/loss.hpp"

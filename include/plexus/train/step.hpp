@@ -2,8 +2,8 @@
 #pragma once
 
 #include "../core/error.hpp"
-#include "../core/kernels.hpp"
-#include "../layers/network.hpp"
+#include "../engine/kernels.hpp"
+#include "../model/network.hpp"
 #include "../loss/loss.hpp"
 #include "../optim/clip.hpp"
 #include "../optim/optimizer.hpp"

@@ -6,7 +6,7 @@
 
 #include "network.hpp"
 #include "registry.hpp"
-#include "sequential.hpp"
+#include "../layers/sequential.hpp"
 
 #include <algorithm>
 #include <cctype>

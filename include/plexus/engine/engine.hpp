@@ -4,7 +4,7 @@
 #pragma once
 
 #include "cpu.hpp"
-#include "error.hpp"
+#include "../core/error.hpp"
 
 #include <atomic>
 #include <cstdlib>

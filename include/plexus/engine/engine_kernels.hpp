@@ -1,7 +1,7 @@
 // The kernels every engine compiles for its own instruction set: the
 // products' packing and micro-kernel, dot products, lane sums, finiteness
 // and Adam's update. Included once per instruction set (hence no include
-// guard) inside that set's namespace, by core/isa_*.hpp, which first define
+// guard) inside that set's namespace, by engine/isa_*.hpp, which first define
 // PLEXUS_ISA (its target attribute) and its vector traits F32 and F64.
 //
 // Traits V: T (scalar), R (register), W (lanes), MV (registers per packed

@@ -1,4 +1,4 @@
-// 8-bit integer products for Int8Predictor (layers/int8_predictor.hpp):
+// 8-bit integer products for Int8Predictor (model/int8_predictor.hpp):
 // the packed layout of a dense step's int8 weights, the per-row
 // quantisation of its input to unsigned 8 bits, and the u8 x s8 -> int32
 // matrix-vector product, with AVX-512 VNNI (VPDPBUSD) where the CPU has it
@@ -16,7 +16,7 @@
 #pragma once
 
 #include "cpu.hpp"
-#include "types.hpp"
+#include "../core/types.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -18,7 +18,7 @@
 
 #include "inference.hpp"
 #include "row_plan.hpp"
-#include "sequential.hpp"
+#include "../layers/sequential.hpp"
 
 #include <cstdint>
 #include <memory>

@@ -1,14 +1,14 @@
 // Small element-wise kernels shared by the layers and optimizers, each run
-// by the engine chosen at run time (core/engine.hpp): deterministic column
+// by the engine chosen at run time (engine/engine.hpp): deterministic column
 // sums (the order of additions is fixed, whatever the thread count, the
 // alignment or the engine), finiteness checks, Adam's update; and the
-// one-row dot products (core/dot.hpp).
+// one-row dot products (engine/dot.hpp).
 #pragma once
 
 #include "dispatch.hpp"
 #include "dot.hpp"
-#include "parallel.hpp"
-#include "types.hpp"
+#include "../core/parallel.hpp"
+#include "../core/types.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -54,7 +54,7 @@ bool finite_block(const T* p, Index n) {
 }
 
 // One Adam / AdamW step over n parameters p with gradients g and moments m,
-// v (see AdamCoefficients in core/kernel_table.hpp for the formulas). On the
+// v (see AdamCoefficients in engine/kernel_table.hpp for the formulas). On the
 // avx512 engines the results are those of the Eigen array expressions
 // Adam used before the engines, built by g++ 12 with -march=native.
 inline void adam_update(float* p, const float* g, float* m, float* v, Index n, const AdamCoefficients<float>& c) {

@@ -29,8 +29,8 @@
 // Network::predict, predict() is const and safe from many threads at once.
 #pragma once
 
-#include "../core/int8.hpp"
-#include "dense.hpp"
+#include "../engine/int8.hpp"
+#include "../layers/dense.hpp"
 #include "network.hpp"
 #include "row_plan.hpp"
 

@@ -4,7 +4,7 @@
 // know about each engine's packed layout.
 #pragma once
 
-#include "types.hpp"
+#include "../core/types.hpp"
 
 #include <cstdint>
 

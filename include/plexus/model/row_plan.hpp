@@ -16,7 +16,7 @@
 // (and, for opaque steps, their own copy of the layers).
 #pragma once
 
-#include "../core/dot.hpp"
+#include "../engine/dot.hpp"
 #include "../core/half.hpp"
 #include "../core/parallel.hpp"
 #include "layer.hpp"

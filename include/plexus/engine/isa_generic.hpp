@@ -4,8 +4,8 @@
 // them, and the half dot product. Runs on any CPU.
 #pragma once
 
-#include "bf16.hpp"
-#include "half.hpp"
+#include "../core/bf16.hpp"
+#include "../core/half.hpp"
 #include "kernel_table.hpp"
 #include "target.hpp"
 

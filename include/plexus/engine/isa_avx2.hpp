@@ -3,7 +3,7 @@
 // 12 x 4), the shared kernels compiled for them, and the half dot product.
 #pragma once
 
-#include "half.hpp"
+#include "../core/half.hpp"
 #include "kernel_table.hpp"
 #include "target.hpp"
 

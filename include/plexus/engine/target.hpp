@@ -2,7 +2,7 @@
 // whatever flags the translation unit was built with: every translation
 // unit then holds the same definition of every engine function (no ODR
 // hazard between a -march=native file and a default-flags one), and the
-// engine that runs is chosen at run time (core/engine.hpp).
+// engine that runs is chosen at run time (engine/engine.hpp).
 #pragma once
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))

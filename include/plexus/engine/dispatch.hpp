@@ -1,8 +1,8 @@
 // The one dispatch table: every engine's kernels, built once, and the entry
-// of the engine running now (core/engine.hpp chooses it).
+// of the engine running now (engine/engine.hpp chooses it).
 #pragma once
 
-#include "compiled.hpp"
+#include "../core/compiled.hpp"
 #include "engine.hpp"
 #include "gemm_amx.hpp"
 #include "gemm_bf16.hpp"

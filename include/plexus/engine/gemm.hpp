@@ -9,15 +9,15 @@
 // training step does not touch the heap.
 //
 // The packing routines and micro-kernels come from the engine running now
-// (core/engine.hpp, core/dispatch.hpp): generic, avx2, avx512 (a 48 x 8
+// (engine/engine.hpp, engine/dispatch.hpp): generic, avx2, avx512 (a 48 x 8
 // float micro-kernel that keeps 24 of the 32 vector registers busy as
 // accumulators), avx512_bf16 and amx (bf16 products).
 #pragma once
 
-#include "bf16.hpp"
+#include "../core/bf16.hpp"
 #include "dispatch.hpp"
-#include "parallel.hpp"
-#include "types.hpp"
+#include "../core/parallel.hpp"
+#include "../core/types.hpp"
 
 #include <algorithm>
 #include <atomic>

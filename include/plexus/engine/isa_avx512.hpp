@@ -4,7 +4,7 @@
 // product. The avx512_bf16 and amx engines run these too.
 #pragma once
 
-#include "half.hpp"
+#include "../core/half.hpp"
 #include "kernel_table.hpp"
 #include "target.hpp"
 

@@ -9,7 +9,7 @@
 // calls one does not compile the built-in kinds; leave it to its default.
 #pragma once
 
-#include "builtin_kinds.hpp"
+#include "../layers/builtin_kinds.hpp"
 #include "interop.hpp"
 #include "layer.hpp"
 #include "registration.hpp"
