@@ -3,8 +3,8 @@
 // at run time; PLEXUS_ENGINE (read once) or set_engine() forces another.
 #pragma once
 
-#include "cpu.hpp"
 #include "../core/error.hpp"
+#include "cpu.hpp"
 
 #include <atomic>
 #include <cstdlib>

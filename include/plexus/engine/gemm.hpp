@@ -15,9 +15,9 @@
 #pragma once
 
 #include "../core/bf16.hpp"
-#include "dispatch.hpp"
 #include "../core/parallel.hpp"
 #include "../core/types.hpp"
+#include "dispatch.hpp"
 
 #include <algorithm>
 #include <atomic>

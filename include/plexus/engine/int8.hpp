@@ -15,8 +15,8 @@
 // by 16 outputs' 4 weights each, and a quad reads one contiguous stream.
 #pragma once
 
-#include "cpu.hpp"
 #include "../core/types.hpp"
+#include "cpu.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -5,10 +5,10 @@
 // one-row dot products (engine/dot.hpp).
 #pragma once
 
-#include "dispatch.hpp"
-#include "dot.hpp"
 #include "../core/parallel.hpp"
 #include "../core/types.hpp"
+#include "dispatch.hpp"
+#include "dot.hpp"
 
 #include <algorithm>
 #include <atomic>

@@ -17,8 +17,8 @@
 #pragma once
 
 #include "../model/layer.hpp"
-#include "norm_kernels.hpp"
 #include "../model/registration.hpp"
+#include "norm_kernels.hpp"
 
 #include <cmath>
 #include <limits>

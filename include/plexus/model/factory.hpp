@@ -4,9 +4,9 @@
 // kinds (registry.hpp) and every size is bounded here.
 #pragma once
 
+#include "../layers/sequential.hpp"
 #include "network.hpp"
 #include "registry.hpp"
-#include "../layers/sequential.hpp"
 
 #include <algorithm>
 #include <cctype>

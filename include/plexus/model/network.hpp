@@ -16,9 +16,9 @@
 //    (CallShare), so many callers do not oversubscribe the cores.
 #pragma once
 
+#include "../layers/sequential.hpp"
 #include "inference.hpp"
 #include "row_plan.hpp"
-#include "../layers/sequential.hpp"
 
 #include <cstdint>
 #include <memory>

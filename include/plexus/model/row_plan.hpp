@@ -16,9 +16,9 @@
 // (and, for opaque steps, their own copy of the layers).
 #pragma once
 
-#include "../engine/dot.hpp"
 #include "../core/half.hpp"
 #include "../core/parallel.hpp"
+#include "../engine/dot.hpp"
 #include "layer.hpp"
 
 #include <algorithm>

@@ -3,8 +3,8 @@
 
 #include "../core/error.hpp"
 #include "../engine/kernels.hpp"
-#include "../model/network.hpp"
 #include "../loss/loss.hpp"
+#include "../model/network.hpp"
 #include "../optim/clip.hpp"
 #include "../optim/optimizer.hpp"
 
