@@ -1,0 +1,5 @@
+// Moved to <plexus/engine/dot.hpp>: the product engines are in engine/, apart
+// from the basic types that stay in core/. This old path still works.
+#pragma once
+
+#include "../engine/dot.hpp"

@@ -1,0 +1,5 @@
+// Moved to <plexus/model/layer.hpp>: the machinery (interface, registry, network,
+// one-row plan) is in model/, apart from the kinds in layers/. This old path still works.
+#pragma once
+
+#include "../model/layer.hpp"
