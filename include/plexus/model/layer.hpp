@@ -274,36 +274,4 @@ class LayerBase : public Layer<T> {
 template <typename T>
 using StridedMap = Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>>;
 
-template <typename T>
-void RowPlanBuilder<T>::opaque(const Layer<T>& layer, Index in, Index out) {
-  if (layer.index() < 0)
-    throw error(layer.label() +
-                ": an opaque one-row step needs the layer's index in its network (Network numbers them)");
-  RowStep<T> s = step(RowStep<T>::Kind::opaque, in, out, layer.output_width());
-  s.in_width = layer.input_width();
-  s.layer_index = layer.index();
-  push(s);
-}
-
-template <typename T>
-void RowPlanBuilder<T>::emit(const Layer<T>& layer, Index in, Index out) {
-  layer.emit_row_steps(*this, in, out);
-}
-
-template <typename T>
-void RowPlanBuilder<T>::convert_to_half(const Layer<T>& who, const T* w, Index rows, Index cols) {
-  const std::size_t first = halves_.size();
-  halves_.resize(first + static_cast<std::size_t>(rows * cols));
-  for (Index j = 0; j < cols; ++j)
-    for (Index i = 0; i < rows; ++i) {
-      const T v = w[i + j * rows];
-      if (!(std::abs(v) <= T(kHalfMax)))
-        throw value_error(detail::concat(who.label(), ": weight (", i, ", ", j, ") of ", shape_str(rows, cols), " is ",
-                                         static_cast<double>(v),
-                                         std::isfinite(v) ? ", beyond +-65504, the largest half" : ", not finite"));
-      halves_[first + static_cast<std::size_t>(i + j * rows)] = float_to_half(static_cast<float>(v));
-    }
-  converted_.emplace_back(w, rows * cols);
-}
-
 }  // namespace plexus
