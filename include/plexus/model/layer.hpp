@@ -32,6 +32,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <typeinfo>
 #include <vector>
 
@@ -259,9 +260,16 @@ class Layer {
 // A base that writes the copying a layer needs: derive Scale<T> from
 // LayerBase<Scale<T>, T> and clone() copies it with its copy constructor.
 // Derived declares `static constexpr const char* kind_name = "Scale";`.
-template <typename Derived, typename T>
-class LayerBase : public Layer<T> {
+// Base (Layer<T> by default) is the class LayerBase derives from, for a
+// kind built on another: Wrapper<Derived, T> is a LayerBase over Layer<T>,
+// FixedActivation a LayerBase over ActivationLayer<T> (whose constructors
+// it inherits).
+template <typename Derived, typename T, typename Base = Layer<T>>
+class LayerBase : public Base {
+  static_assert(std::is_base_of_v<Layer<T>, Base>, "LayerBase: Base must be Layer<T> or derive from it");
+
  public:
+  using Base::Base;
   std::string kind() const override { return Derived::kind_name; }
 
  protected:

@@ -1,5 +1,6 @@
 // Wrapper: the plumbing of a layer built around one child (its body) —
-// ownership and copies, parameters, buffers, paths, the spec's one child.
+// ownership and copies, parameters, buffers, paths, the spec's one child;
+// kind() and clone_impl() come from LayerBase, as for any kind.
 // Concat and Residual are wrappers; so can a user's container be.
 //
 // Derived declares `static constexpr const char* kind_name` and
@@ -20,17 +21,17 @@
 namespace plexus {
 
 template <typename Derived, typename T>
-class Wrapper : public Layer<T> {
+class Wrapper : public LayerBase<Derived, T> {
  public:
   template <typename L, typename = std::enable_if_t<std::is_base_of_v<Layer<T>, std::decay_t<L>>>>
   explicit Wrapper(L&& body) : f_(std::make_unique<std::decay_t<L>>(std::forward<L>(body))) {}
   explicit Wrapper(std::unique_ptr<Layer<T>> body) : f_(std::move(body)) {
     if (!f_) throw value_error(detail::concat(Derived::kind_name, ": null body"));
   }
-  Wrapper(const Wrapper& o) : Layer<T>(o), f_(o.f_->clone()) {}
+  Wrapper(const Wrapper& o) : LayerBase<Derived, T>(o), f_(o.f_->clone()) {}
   Wrapper& operator=(const Wrapper& o) {
     if (this != &o) {
-      Layer<T>::operator=(o);
+      LayerBase<Derived, T>::operator=(o);
       f_ = o.f_->clone();
     }
     return *this;
@@ -46,7 +47,6 @@ class Wrapper : public Layer<T> {
   Layer<T>& body() { return *f_; }
   const Layer<T>& body() const { return *f_; }
 
-  std::string kind() const override { return Derived::kind_name; }
   std::string describe() const override {
     return this->built() ? detail::concat(this->input_width(), " -> ", this->output_width()) : std::string();
   }
@@ -60,9 +60,6 @@ class Wrapper : public Layer<T> {
   Index buffer_count() const override { return f_->buffer_count(); }
 
  protected:
-  std::unique_ptr<Layer<T>> clone_impl() const override {
-    return std::make_unique<Derived>(static_cast<const Derived&>(*this));
-  }
   // Builds the body on `input_width` columns; returns its output width.
   Index build_body(Index input_width) {
     f_->set_path(this->child_path(Derived::body_name));
