@@ -7,7 +7,7 @@
 //                                   Prints PASS or FAIL.
 //   engine_env --run E PROGRAM ...  runs PROGRAM with PLEXUS_ENGINE=E, or
 //                                   exits 77 (skipped) if this CPU lacks E.
-#include <plexus/core/gemm.hpp>
+#include <plexus/engine/gemm.hpp>
 
 #include <unistd.h>
 

@@ -103,7 +103,7 @@ inline void dpbf16ps(int d, int a, int b) {
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include <plexus/core/gemm.hpp>
+#include <plexus/engine/gemm.hpp>
 
 #include <algorithm>
 #include <cmath>

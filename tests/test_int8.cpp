@@ -9,7 +9,7 @@
 
 #include <doctest/doctest.h>
 
-#include <plexus/layers/int8_predictor.hpp>
+#include <plexus/model/int8_predictor.hpp>
 
 #include <atomic>
 #include <cmath>

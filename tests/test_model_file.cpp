@@ -389,6 +389,16 @@ Network<T> v1_fixture_net() {
 }
 }  // namespace
 
+TEST_CASE("format version 1's enum codes name the values of the kinds' own tables") {
+  // io/spec_io.hpp keeps the names of version 1's codes itself, so that it
+  // needs no kind's header; they must stay those of Activation and Init.
+  for (int c = 0; c < 4; ++c)
+    CHECK(std::string(detail::kV1ActivationNames[c]) == to_string(static_cast<Activation>(c)));
+  for (int c = 0; c < 5; ++c) CHECK(std::string(detail::kV1InitNames[c]) == to_string(static_cast<Init>(c)));
+  CHECK(sizeof(detail::kV1ActivationNames) / sizeof(detail::kV1ActivationNames[0]) == 4);
+  CHECK(sizeof(detail::kV1InitNames) / sizeof(detail::kV1InitNames[0]) == 5);
+}
+
 TEST_CASE_TEMPLATE("model files of format version 1 still load, with the same parameters and predictions", T, float,
                    double) {
   const std::string tag = std::is_same_v<T, float> ? "f32" : "f64";

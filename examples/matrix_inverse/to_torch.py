@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 
-# plexus::Activation codes (include/plexus/layers/activations.hpp).
+# plexus::Activation codes (include/plexus/model/activations.hpp).
 ACTIVATIONS = {0: lambda z: z, 1: torch.relu, 2: torch.tanh, 3: torch.sigmoid,
                4: torch.nn.functional.gelu, 5: torch.nn.functional.silu}
 

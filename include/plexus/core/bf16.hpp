@@ -13,7 +13,7 @@ namespace plexus {
 // The precision of a product's operands. native: the scalar type itself.
 // bf16: float operands rounded to bfloat16 (to nearest, ties to even) as
 // they are packed, products summed in float; on CPUs without bf16
-// instructions this is emulated (see bf16_emulated() in core/engine.hpp).
+// instructions this is emulated (see bf16_emulated() in engine/engine.hpp).
 enum class Precision { native, bf16 };
 
 inline const char* to_string(Precision p) { return p == Precision::bf16 ? "bf16" : "native"; }

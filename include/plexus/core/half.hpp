@@ -1,5 +1,5 @@
 // IEEE 754 half precision (binary16) storage for weights: the conversions.
-// The dot product of halves with floats is in core/dot.hpp (one kernel per
+// The dot product of halves with floats is in engine/dot.hpp (one kernel per
 // engine).
 //
 // Halves are only a storage format here: every product and sum is done in

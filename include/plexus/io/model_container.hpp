@@ -6,8 +6,8 @@
 #pragma once
 
 #include "../core/error.hpp"
-#include "../layers/factory.hpp"
-#include "../layers/network.hpp"
+#include "../model/factory.hpp"
+#include "../model/network.hpp"
 #include "atomic_file.hpp"
 #include "bytes.hpp"
 #include "spec_io.hpp"

@@ -1,6 +1,6 @@
 // ONNX in and out. export_onnx writes a built network as an ONNX model
 // (opset 17 and IR 8 by default, a dynamic batch dimension) through each
-// kind's onnx_export (layers/interop.hpp); import_onnx reads a model — as
+// kind's onnx_export (model/interop.hpp); import_onnx reads a model — as
 // torch.onnx.export writes them for dense networks — back into a built
 // Network<T> by trying each registered kind's onnx_import at each tensor.
 // Weights go both ways in the kinds' PyTorch layouts. What cannot be
@@ -8,10 +8,10 @@
 // its node's name and position.
 #pragma once
 
-#include "../layers/factory.hpp"
-#include "../layers/interop.hpp"
-#include "../layers/network.hpp"
-#include "../layers/registry.hpp"
+#include "../model/factory.hpp"
+#include "../model/interop.hpp"
+#include "../model/network.hpp"
+#include "../model/registry.hpp"
 #include "atomic_file.hpp"
 #include "onnx_codec.hpp"
 #include "onnx_model.hpp"

@@ -3,8 +3,8 @@
 // and the integer arithmetic import folds (torch's chunk bounds).
 #pragma once
 
-#include "../layers/activations.hpp"
-#include "../layers/interop.hpp"
+#include "../model/activations.hpp"
+#include "../model/interop.hpp"
 
 #include <cmath>
 #include <set>

@@ -4,7 +4,7 @@
 // encoding is in onnx_codec.hpp (tensors in onnx_tensor.hpp).
 #pragma once
 
-#include "../layers/interop.hpp"
+#include "../model/interop.hpp"
 
 #include <cstdint>
 #include <string>

@@ -4,7 +4,7 @@
 // recognised from, and chains of layers tried against every kind's import.
 #pragma once
 
-#include "../layers/registry.hpp"
+#include "../model/registry.hpp"
 #include "onnx_eval.hpp"
 #include "onnx_model.hpp"
 

@@ -4,9 +4,7 @@
 // docs/model_format.md gives both layouts.
 #pragma once
 
-#include "../layers/activations.hpp"
-#include "../layers/dense.hpp"
-#include "../layers/spec.hpp"
+#include "../model/spec.hpp"
 #include "bytes.hpp"
 
 #include <string>
@@ -77,6 +75,14 @@ inline LayerSpec read_spec_node(ByteReader& r, int depth) {
 // input width it was built on first) and children. The translation of each
 // kind version 1 knew, with the widths it recorded (depth first), which
 // must match the widths the network is built on.
+// The names of the codes version 1 stored for the enum settings it knew
+// (Dense's and Activation's activation, Dense's initialisers), part of that
+// frozen format like its node layout, so reading an old file needs no kind's
+// header. The same names as the kinds' own tables (kActivationNames,
+// kInitNames), which tests/test_model_file.cpp checks.
+inline constexpr const char* kV1ActivationNames[] = {"identity", "relu", "tanh", "sigmoid"};
+inline constexpr const char* kV1InitNames[] = {"zeros", "glorot_uniform", "he_normal", "he_uniform", "torch_default"};
+
 struct V1Spec {
   LayerSpec spec;
   std::vector<long long> widths;
@@ -104,12 +110,12 @@ inline void v1_node(ByteReader& r, int depth, LayerSpec& out, std::vector<long l
   if (k == "Dense") {
     expect(5, false);
     out.set("units", ints[1]);
-    out.set("activation", to_string(static_cast<Activation>(code(ints[2], 3, "activation"))));
-    out.set("weight_init", to_string(static_cast<Init>(code(ints[3], 4, "weight initialiser"))));
-    out.set("bias_init", to_string(static_cast<Init>(code(ints[4], 4, "bias initialiser"))));
+    out.set("activation", kV1ActivationNames[code(ints[2], 3, "activation")]);
+    out.set("weight_init", kV1InitNames[code(ints[3], 4, "weight initialiser")]);
+    out.set("bias_init", kV1InitNames[code(ints[4], 4, "bias initialiser")]);
   } else if (k == "Activation") {
     expect(2, false);
-    out.set("activation", to_string(static_cast<Activation>(code(ints[1], 3, "activation"))));
+    out.set("activation", kV1ActivationNames[code(ints[1], 3, "activation")]);
   } else if (k == "Sequential" || k == "Concat" || k == "Residual") {
     expect(1, true);
   } else {

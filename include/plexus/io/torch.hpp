@@ -3,9 +3,9 @@
 // builds that module from torch_spec_json), and such an archive loaded back.
 #pragma once
 
-#include "../layers/interop.hpp"
-#include "../layers/network.hpp"
-#include "../layers/registry.hpp"
+#include "../model/interop.hpp"
+#include "../model/network.hpp"
+#include "../model/registry.hpp"
 #include "npz.hpp"
 
 #include <algorithm>
@@ -36,7 +36,7 @@ struct TorchTensor {
 
 namespace detail {
 
-// A kind's torch layout, from what it declared at registration (layers/interop.hpp).
+// A kind's torch layout, from what it declared at registration (model/interop.hpp).
 template <typename Kinds = BuiltinKinds<>>
 bool torch_layout_of(const std::string& kind, TorchLayout& out) {
   out = layer_interop<Kinds>(kind).torch;
@@ -128,7 +128,7 @@ void json_layer(std::ostringstream& s, const Layer<T>& layer) {
 }  // namespace detail
 
 // Registers (or replaces) how layers of `kind` map to torch tensors, for a
-// kind whose class declares no interop() (layers/interop.hpp) or to change
+// kind whose class declares no interop() (model/interop.hpp) or to change
 // one's. A kind without parameters or buffers needs none; its children are
 // named by their index unless `child_name` says otherwise.
 // (A template only as registry.hpp's lookups are; leave Kinds to its default.)

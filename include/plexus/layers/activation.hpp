@@ -4,17 +4,17 @@
 // f'(x) * dy into dx.
 #pragma once
 
-#include "../core/kernels.hpp"
-#include "activations.hpp"
-#include "layer.hpp"
-#include "registration.hpp"
+#include "../engine/kernels.hpp"
+#include "../model/activations.hpp"
+#include "../model/layer.hpp"
+#include "../model/registration.hpp"
 
 #include <string>
 
 namespace plexus {
 
 template <typename T>
-class ActivationLayer : public Layer<T> {
+class ActivationLayer : public LayerBase<ActivationLayer<T>, T> {
  public:
   static constexpr const char* kind_name = "Activation";
 
@@ -44,7 +44,6 @@ class ActivationLayer : public Layer<T> {
     return i;
   }
 
-  std::string kind() const override { return kind_name; }
   std::string describe() const override { return f_.text(); }
   const ActivationFunction& activation() const { return f_; }
 
@@ -55,7 +54,6 @@ class ActivationLayer : public Layer<T> {
  protected:
   Index build_shape(Index input_width) override { return input_width; }
   void write_settings(LayerSpec& s) const override { f_.write(s); }
-  std::unique_ptr<Layer<T>> clone_impl() const override { return std::make_unique<ActivationLayer>(*this); }
 
   void forward_impl(const ConstMatrixRef<T>& x, MatrixRef<T> y, const ForwardContext& /*ctx*/) override {
     const Index rows = x.rows();
@@ -84,15 +82,13 @@ class ActivationLayer : public Layer<T> {
 };
 
 // An activation layer of one fixed function, e.g. ReLU<float>() or
-// LeakyReLU<float>(0.2); its spec is that of ActivationLayer.
+// LeakyReLU<float>(0.2); its kind and spec are those of ActivationLayer
+// (kind_name inherited), its copies FixedActivations.
 template <Activation A, typename T>
-class FixedActivation : public ActivationLayer<T> {
+class FixedActivation : public LayerBase<FixedActivation<A, T>, T, ActivationLayer<T>> {
  public:
   explicit FixedActivation(double parameter = ActivationFunction::default_parameter(A))
-      : ActivationLayer<T>(ActivationFunction(A, parameter)) {}
-
- protected:
-  std::unique_ptr<Layer<T>> clone_impl() const override { return std::make_unique<FixedActivation>(*this); }
+      : LayerBase<FixedActivation<A, T>, T, ActivationLayer<T>>(ActivationFunction(A, parameter)) {}
 };
 
 template <typename T>

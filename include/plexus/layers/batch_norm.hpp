@@ -16,9 +16,9 @@
 // is false, so train_step does not cut such a batch into parts.
 #pragma once
 
-#include "layer.hpp"
+#include "../model/layer.hpp"
+#include "../model/registration.hpp"
 #include "norm_kernels.hpp"
-#include "registration.hpp"
 
 #include <cmath>
 #include <limits>

@@ -5,6 +5,7 @@
 // code.
 #pragma once
 
+#include "../model/registration.hpp"
 #include "activation.hpp"
 #include "batch_norm.hpp"
 #include "concat.hpp"
@@ -12,7 +13,6 @@
 #include "dropout.hpp"
 #include "glu.hpp"
 #include "layer_norm.hpp"
-#include "registration.hpp"
 #include "residual.hpp"
 #include "sequential.hpp"
 #include "softmax.hpp"

@@ -8,7 +8,7 @@
 // the add backward happens.
 #pragma once
 
-#include "wrapper.hpp"
+#include "../model/wrapper.hpp"
 
 namespace plexus {
 

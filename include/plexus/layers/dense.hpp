@@ -8,12 +8,12 @@
 // training forward pass in a buffer of the layer's own.
 #pragma once
 
-#include "../core/dot.hpp"
-#include "../core/gemm.hpp"
-#include "../core/kernels.hpp"
-#include "activations.hpp"
-#include "layer.hpp"
-#include "registration.hpp"
+#include "../engine/dot.hpp"
+#include "../engine/gemm.hpp"
+#include "../engine/kernels.hpp"
+#include "../model/activations.hpp"
+#include "../model/layer.hpp"
+#include "../model/registration.hpp"
 
 #include <cmath>
 #include <functional>

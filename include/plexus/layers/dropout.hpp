@@ -10,9 +10,9 @@
 // pass of the same step draws it again.
 #pragma once
 
-#include "layer.hpp"
+#include "../model/layer.hpp"
+#include "../model/registration.hpp"
 #include "norm_kernels.hpp"
-#include "registration.hpp"
 
 #include <cmath>
 #include <memory>

@@ -8,10 +8,10 @@
 // Gradients: da = dy * g(b), db = dy * a * g'(b).
 #pragma once
 
-#include "../core/kernels.hpp"
-#include "activations.hpp"
-#include "layer.hpp"
-#include "registration.hpp"
+#include "../engine/kernels.hpp"
+#include "../model/activations.hpp"
+#include "../model/layer.hpp"
+#include "../model/registration.hpp"
 
 #include <algorithm>
 #include <string>

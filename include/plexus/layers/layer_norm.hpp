@@ -10,9 +10,9 @@
 // Training and inference compute the same thing.
 #pragma once
 
-#include "layer.hpp"
+#include "../model/layer.hpp"
+#include "../model/registration.hpp"
 #include "norm_kernels.hpp"
-#include "registration.hpp"
 
 #include <cmath>
 #include <limits>

@@ -3,9 +3,9 @@
 // items of passes over rows, whose boundaries depend on the shape only.
 #pragma once
 
-#include "../core/kernels.hpp"
 #include "../core/parallel.hpp"
 #include "../core/types.hpp"
+#include "../engine/kernels.hpp"
 
 #include <algorithm>
 #include <utility>

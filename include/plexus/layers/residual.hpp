@@ -4,8 +4,8 @@
 // Gradients: dx += dy + (df/dx)^T dy.
 #pragma once
 
-#include "../core/kernels.hpp"
-#include "wrapper.hpp"
+#include "../engine/kernels.hpp"
+#include "../model/wrapper.hpp"
 
 namespace plexus {
 

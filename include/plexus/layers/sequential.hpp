@@ -7,8 +7,8 @@
 // the run ends the container, it lives inside the caller's output buffer.
 #pragma once
 
-#include "layer.hpp"
-#include "registration.hpp"
+#include "../model/layer.hpp"
+#include "../model/registration.hpp"
 
 #include <limits>
 #include <memory>
@@ -18,15 +18,15 @@
 namespace plexus {
 
 template <typename T>
-class Sequential : public Layer<T> {
+class Sequential : public LayerBase<Sequential<T>, T> {
  public:
   static constexpr const char* kind_name = "Sequential";
 
   Sequential() = default;
-  Sequential(const Sequential& other) : Layer<T>(other) { copy_from(other); }
+  Sequential(const Sequential& other) : LayerBase<Sequential<T>, T>(other) { copy_from(other); }
   Sequential& operator=(const Sequential& other) {
     if (this != &other) {
-      Layer<T>::operator=(other);
+      LayerBase<Sequential<T>, T>::operator=(other);
       copy_from(other);
     }
     return *this;
@@ -60,8 +60,6 @@ class Sequential : public Layer<T> {
   bool empty() const { return layers_.empty(); }
   Layer<T>& operator[](std::size_t i) { return *layers_.at(i); }
   const Layer<T>& operator[](std::size_t i) const { return *layers_.at(i); }
-
-  std::string kind() const override { return kind_name; }
 
   // ONNX: the children's nodes one after the other (the importer makes
   // Sequentials of the chains it reads).
@@ -111,8 +109,6 @@ class Sequential : public Layer<T> {
   }
 
  protected:
-  std::unique_ptr<Layer<T>> clone_impl() const override { return std::make_unique<Sequential>(*this); }
-
   Index build_shape(Index input_width) override {
     Index w = input_width;
     for (std::size_t i = 0; i < layers_.size(); ++i) {

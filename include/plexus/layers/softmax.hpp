@@ -8,9 +8,9 @@
 // Gradient: dx_ij (+)= y_ij (dy_ij - sum_k dy_ik y_ik).
 #pragma once
 
-#include "layer.hpp"
+#include "../model/layer.hpp"
+#include "../model/registration.hpp"
 #include "norm_kernels.hpp"
-#include "registration.hpp"
 
 #include <cmath>
 #include <memory>

@@ -11,10 +11,9 @@
 // Shapes: x and y are batch x w. Gradient: dx (+)= dy / std.
 #pragma once
 
-#include "layer.hpp"
-#include "network.hpp"
+#include "../model/layer.hpp"
+#include "../model/registration.hpp"
 #include "norm_kernels.hpp"
-#include "registration.hpp"
 
 #include <cmath>
 #include <functional>
@@ -157,6 +156,12 @@ class Standardize : public LayerBase<Standardize<T>, T> {
     return this->buffer_data();
   }
 };
+
+// Declared here, defined in model/network.hpp: a kind does not include the
+// network. fit_standardize only calls it through `net`, whose type depends
+// on T, so the caller's Network<T> (complete where it has one) is used.
+template <typename T>
+class Network;
 
 // Fits the first Standardize layer of `net` (depth first) on x, the
 // network's inputs: that layer must be the network's first, so that x is

@@ -24,7 +24,7 @@
 #include <mpi.h>
 
 #include "../core/error.hpp"
-#include "../layers/network.hpp"
+#include "../model/network.hpp"
 #include "../optim/optimizer.hpp"
 #include "../train/online.hpp"
 

@@ -64,7 +64,7 @@ class AdamBase : public Optimizer<T> {
     const T* g = grads.data();
     T* m = m_.data();
     T* v = v_.data();
-    // The engine's kernel (core/kernels.hpp), chunk by chunk: PyTorch's
+    // The engine's kernel (engine/kernels.hpp), chunk by chunk: PyTorch's
     // order of operations, vectorised whatever the flags the program was
     // built with; chunks start at multiples of 16, so the lanes are the same.
     parallel_chunks(params.size(), this->kChunk,

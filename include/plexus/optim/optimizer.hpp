@@ -6,7 +6,7 @@
 #pragma once
 
 #include "../core/error.hpp"
-#include "../layers/network.hpp"
+#include "../model/network.hpp"
 
 #include <cmath>
 #include <cstdint>

@@ -15,8 +15,8 @@
 #pragma once
 
 #include "../core/rng.hpp"
-#include "../layers/network.hpp"
 #include "../loss/loss.hpp"
+#include "../model/network.hpp"
 
 #include <algorithm>
 #include <cmath>

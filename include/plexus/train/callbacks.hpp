@@ -2,7 +2,7 @@
 // epoch with where training stands (FitState), which may stop the run.
 #pragma once
 
-#include "../layers/network.hpp"
+#include "../model/network.hpp"
 #include "../optim/optimizer.hpp"
 #include "fit_history.hpp"
 

@@ -3,10 +3,10 @@
 #pragma once
 
 #include "../core/error.hpp"
-#include "../layers/network.hpp"
 #include "../loss/binary_cross_entropy.hpp"
 #include "../loss/cross_entropy.hpp"
 #include "../loss/loss.hpp"
+#include "../model/network.hpp"
 #include "fit_options.hpp"
 #include "metrics.hpp"
 

@@ -2,9 +2,9 @@
 #pragma once
 
 #include "../core/error.hpp"
-#include "../core/kernels.hpp"
-#include "../layers/network.hpp"
+#include "../engine/kernels.hpp"
 #include "../loss/loss.hpp"
+#include "../model/network.hpp"
 #include "../optim/clip.hpp"
 #include "../optim/optimizer.hpp"
 

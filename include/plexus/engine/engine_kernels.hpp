@@ -1,0 +1,313 @@
+// The kernels every engine compiles for its own instruction set: the
+// products' packing and micro-kernel, dot products, lane sums, finiteness
+// and Adam's update. Included once per instruction set (hence no include
+// guard) inside that set's namespace, by engine/isa_*.hpp, which first define
+// PLEXUS_ISA (its target attribute) and its vector traits F32 and F64.
+//
+// Traits V: T (scalar), R (register), W (lanes), MV (registers per packed
+// panel of op(A): panels of MV * W rows, MV <= 3), NR (columns per packed
+// panel of op(B)); static functions zero, set1, load, load_n (the first n
+// lanes, zeros after; n >= W loads all), store, store_n, add, mul, div,
+// fmadd(a, b, c) = a b + c, fnmadd(a, b, c) = c - a b, sqrt, adam_sqrt
+// (Adam's square root on whole registers), add_n (adds to the first n lanes
+// only), reduce_add, transpose (W registers as a W x W block), round_bf16,
+// prefetch; F32 also load_bf16 and load_bf16_n (bf16 -> float).
+
+template <class V, bool Round>
+PLEXUS_ISA inline typename V::R rounded(typename V::R r) {
+  if constexpr (Round) return V::round_bf16(r);
+  else return r;
+}
+
+PLEXUS_ISA inline Index lesser(Index a, Index b) { return a < b ? a : b; }
+
+// Writes the transpose of `lines` rows of `len` values (row l at src + l *
+// ld; lines, len <= W) to dst: element (l, q) goes to dst[q * dst_ld + l],
+// lanes l >= lines zero, `width` <= W lanes stored per row.
+template <class V, bool Round>
+PLEXUS_ISA inline void pack_transposed(typename V::T* dst, Index dst_ld, Index width, const typename V::T* src,
+                                       Index ld, Index lines, Index len) {
+  typename V::R r[V::W];
+  for (Index l = 0; l < V::W; ++l) r[l] = l < lines ? V::load_n(src + l * ld, len) : V::zero();
+  V::transpose(r);
+  for (Index q = 0; q < len; ++q) V::store_n(dst + q * dst_ld, width, rounded<V, Round>(r[q]));
+}
+
+// op(A)[i0 : i0 + mi, k0 : k0 + kc] in panels of up to MV * W rows (the last
+// one a multiple of W wide, zero-padded), each stored k by k. Trans: op(A) =
+// A^T, element (i, k) at a[k + i * lda]; else at a[i + k * lda].
+template <class V, bool Trans, bool Round>
+PLEXUS_ISA void pack_lhs(void* out, const typename V::T* a, Index lda, Index i0, Index k0, Index mi, Index kc) {
+  constexpr Index W = V::W, MR = V::MV * V::W;
+  auto* dst = static_cast<typename V::T*>(out);
+  for (Index p = 0; p < mi; p += MR) {
+    const Index rows = lesser(MR, mi - p), width = round_up(rows, W);
+    if (!Trans) {  // rows are contiguous
+      for (Index k = 0; k < kc; ++k) {
+        const auto* s = a + (i0 + p) + (k0 + k) * lda;
+        auto* d = dst + k * width;
+        for (Index v = 0; v < width; v += W) V::store(d + v, rounded<V, Round>(V::load_n(s + v, rows - v)));
+      }
+    } else {  // transpose W x W blocks
+      for (Index v = 0; v < width; v += W)
+        for (Index k = 0; k < kc; k += W)
+          pack_transposed<V, Round>(dst + k * width + v, width, W, a + (k0 + k) + (i0 + p + v) * lda, lda,
+                                    lesser(W, rows - v), lesser(W, kc - k));
+    }
+    dst += width * kc;
+  }
+}
+
+// op(B)[k0 : k0 + kc, j0 : j0 + nj] in panels of NR columns, k by k,
+// zero-padded. Trans: op(B) = B^T, element (k, j) at b[j + k * ldb]; else
+// at b[k + j * ldb].
+template <class V, bool Trans, bool Round>
+PLEXUS_ISA void pack_rhs(void* out, const typename V::T* b, Index ldb, Index k0, Index j0, Index kc, Index nj) {
+  constexpr Index NR = V::NR;
+  static_assert(V::NR <= V::W && V::MV >= 1 && V::MV <= 3, "a panel of op(B) is transposed in one W x W block");
+  auto* dst = static_cast<typename V::T*>(out);
+  if (Trans) {  // read each row once, left to right
+    for (Index k = 0; k < kc; ++k) {
+      const auto* src = b + j0 + (k0 + k) * ldb;
+      for (Index q = 0; q < nj; q += NR)
+        V::store_n(dst + q * kc + k * NR, NR, rounded<V, Round>(V::load_n(src + q, lesser(NR, nj - q))));
+    }
+    return;
+  }
+  for (Index q = 0; q < nj; q += NR) {  // transpose
+    const Index cols = lesser(NR, nj - q);
+    for (Index k = 0; k < kc; k += V::W)
+      pack_transposed<V, Round>(dst + k * NR, NR, NR, b + (k0 + k) + (j0 + q) * ldb, ldb, cols, lesser(V::W, kc - k));
+    dst += NR * kc;
+  }
+}
+
+// C[rows x cols] (=, or += when !zero) alpha * A * B for one panel of A
+// (MV2 * W wide) and one of B (NR wide). The MV2 x NR block of C stays in
+// registers for the whole depth and is written once; edges under masks.
+template <class V, int MV2>
+PLEXUS_ISA inline void micro_kernel(Index kc, const typename V::T* pa, const typename V::T* pb, typename V::T* c,
+                                    Index ldc, Index rows, Index cols, typename V::T alpha, bool zero) {
+  constexpr int W = V::W, NR = V::NR;
+  using R = typename V::R;
+  R acc[MV2][NR];
+#pragma GCC unroll 8
+  for (int j = 0; j < NR; ++j)
+#pragma GCC unroll 3
+    for (int v = 0; v < MV2; ++v) acc[v][j] = V::zero();
+#pragma GCC unroll 2
+  for (Index k = 0; k < kc; ++k) {
+    R av[MV2];
+#pragma GCC unroll 3
+    for (int v = 0; v < MV2; ++v) av[v] = V::load(pa + v * W);
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j) {
+      const R bj = V::set1(pb[j]);
+#pragma GCC unroll 3
+      for (int v = 0; v < MV2; ++v) acc[v][j] = V::fmadd(av[v], bj, acc[v][j]);
+    }
+    pa += MV2 * W;
+    pb += NR;
+  }
+  const R al = V::set1(alpha);
+  if (cols == NR && rows == MV2 * W) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j)
+#pragma GCC unroll 3
+      for (int v = 0; v < MV2; ++v) {
+        auto* p = c + j * ldc + v * W;
+        V::store(p, zero ? V::mul(al, acc[v][j]) : V::fmadd(al, acc[v][j], V::load(p)));
+      }
+    return;
+  }
+  for (int j = 0; j < NR; ++j) {
+    if (j >= cols) break;
+    for (int v = 0; v < MV2; ++v) {
+      if (v * W >= rows) break;
+      auto* p = c + j * ldc + v * W;
+      const Index n = rows - v * W;
+      V::store_n(p, n, zero ? V::mul(al, acc[v][j]) : V::fmadd(al, acc[v][j], V::load_n(p, n)));
+    }
+  }
+}
+
+template <class V>
+PLEXUS_ISA void gemm_kernel(typename V::T* c, Index ldc, const void* pa_, const void* pb_, Index mi, Index kc, Index nj,
+                            typename V::T alpha, bool zero) {
+  constexpr Index W = V::W, MR = V::MV * V::W, NR = V::NR;
+  const auto* pb = static_cast<const typename V::T*>(pb_);
+  for (Index q = 0; q < nj; q += NR) {
+    const Index cols = lesser(NR, nj - q);
+    const auto* a = static_cast<const typename V::T*>(pa_);
+    for (Index p = 0; p < mi; p += MR) {
+      const Index rows = lesser(MR, mi - p), width = round_up(rows, W);
+      auto* cp = c + p + q * ldc;
+      if (width == 3 * W) {
+        if constexpr (V::MV >= 3) micro_kernel<V, 3>(kc, a, pb, cp, ldc, rows, cols, alpha, zero);
+      } else if (width == 2 * W) {
+        if constexpr (V::MV >= 2) micro_kernel<V, 2>(kc, a, pb, cp, ldc, rows, cols, alpha, zero);
+      } else {
+        micro_kernel<V, 1>(kc, a, pb, cp, ldc, rows, cols, alpha, zero);
+      }
+      a += width * kc;
+    }
+    pb += NR * kc;
+  }
+}
+
+// The products of this instruction set for V::T; Round: bf16 emulated by
+// rounding the operands as they are packed.
+template <class V, bool Round>
+GemmKernels<typename V::T> gemm_kernels() {
+  GemmKernels<typename V::T> k;
+  k.nr = V::NR;
+  k.row_align = V::W;
+  if (sizeof(typename V::T) == 8) k.kc_whole = 256, k.kc_panel = 256;
+  k.pack_lhs[0] = &pack_lhs<V, false, Round>;
+  k.pack_lhs[1] = &pack_lhs<V, true, Round>;
+  k.pack_rhs[0] = &pack_rhs<V, false, Round>;
+  k.pack_rhs[1] = &pack_rhs<V, true, Round>;
+  k.kernel = &gemm_kernel<V>;
+  return k;
+}
+
+// Weights as registers: plain, and bf16 widened exactly (a shift).
+template <class V>
+struct PlainWeights {
+  const typename V::T* w;
+  PLEXUS_ISA typename V::R operator()(Index i, Index m) const {
+    return m >= V::W ? V::load(w + i) : V::load_n(w + i, m);
+  }
+};
+template <class V>
+struct Bf16Weights {
+  const std::uint16_t* w;
+  PLEXUS_ISA typename V::R operator()(Index i, Index m) const {
+    return m >= V::W ? V::load_bf16(w + i) : V::load_bf16_n(w + i, m);
+  }
+};
+
+// sum_i w[i] x[i]: four accumulators of W lanes, then W at a time, then a
+// masked tail; the order depends on n alone.
+template <class V, class Load>
+PLEXUS_ISA inline typename V::T dot_with(Load load, const typename V::T* x, Index n) {
+  constexpr Index W = V::W;
+  typename V::R s0 = V::zero(), s1 = V::zero(), s2 = V::zero(), s3 = V::zero();
+  Index i = 0;
+  for (; i + 4 * W <= n; i += 4 * W) {
+    s0 = V::fmadd(load(i, W), V::load(x + i), s0);
+    s1 = V::fmadd(load(i + W, W), V::load(x + i + W), s1);
+    s2 = V::fmadd(load(i + 2 * W, W), V::load(x + i + 2 * W), s2);
+    s3 = V::fmadd(load(i + 3 * W, W), V::load(x + i + 3 * W), s3);
+  }
+  for (; i + W <= n; i += W) s0 = V::fmadd(load(i, W), V::load(x + i), s0);
+  if (i < n) s1 = V::fmadd(load(i, n - i), V::load_n(x + i, n - i), s1);
+  return V::reduce_add(V::add(V::add(s0, s1), V::add(s2, s3)));
+}
+
+template <class V>
+PLEXUS_ISA typename V::T dot(const typename V::T* w, const typename V::T* x, Index n) {
+  return dot_with<V>(PlainWeights<V>{w}, x, n);
+}
+
+// bf16 weights, float x: only the products and sums round.
+template <class V>
+PLEXUS_ISA float dot_bf16(const std::uint16_t* w, const float* x, Index n) {
+  return dot_with<V>(Bf16Weights<V>{w}, x, n);
+}
+
+template <class V>
+PLEXUS_ISA void dot_columns(const float* w, Index ldw, const float* x, Index n, Index cols, float* out) {
+  for (Index j = 0; j < cols; ++j) out[j] = dot_with<V>(PlainWeights<V>{w + j * ldw}, x, n);
+}
+template <class V>
+PLEXUS_ISA void dot_bf16_columns(const std::uint16_t* w, Index ldw, const float* x, Index n, Index cols, float* out) {
+  for (Index j = 0; j < cols; ++j) out[j] = dot_with<V>(Bf16Weights<V>{w + j * ldw}, x, n);
+}
+
+// Sum of n values in 16 interleaved lanes combined pairwise: the order is
+// fixed by n alone, so every engine gives the same bits.
+template <typename T>
+PLEXUS_ISA T lane_sum(const T* p, Index n) {
+  constexpr int L = 16;
+  T acc[L] = {};
+  Index i = 0;
+  for (; i + L <= n; i += L)
+    for (int l = 0; l < L; ++l) acc[l] += p[i + l];
+  const int tail = static_cast<int>(n - i);  // < L
+  for (int l = 0; l < tail && l < L; ++l) acc[l] += p[i + l];
+  for (int w = L / 2; w > 0; w /= 2)
+    for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
+  return acc[0];
+}
+
+// true when the largest exponent field among the n values is not all ones.
+// Integer operations only: vectorises without early exits and holds under
+// -ffast-math.
+template <typename T>
+PLEXUS_ISA bool finite_block(const T* p, Index n) {
+  using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  constexpr Bits exponent = sizeof(T) == 4 ? Bits(0x7f800000u) : Bits(0x7ff0000000000000ull);
+  Bits top = 0;
+  for (Index i = 0; i < n; ++i) {
+    Bits b;
+    __builtin_memcpy(&b, p + i, sizeof b);
+    const Bits e = b & exponent;
+    top = top > e ? top : e;
+  }
+  return top != exponent;
+}
+
+// Adam's update over n values (see AdamCoefficients), whole registers then a
+// masked tail. The multiply-adds are fused as g++ 12 fused Eigen's array
+// expressions in the AVX-512 build that came before the engines, so the
+// avx512 engine keeps its results bit for bit: m = fma(1 - b1, g, b1 m),
+// v = fma((1 - b2) g, g, b2 v), p = p - step * q in one rounding. Whole
+// registers take V::adam_sqrt, the tail V::sqrt (exact), as Eigen did.
+template <class V>
+PLEXUS_ISA inline void adam_step(typename V::T* p, const typename V::T* g, typename V::T* m, typename V::T* v,
+                                 Index cnt, bool whole, const AdamCoefficients<typename V::T>& c) {
+  using R = typename V::R;
+  using T = typename V::T;
+  R pv = V::load_n(p, cnt);
+  const R gv = V::load_n(g, cnt);
+  const R gw = c.weight_decay != T(0) ? V::fmadd(V::set1(c.weight_decay), pv, gv) : gv;
+  if (c.decay != T(1)) pv = V::mul(pv, V::set1(c.decay));
+  const R mv = V::fmadd(V::set1(c.one_minus_beta1), gw, V::mul(V::set1(c.beta1), V::load_n(m, cnt)));
+  const R vv = V::fmadd(V::mul(V::set1(c.one_minus_beta2), gw), gw, V::mul(V::set1(c.beta2), V::load_n(v, cnt)));
+  const R s = whole ? V::adam_sqrt(vv) : V::sqrt(vv);
+  const R q = V::div(mv, V::add(V::div(s, V::set1(c.bias2_sqrt)), V::set1(c.eps)));
+  V::store_n(m, cnt, mv);
+  V::store_n(v, cnt, vv);
+  V::store_n(p, cnt, V::fnmadd(V::set1(c.step_size), q, pv));
+}
+
+template <class V>
+PLEXUS_ISA void adam(typename V::T* p, const typename V::T* g, typename V::T* m, typename V::T* v, Index n,
+                     const AdamCoefficients<typename V::T>& c) {
+  Index i = 0;
+  for (; i + V::W <= n; i += V::W) adam_step<V>(p + i, g + i, m + i, v + i, V::W, true, c);
+  if (i < n) adam_step<V>(p + i, g + i, m + i, v + i, n - i, false, c);
+}
+
+// Everything above for this instruction set, in one table; the caller adds
+// hdot and hdot_columns (its own per set).
+template <class F32, class F64>
+KernelTable isa_table() {
+  KernelTable t;
+  t.sgemm = gemm_kernels<F32, false>();
+  t.sgemm_bf16 = gemm_kernels<F32, true>();
+  t.dgemm = gemm_kernels<F64, false>();
+  t.sdot = &dot<F32>;
+  t.ddot = &dot<F64>;
+  t.bdot = &dot_bf16<F32>;
+  t.slane_sum = &lane_sum<float>;
+  t.dlane_sum = &lane_sum<double>;
+  t.sfinite = &finite_block<float>;
+  t.dfinite = &finite_block<double>;
+  t.sdot_columns = &dot_columns<F32>;
+  t.bdot_columns = &dot_bf16_columns<F32>;
+  t.sadam = &adam<F32>;
+  t.dadam = &adam<F64>;
+  return t;
+}
