@@ -52,7 +52,7 @@ blas="$(ldd "$torch" | sed -n 's/^[[:space:]]*libblas\.so\.3 => \([^ ]*\).*/\1/p
 pkg="$( [ -n "$blas" ] && dpkg-query -S "$blas" 2>/dev/null | cut -d: -f1 || true)"
 echo "LibTorch's BLAS: ${blas:-none linked}${pkg:+ (package $pkg)}"
 echo "OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset}; commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-echo "command: $0 ${flags[*]}"
+echo "command: $0 ${flags[*]} --build $build"
 echo
 
 # Plexus first: it writes the weights and the ONNX file the others load.
