@@ -5,7 +5,9 @@
 //   float32 parameters in Plexus' order (each Dense: its kernel, in x out
 //   column-major, which is torch's out x in weight row-major; then its bias);
 //   float32 inputs and targets of the first batch, row-major; float64 the
-//   loss of Plexus' first step on that batch.
+//   loss of Plexus' first step on that batch. plexus_serving --init-out
+//   writes the same layout for the serving benchmark: its weights, 64
+//   inputs, Plexus' outputs for them as the targets, and a loss of 0.
 #pragma once
 
 #include <cstdint>

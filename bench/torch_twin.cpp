@@ -10,6 +10,7 @@
 //                     [--precision f32|bf16] [--init FILE] [--width W --growth G --blocks K --layers L]
 #include "init_file.hpp"
 #include "process.hpp"
+#include "torch_answer_net.hpp"
 
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
@@ -31,42 +32,6 @@ using bench::seconds_since;
 long parse(const char* flag, const char* v, long lo, long hi) {
   return bench::parse_integer("plexus_torch_twin", flag, v, lo, hi);
 }
-
-// Dense(9 -> width, relu); blocks x Residual(layers x concat([x, relu(Dense(growth)(x))]), Dense(width, zeros));
-// Dense(width -> 9): the same order of Linear modules as Plexus' parameters.
-struct AnswerNet : torch::nn::Module {
-  AnswerNet(int width, int growth, int blocks, int layers) : layers_(layers) {
-    auto linear = [&](int in, int out, bool zero) {
-      auto l = register_module("l" + std::to_string(all.size()), torch::nn::Linear(in, out));
-      torch::NoGradGuard g;
-      if (zero) l->weight.zero_();
-      else torch::nn::init::xavier_uniform_(l->weight);
-      l->bias.zero_();
-      all.push_back(l);
-    };
-    linear(9, width, false);
-    for (int b = 0; b < blocks; ++b) {
-      for (int i = 0; i < layers; ++i) linear(width + i * growth, growth, false);
-      linear(width + layers * growth, width, true);
-    }
-    linear(width, 9, false);
-  }
-
-  torch::Tensor forward(torch::Tensor x) {
-    std::size_t at = 0;
-    x = torch::relu(all[at++]->forward(x));
-    const std::size_t blocks = (all.size() - 2) / static_cast<std::size_t>(layers_ + 1);
-    for (std::size_t b = 0; b < blocks; ++b) {
-      torch::Tensor skip = x;
-      for (int i = 0; i < layers_; ++i) x = torch::cat({x, torch::relu(all[at++]->forward(x))}, 1);
-      x = skip + all[at++]->forward(x);
-    }
-    return all[at]->forward(x);
-  }
-
-  std::vector<torch::nn::Linear> all;
-  int layers_;
-};
 
 // The answer's samples: entries U[-2, 2], |det| > 0.1, targets inverse / 5.
 std::pair<torch::Tensor, torch::Tensor> make_batch(long n) {
@@ -152,22 +117,14 @@ int main(int argc, char** argv) {
   std::printf("precision=%s\n", bf16 ? "bf16" : "f32");
 
   const double rss_before = current_rss_mb();
-  auto net = std::make_shared<AnswerNet>(width, growth, blocks, layers);
+  auto net = std::make_shared<bench::AnswerNet>(width, growth, blocks, layers);
   std::pair<torch::Tensor, torch::Tensor> first_batch;
   if (!init.empty()) {
     bench::InitFile in = bench::read_init_file(init);
-    std::size_t at = 0;
-    torch::NoGradGuard g;
-    for (auto& l : net->all)
-      for (torch::Tensor* t : {&l->weight, &l->bias}) {
-        const auto n = static_cast<std::size_t>(t->numel());
-        if (at + n > in.params.size()) break;
-        t->copy_(torch::from_blob(in.params.data() + at, t->sizes(), torch::kFloat32));
-        at += n;
-      }
-    if (at != in.params.size()) {
-      std::fprintf(stderr, "plexus_torch_twin: %s has %zu parameters, the network %zu or more\n", init.c_str(),
-                   in.params.size(), at);
+    try {
+      bench::load_plexus_params(*net, in.params, init);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "plexus_torch_twin: %s\n", e.what());
       return 1;
     }
     first_batch = {torch::from_blob(in.x.data(), {in.rows, in.in}, torch::kFloat32).clone(),

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // ONNX Runtime (CPU, onnxruntime-node) harness for Plexus: checks ONNX files
-// against expected .npy outputs (ctest), runs a model once, or times it (bench).
+// against expected .npy outputs (ctest), runs a model once, times it (bench),
+// or times many callers at once (serve, in ort_serve.js).
 // Install the runtime first: tools/onnx/install.sh.
 'use strict';
 const fs = require('fs');
@@ -13,7 +14,10 @@ const USAGE = `usage:
       (paths relative to the manifest's folder); exit 0 iff every case passes
   node ort_run.js run MODEL INPUT.npy OUTPUT.npy [--threads T]
   node ort_run.js bench MODEL --width F [--batch B=1] [--threads T=1] [--calls N=1000]
-      [--rounds R=3] [--warmup W=100] [--double] [--json-out FILE]`;
+      [--rounds R=3] [--warmup W=100] [--double] [--json-out FILE]
+  node ort_run.js serve MODEL --width F [--seconds S=2] [--callers 1,2,8,32] [--batches 1,64]
+      [--threads T=cores] [--expect INIT_FILE]
+      many callers: one shared session against worker_threads with a session each (see ort_serve.js)`;
 
 function loadOrt() {
   try {
@@ -187,11 +191,27 @@ async function bench(model, rest) {
   return 0;
 }
 
+function serve(model, rest) {
+  const o = parseFlags(rest, { width: 'int', seconds: 'int', callers: 'str', batches: 'str', threads: 'int',
+    expect: 'str' });
+  if (!o.width) throw new Error('serve needs --width F (> 0)');
+  const list = (flag, text) => text.split(',').map((v) => {
+    if (!/^[0-9]+$/.test(v) || +v < 1 || +v > 4096) throw new Error(`--${flag} needs integers in [1, 4096], got '${text}'`);
+    return +v;
+  });
+  const { serve: run, cores } = require('./ort_serve.js');
+  const opts = { width: o.width, seconds: o.seconds ?? 2, threads: o.threads ?? cores(), expect: o.expect,
+    callers: list('callers', o.callers ?? '1,2,8,32'), batches: list('batches', o.batches ?? '1,64') };
+  if (!opts.seconds || !opts.threads) throw new Error('--seconds and --threads must be > 0');
+  return run(ort, model, opts, sessionOptions);
+}
+
 async function main(argv) {
   const [mode, ...args] = argv;
   if (mode === 'check' && args.length === 1) return check(args[0]);
   if (mode === 'run' && args.length >= 3) return run(args[0], args[1], args[2], args.slice(3));
   if (mode === 'bench' && args.length >= 1) return bench(args[0], args.slice(1));
+  if (mode === 'serve' && args.length >= 1) return serve(args[0], args.slice(1));
   console.error(USAGE);
   return 2;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Self-test of the ONNX Runtime harness: builds tiny Gemm models (float32 and
 # float64) with /usr/bin/python3 (onnx, numpy), then checks that ort_run.js
-# check/run/bench pass good cases and FAIL wrong ones. Usage: tools/onnx/selftest.sh
+# check/run/bench/serve pass good cases and FAIL wrong ones. Usage: tools/onnx/selftest.sh
 set -uo pipefail
 dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 py=/usr/bin/python3
@@ -32,6 +32,12 @@ for tag, et, nt in (("f32", T.FLOAT, np.float32), ("f64", T.DOUBLE, np.float64))
     wrong = y.astype(nt); wrong[2, 1] += 0.5
     np.save(f"{d}/wrong_{tag}.npy", wrong)
 np.save(f"{d}/y_f32_as_f64.npy", np.load(f"{d}/y_f32.npy").astype(np.float64))
+# Init files (bench/init_file.hpp) for serve --expect: the f32 case's input
+# and output (one dummy parameter, which serve does not read), and a wrong one.
+for name, y in (("good", np.load(f"{d}/y_f32.npy")), ("wrong", np.load(f"{d}/wrong_f32.npy"))):
+    with open(f"{d}/{name}.init", "wb") as f:
+        f.write(b"PLXINIT1" + np.array([1, 4, 3, 2], "<i8").tobytes() + np.zeros(1, "<f4").tobytes())
+        f.write(x.astype("<f4").tobytes() + y.astype("<f4").tobytes() + np.zeros(1, "<f8").tobytes())
 case = lambda n, t, e, rtol, **k: dict(name=n, model=f"gemm_{t}.onnx", input=f"x_{t}.npy", expected=e, rtol=rtol, **k)
 manifests = {
     "good": [case("gemm_f32", "f32", "y_f32.npy", 1e-5, atol=1e-6),
@@ -80,5 +86,13 @@ expect "bench: --json-out file parses" 0 '^2 rounds$' -- node -e \
   "$tmp/bench.json"
 expect "bench: --double on the float64 model" 0 '"dtype":"float64"' -- \
   "${run[@]}" bench "$tmp/gemm_f64.onnx" --width 3 --calls 10 --rounds 1 --warmup 1 --double
+expect "serve: rows for 1 and 2 callers, both setups" 0 \
+  '^\| 2 \| 2 \| worker_threads, a 1-thread session each \| [0-9]+ \| [0-9.]+ \|' -- \
+  "${run[@]}" serve "$tmp/gemm_f32.onnx" --width 3 --seconds 1 --callers 1,2 --batches 2 --threads 2 \
+  --expect "$tmp/good.init"
+expect "serve: --expect with other outputs FAILs" 1 '^check: 4 inputs, max \|ort - plexus\| = 0\.500' -- \
+  "${run[@]}" serve "$tmp/gemm_f32.onnx" --width 3 --seconds 1 --callers 1 --batches 1 --expect "$tmp/wrong.init"
+expect "serve: a bad --callers list exits 2" 2 "--callers needs integers in \\[1, 4096\\], got '1,x'" -- \
+  "${run[@]}" serve "$tmp/gemm_f32.onnx" --width 3 --callers 1,x
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
