@@ -581,6 +581,59 @@ TEST_CASE("OnlineTrainer takes a Schedule and a seed") {
     CHECK(rates[k] == doctest::Approx(k < 5 ? 1e-2 : k < 10 ? 1e-3 : 1e-4).epsilon(1e-14));
 }
 
+TEST_CASE("OnlineOptions::clip_norm clips each step's gradients as StepOptions::clip_norm does") {
+  mi::MatrixInverseSource<double> source{5, {mi::InverseDistribution::answer, true, 1.0}};
+  mi::InverseResidualLoss<double> loss{3, 1.0, 2.0};
+  const Network<double> start = [] {
+    Network<double> n = plexus_test::answer_like<double>(16, 8, 1, 2);
+    n.build(9, 4);
+    return n;
+  }();
+  constexpr Index kBatch = 32;
+  constexpr int kSteps = 6;
+  auto online = [&](double clip) {
+    Network<double> net = start;
+    Adam<double> adam(net, {1e-2});
+    OnlineOptions o;
+    o.batch = kBatch;
+    o.micro_batch = 0;
+    o.max_samples = kBatch * kSteps;
+    o.cosine = false;
+    o.lr = 1e-2;
+    o.clip_norm = clip;
+    OnlineTrainer<double> t(net, loss, adam, source, o);
+    while (!t.done()) t.step();
+    return Vector<double>(net.parameters());
+  };
+  // The same steps by hand: the source's batches in order, train_step with the clip.
+  auto by_hand = [&](double clip) {
+    Network<double> net = start;
+    Adam<double> adam(net, {1e-2});
+    Matrix<double> x(kBatch, 9), y(kBatch, 9);
+    for (int k = 0; k < kSteps; ++k) {
+      source.fill(static_cast<std::uint64_t>(k) * kBatch, x, y);
+      StepOptions so;
+      so.micro_batch = 0;
+      so.clip_norm = clip;
+      train_step(net, loss, adam, x, y, so);
+    }
+    return Vector<double>(net.parameters());
+  };
+  const double tiny = 1e-3;  // far below these gradients' norms: every step is clipped
+  CHECK(online(tiny) == by_hand(tiny));
+  CHECK(online(0.0) == by_hand(0.0));
+  CHECK(online(tiny) != online(0.0));
+  for (double bad : {-1.0, std::nan(""), HUGE_VAL}) {
+    Network<double> net = start;
+    Adam<double> adam(net);
+    OnlineOptions o;
+    o.max_samples = 10;
+    o.clip_norm = bad;
+    CHECK_THROWS_WITH_AS(OnlineTrainer<double>(net, loss, adam, source, o),
+                         doctest::Contains("clip_norm must be >= 0 and finite"), value_error);
+  }
+}
+
 TEST_CASE("fit prints one line per epoch, a bar redrawn in place, or nothing") {
   Matrix<float> x, y;
   plexus_test::spiral<float>(90, 3, 0.05, 5, x, y);

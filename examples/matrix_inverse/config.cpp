@@ -237,6 +237,10 @@ const std::vector<TrainingFlag>& all_flags() {
        "min(DECAY, (1 + t) / (10 + t)) at step t; 0: off",
        false, [](A a, Config& c) { c.ema = a.real("ema", c.ema, 0.0, 0.99999); },
        [](C c) { return c.ema > 0 ? number(c.ema) : std::string("off"); }},
+      {"clip-norm", "X",
+       "clip the gradients' global L2 norm to X before each update (OnlineOptions::clip_norm); 0: never", false,
+       [](A a, Config& c) { c.clip_norm = a.real("clip-norm", c.clip_norm, 0.0, 1e12); },
+       [](C c) { return c.clip_norm > 0 ? number(c.clip_norm) : std::string("0"); }},
       {"loss-scale", "C",
        "c of the residual loss: each matrix adds (r^2 + c^2)^(p/2), or at p = 0 log(r^2 + c^2)/2, the Cauchy loss "
        "log(1 + r^2/c^2)/2 of scale c up to a constant",
@@ -280,12 +284,12 @@ std::vector<std::string> flag_names(const std::string& command) {
   std::vector<std::string> names = {"model",   "out",  "size",    "range",   "det",
                                     "min-det", "seed", "threads", "samples", "seconds"};
   const std::vector<std::string> model =
-      command == "question"
-          ? std::vector<std::string>{"epochs", "dataset", "batch", "lr", "precision"}
-          : std::vector<std::string>{"batch",     "micro-batch", "lr",        "schedule",   "warmup",      "lr-min",
-                                     "optimizer", "momentum",    "loss",      "loss-power", "loss-scale",  "norm",
-                                     "canonical", "width",       "growth",    "blocks",     "layers",      "activation",
-                                     "gate",      "ema",         "precision", "eval-every", "eval-samples"};
+      command == "question" ? std::vector<std::string>{"epochs", "dataset", "batch", "lr", "precision"}
+                            : std::vector<std::string>{
+                                  "batch",     "micro-batch", "lr",        "schedule",   "warmup",     "lr-min",
+                                  "optimizer", "momentum",    "loss",      "loss-power", "loss-scale", "norm",
+                                  "canonical", "width",       "growth",    "blocks",     "layers",     "activation",
+                                  "gate",      "ema",         "clip-norm", "precision",  "eval-every", "eval-samples"};
   names.insert(names.end(), model.begin(), model.end());
   for (const char* k : {"checkpoint", "checkpoint-every", "resume", "log-every", "help"}) names.push_back(k);
   return names;

@@ -83,6 +83,7 @@ struct Config {
   double loss_power = 2.0;
   double loss_scale = 1e-4;  // c of the residual loss: (r^2 + c^2)^(p/2), or log(r^2 + c^2)/2 (Cauchy) at p = 0
   double ema = 0;            // decay of the weights' moving average, per step; 0 = none
+  double clip_norm = 0;      // the gradients' global norm clipped to this before each update; 0 = never
   bool sgd = false;          // SGD with momentum instead of Adam
   double momentum = 0.9;
   Convention conv;

@@ -96,6 +96,7 @@ int run_online(const Config& c) {
   oo.lr = c.lr, oo.cosine = c.cosine, oo.lr_min = c.lr_min, oo.warmup = c.warmup;
   oo.rank = g_ranks.rank, oo.ranks = g_ranks.size;  // each rank draws its rows of every global batch
   oo.precision = product_precision(c.precision);
+  oo.clip_norm = c.clip_norm;
   OnlineTrainer<T> trainer(net, loss, opt, source, oo);
 
   auto resume = [&] {

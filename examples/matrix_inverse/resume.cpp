@@ -41,6 +41,7 @@ std::map<std::string, std::string> config_metadata(const Config& c) {
                                            {"run.activation", plexus::to_string(c.arch.activation.kind())},
                                            {"run.gate", gate_name(c.arch)},
                                            {"run.ema", format_double(c.ema)},
+                                           {"run.clip_norm", format_double(c.clip_norm)},
                                            {"run.loss_scale", format_double(c.loss_scale)}};
   distribution_to_metadata(c.dist, "run.", md);
   return md;
@@ -94,6 +95,7 @@ void config_from_metadata(const std::map<std::string, std::string>& md, const st
   if (md.count("run.gate") && !gate_from_name(get("gate"), c.arch))  // older: none
     throw plexus::io_error("'" + path + "': unknown run.gate '" + get("gate") + "'");
   c.ema = md.count("run.ema") ? num("ema") : 0.0;
+  c.clip_norm = md.count("run.clip_norm") ? num("clip_norm") : 0.0;  // older checkpoints: no clipping
   c.loss_scale = md.count("run.loss_scale") ? num("loss_scale") : 1e-4;
 }
 

@@ -25,7 +25,8 @@ for cmd in question answer train predict evaluate export; do
   expect_error 2 "$cmd" --no-such-flag
 done
 for bad in "--samples abc" "--samples -5" "--samples 1.5" "--batch 0" "--lr nan" "--lr -1" "--seconds 1e99" \
-           "--threads 0" "--seconds" "--norm maybe" "--loss-power 3" "--width 0" "--checkpoint-every 5" "--resume"; do
+           "--threads 0" "--seconds" "--norm maybe" "--loss-power 3" "--width 0" "--checkpoint-every 5" "--resume" \
+           "--clip-norm -1" "--clip-norm nan"; do
   # shellcheck disable=SC2086
   expect_error 2 train $bad
 done

@@ -36,6 +36,9 @@ struct OnlineOptions {
   // cosine (lr, cosine, lr_min and warmup are then unused).
   std::shared_ptr<Schedule> schedule;
   std::uint64_t seed = 0;  // the random streams' seed (StepOptions::seed: dropout masks)
+  // Clip the gradients' global L2 norm to this before each update
+  // (StepOptions::clip_norm, after the before-update hook); 0: no clipping.
+  double clip_norm = 0.0;
   // The products' arithmetic (StepOptions::precision): Precision::bf16
   // rounds their operands to bf16 and sums in float; float networks only
   // (refused for double when the trainer is made). Emulated on CPUs without
@@ -61,6 +64,8 @@ class OnlineTrainer {
     if (o_.batch < o_.ranks)
       throw value_error(
           detail::concat("OnlineTrainer: a batch of ", o_.batch, " cannot be split over ", o_.ranks, " ranks"));
+    if (!(o_.clip_norm >= 0.0) || !std::isfinite(o_.clip_norm))
+      throw value_error(detail::concat("OnlineTrainer: clip_norm must be >= 0 and finite, got ", o_.clip_norm));
     if (!(o_.warmup >= 0.0 && o_.warmup < 1.0))
       throw value_error(detail::concat("OnlineTrainer: warmup must be in [0, 1), got ", o_.warmup));
     if (o_.precision == Precision::bf16 && !std::is_same_v<T, float>)
@@ -120,6 +125,7 @@ class OnlineTrainer {
     so.micro_batch = o_.micro_batch;
     so.seed = o_.seed;
     so.precision = o_.precision;
+    so.clip_norm = o_.clip_norm;
     so.first_row = begin;  // this rank's rows draw the masks one process draws for them
     const double loss = train_step(net_, loss_, opt_, xb, yb, so);
     samples_ += static_cast<std::uint64_t>(b);
