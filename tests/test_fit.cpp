@@ -630,7 +630,7 @@ TEST_CASE("OnlineOptions::clip_norm clips each step's gradients as StepOptions::
     o.max_samples = 10;
     o.clip_norm = bad;
     CHECK_THROWS_WITH_AS(OnlineTrainer<double>(net, loss, adam, source, o),
-                         doctest::Contains("clip_norm must be >= 0 and finite"), value_error);
+                         doctest::Contains("OnlineOptions::clip_norm must be 0 (off) or finite and > 0"), value_error);
   }
 }
 

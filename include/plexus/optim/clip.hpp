@@ -13,6 +13,16 @@
 
 namespace plexus {
 
+namespace detail {
+// The rule of every trainer's clip_norm option (StepOptions' through fit,
+// OnlineOptions'): 0 (off), or what clip_grad_norm takes, finite and > 0.
+// `what` names the option in the value_error.
+inline void check_clip_norm_option(double clip_norm, const char* what) {
+  if (clip_norm != 0.0 && (!(clip_norm > 0.0) || !std::isfinite(clip_norm)))
+    throw value_error(concat(what, " must be 0 (off) or finite and > 0, got ", clip_norm));
+}
+}  // namespace detail
+
 // Scales `grads` so that their L2 norm is at most max_norm and returns the
 // norm before clipping:
 //   norm = sqrt(sum g_i^2)                    (in double, in a fixed order)

@@ -125,9 +125,7 @@ inline void check_fit_options(const FitOptions& o, bool explicit_validation) {
     throw value_error(concat("fit: FitOptions::min_delta must be finite and >= 0, got ", o.min_delta));
   if (o.step.micro_batch < 0)
     throw value_error(concat("fit: FitOptions::step.micro_batch must be >= 0, got ", o.step.micro_batch));
-  if (o.step.clip_norm != 0.0 && (!(o.step.clip_norm > 0.0) || !std::isfinite(o.step.clip_norm)))
-    throw value_error(
-        concat("fit: FitOptions::step.clip_norm must be 0 (off) or finite and > 0, got ", o.step.clip_norm));
+  check_clip_norm_option(o.step.clip_norm, "fit: FitOptions::step.clip_norm");
   for (std::size_t i = 0; i < o.metrics.size(); ++i) {
     const FitMetric& m = o.metrics[i];
     if (m.name.empty()) throw value_error(concat("fit: FitOptions::metrics[", i, "] has no name"));

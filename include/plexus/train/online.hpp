@@ -64,8 +64,7 @@ class OnlineTrainer {
     if (o_.batch < o_.ranks)
       throw value_error(
           detail::concat("OnlineTrainer: a batch of ", o_.batch, " cannot be split over ", o_.ranks, " ranks"));
-    if (!(o_.clip_norm >= 0.0) || !std::isfinite(o_.clip_norm))
-      throw value_error(detail::concat("OnlineTrainer: clip_norm must be >= 0 and finite, got ", o_.clip_norm));
+    detail::check_clip_norm_option(o_.clip_norm, "OnlineTrainer: OnlineOptions::clip_norm");
     if (!(o_.warmup >= 0.0 && o_.warmup < 1.0))
       throw value_error(detail::concat("OnlineTrainer: warmup must be in [0, 1), got ", o_.warmup));
     if (o_.precision == Precision::bf16 && !std::is_same_v<T, float>)
