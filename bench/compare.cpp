@@ -15,13 +15,16 @@
 // --peak 1 (the default) also measures the cores' register peak (bench/
 // peak.hpp) and prints the training step's GFLOP/s (6 flop per parameter
 // and sample: the forward product, and the backward's two) as a fraction
-// of the peak of its precision.
+// of the peak of its precision, then the same for the step's products
+// timed alone (bench/step_products.hpp) and the share of the step's time
+// they take.
 #include <plexus/plexus.hpp>
 
 #include "init_file.hpp"
 #include "peak.hpp"
 #include "process.hpp"
 #include "recipes.hpp"
+#include "step_products.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -177,6 +180,13 @@ int main(int argc, char** argv) {
       std::printf("peak_bf16_gflops=%.1f\npeak_bf16_instruction=%s\n", p.bf16_gflops, p.bf16_instruction);
       std::printf("train_mflop_per_sample=%.2f\ntrain_gflops=%.1f\n", flop * 1e-6, gflops);
       if (of > 0) std::printf("train_fraction_of_peak=%.3f\n", gflops / of);
+      // The step's products alone, same shapes and threads (step_products.hpp).
+      const bench::ProductsTiming pt = bench::time_step_products<T>(
+          net, batch, micro, precision, static_cast<int>(std::clamp(steps / 4, 2L, 20L)), 3);
+      const double products_gflops = pt.flop_per_step / pt.best_seconds * 1e-9;
+      std::printf("products_gflops=%.1f\n", products_gflops);
+      if (of > 0) std::printf("products_fraction_of_peak=%.3f\n", products_gflops / of);
+      std::printf("products_share_of_step=%.3f\n", pt.best_seconds / (t / static_cast<double>(steps)));
     }
     std::printf("train_ms_per_step=%.2f\n", 1e3 * t / static_cast<double>(steps));
     std::printf("train_last_loss=%.6g\n", last);

@@ -36,6 +36,11 @@
 #error "the forwarding header plexus/core/engine_kernels.hpp is missing"
 #endif
 
+// Then the rest, so that in compiled mode (PLEXUS_DEV_COMPILED) the
+// library's instantiations are declared extern here too, as in every other
+// test file (this one is outside the unity batches).
+#include <plexus/plexus.hpp>
+
 #include <doctest/doctest.h>
 
 #include <string>

@@ -1,6 +1,9 @@
 # Fails when an object file of tests/include_cost is larger than its bound.
-# Inputs (-D): OBJECTS (|-separated paths), LIMITS (|-separated
-# source=bytes), CONFIG, FLAGS.
+# Also fails when an object defines a symbol that its source must not pay
+# for. Inputs (-D): OBJECTS (|-separated paths), LIMITS (|-separated
+# source=bytes), FORBIDDEN (|-separated source=text: no demangled symbol
+# the object defines may contain the text), NM (the nm program), CONFIG,
+# FLAGS.
 cmake_minimum_required(VERSION 3.16)
 if(NOT CONFIG STREQUAL "Release" OR FLAGS MATCHES "-fsanitize" OR FLAGS MATCHES "-O0")
   message("PLEXUS_SKIPPED: the bounds are for Release builds without sanitizers (this: ${CONFIG} ${FLAGS})")
@@ -27,6 +30,28 @@ foreach(limit IN LISTS limits)
   message("include_cost: ${source}: ${size} bytes of object (bound ${bound})")
   if(size GREATER bound)
     list(APPEND failed "${source} (${size} > ${bound} bytes)")
+  endif()
+  set(object_${source} "${found}")
+endforeach()
+string(REPLACE "|" ";" forbidden "${FORBIDDEN}")
+foreach(rule IN LISTS forbidden)
+  string(REGEX MATCH "^([^=]+)=(.+)$" _ "${rule}")
+  set(source "${CMAKE_MATCH_1}")
+  set(text "${CMAKE_MATCH_2}")
+  if(NOT DEFINED object_${source})
+    message(FATAL_ERROR "include_cost: ${source} has no bound in LIMITS")
+  endif()
+  execute_process(COMMAND "${NM}" -C --defined-only "${object_${source}}" OUTPUT_VARIABLE symbols
+                  RESULT_VARIABLE nm_result)
+  if(NOT nm_result EQUAL 0)
+    message(FATAL_ERROR "include_cost: '${NM} -C --defined-only ${object_${source}}' failed (${nm_result})")
+  endif()
+  string(FIND "${symbols}" "${text}" at)
+  if(at EQUAL -1)
+    message("include_cost: ${source}: no symbol with '${text}'")
+  else()
+    message("include_cost: ${source}: a symbol with '${text}'")
+    list(APPEND failed "${source} defines a symbol with '${text}'")
   endif()
 endforeach()
 if(failed)

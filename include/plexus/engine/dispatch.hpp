@@ -11,64 +11,79 @@
 #include "isa_generic.hpp"
 #include "kernel_table.hpp"
 
+#include <type_traits>
+
 namespace plexus {
 namespace detail {
 
-// Built once, out of line: inlined into every caller, the tables'
-// construction had the compiler load their constants on the hot path of
-// each dispatch (26 ns per call of detail::dot, measured). In compiled mode
-// (compiled.hpp) the library defines it, so that the engines' kernels are
-// compiled once, there, and not in every file that dispatches.
+// Each scalar's table of every engine, built once, out of line: inlined into
+// every caller, the tables' construction had the compiler load their
+// constants on the hot path of each dispatch (26 ns per call of detail::dot,
+// measured). A template per scalar, so that a header-only program compiles
+// the kernels of the scalars it runs and no others (a float program no
+// double kernel). In compiled mode (compiled.hpp) the library instantiates
+// both, so that the engines' kernels are compiled once, there, and not in
+// every file that dispatches.
+template <typename T>
 #if PLEXUS_USE_COMPILED_LIB
-const KernelTable* build_kernel_tables();
+const KernelTable<T>* build_kernel_tables();
 #else
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline, cold))
 #endif
-PLEXUS_DETAIL_COMPILED_INLINE const KernelTable*
+const KernelTable<T>*
 build_kernel_tables() {
   // An engine this build has no code for (not x86) is never chosen: it is
   // unsupported (see engine_missing), so its entry only fills the slot.
-  static const KernelTable tables[kEngineCount] = {
-    generic::table(),
+  static const KernelTable<T> tables[kEngineCount] = {
+    generic::table<T>(),
 #if PLEXUS_X86
-    avx2::table(),
-    avx512::table(),
-    avx512_bf16::table(),
+    avx2::table<T>(),
+    avx512::table<T>(),
+    avx512_bf16::table<T>(),
 #else
-    generic::table(),
-    generic::table(),
-    generic::table(),
+    generic::table<T>(),
+    generic::table<T>(),
+    generic::table<T>(),
 #endif
 #if PLEXUS_AMX
-    amx::table(),
+    amx::table<T>(),
 #else
-    generic::table(),
+    generic::table<T>(),
 #endif
   };
   return tables;
 }
 #endif
+#if defined(PLEXUS_COMPILED_LIB_SOURCE)
+template const KernelTable<float>* build_kernel_tables<float>();
+template const KernelTable<double>* build_kernel_tables<double>();
+#endif
 
-inline const KernelTable& kernel_table(Engine e) {
-  static const KernelTable* const tables = build_kernel_tables();
+template <typename T>
+const KernelTable<T>& kernel_table(Engine e) {
+  static const KernelTable<T>* const tables = build_kernel_tables<T>();
   return tables[static_cast<int>(e)];
 }
 
-// The running engine's kernels.
-inline const KernelTable& kernels() { return kernel_table(engine()); }
-
+// The running engine's kernels for scalar T (float or double).
 template <typename T>
-const GemmKernels<T>& gemm_kernels_for(const KernelTable& t, Precision p);
-template <>
-inline const GemmKernels<float>& gemm_kernels_for<float>(const KernelTable& t, Precision p) {
-  return p == Precision::bf16 ? t.sgemm_bf16 : t.sgemm;
+const KernelTable<T>& kernels() {
+  return kernel_table<T>(engine());
 }
-template <>
-inline const GemmKernels<double>& gemm_kernels_for<double>(const KernelTable& t, Precision p) {
-  if (p == Precision::bf16)
-    throw value_error("gemm: Precision::bf16 takes float operands; double products run in double");
-  return t.dgemm;
+
+// The running engine's products for scalar T at precision p.
+template <typename T>
+const GemmKernels<T>& gemm_kernels_for(Precision p) {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "float or double");
+  const KernelTable<T>& t = kernels<T>();
+  if constexpr (std::is_same_v<T, float>) {
+    return p == Precision::bf16 ? t.gemm_bf16 : t.gemm;
+  } else {
+    if (p == Precision::bf16)
+      throw value_error("gemm: Precision::bf16 takes float operands; double products run in double");
+    return t.gemm;
+  }
 }
 
 }  // namespace detail

@@ -11,25 +11,25 @@
 namespace plexus {
 namespace detail {
 
-inline float dot(const float* w, const float* x, Index n) { return kernels().sdot(w, x, n); }
-inline double dot(const double* w, const double* x, Index n) { return kernels().ddot(w, x, n); }
+inline float dot(const float* w, const float* x, Index n) { return kernels<float>().dot(w, x, n); }
+inline double dot(const double* w, const double* x, Index n) { return kernels<double>().dot(w, x, n); }
 
 // sum_i half_to_float(w[i]) * x[i], in float.
-inline float dot_half(const std::uint16_t* w, const float* x, Index n) { return kernels().hdot(w, x, n); }
+inline float dot_half(const std::uint16_t* w, const float* x, Index n) { return kernels<float>().hdot(w, x, n); }
 
 // sum_i bf16_to_float(w[i]) * x[i], in float.
-inline float dot_bf16(const std::uint16_t* w, const float* x, Index n) { return kernels().bdot(w, x, n); }
+inline float dot_bf16(const std::uint16_t* w, const float* x, Index n) { return kernels<float>().bdot(w, x, n); }
 
 // out[j] = dot(w + j * ldw, x, n) for j < cols, bit for bit, through one
 // dispatch for all the columns.
 inline void dot_columns(const float* w, Index ldw, const float* x, Index n, Index cols, float* out) {
-  kernels().sdot_columns(w, ldw, x, n, cols, out);
+  kernels<float>().dot_columns(w, ldw, x, n, cols, out);
 }
 inline void dot_half_columns(const std::uint16_t* w, Index ldw, const float* x, Index n, Index cols, float* out) {
-  kernels().hdot_columns(w, ldw, x, n, cols, out);
+  kernels<float>().hdot_columns(w, ldw, x, n, cols, out);
 }
 inline void dot_bf16_columns(const std::uint16_t* w, Index ldw, const float* x, Index n, Index cols, float* out) {
-  kernels().bdot_columns(w, ldw, x, n, cols, out);
+  kernels<float>().bdot_columns(w, ldw, x, n, cols, out);
 }
 
 }  // namespace detail

@@ -290,24 +290,25 @@ PLEXUS_ISA void adam(typename V::T* p, const typename V::T* g, typename V::T* m,
   if (i < n) adam_step<V>(p + i, g + i, m + i, v + i, n - i, false, c);
 }
 
-// Everything above for this instruction set, in one table; the caller adds
-// hdot and hdot_columns (its own per set).
-template <class F32, class F64>
-KernelTable isa_table() {
-  KernelTable t;
-  t.sgemm = gemm_kernels<F32, false>();
-  t.sgemm_bf16 = gemm_kernels<F32, true>();
-  t.dgemm = gemm_kernels<F64, false>();
-  t.sdot = &dot<F32>;
-  t.ddot = &dot<F64>;
-  t.bdot = &dot_bf16<F32>;
-  t.slane_sum = &lane_sum<float>;
-  t.dlane_sum = &lane_sum<double>;
-  t.sfinite = &finite_block<float>;
-  t.dfinite = &finite_block<double>;
-  t.sdot_columns = &dot_columns<F32>;
-  t.bdot_columns = &dot_bf16_columns<F32>;
-  t.sadam = &adam<F32>;
-  t.dadam = &adam<F64>;
+// Everything above for this instruction set and scalar T, in one table;
+// the caller adds hdot and hdot_columns to float's (its own per set).
+template <typename T>
+KernelTable<T> isa_table() {
+  KernelTable<T> t;
+  if constexpr (std::is_same_v<T, float>) {
+    t.gemm = gemm_kernels<F32, false>();
+    t.gemm_bf16 = gemm_kernels<F32, true>();
+    t.dot = &dot<F32>;
+    t.bdot = &dot_bf16<F32>;
+    t.dot_columns = &dot_columns<F32>;
+    t.bdot_columns = &dot_bf16_columns<F32>;
+    t.adam = &adam<F32>;
+  } else {
+    t.gemm = gemm_kernels<F64, false>();
+    t.dot = &dot<F64>;
+    t.adam = &adam<F64>;
+  }
+  t.lane_sum = &lane_sum<T>;
+  t.finite = &finite_block<T>;
   return t;
 }

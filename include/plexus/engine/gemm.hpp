@@ -194,7 +194,7 @@ void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, T alpha, const 
           T beta, T* c, Index ldc, Epilogue&& epilogue = Epilogue(), Precision precision = Precision::native) {
   using E = std::remove_reference_t<Epilogue>;
   E& e = epilogue;
-  const detail::GemmKernels<T>& ker = detail::gemm_kernels_for<T>(detail::kernels(), precision);
+  const detail::GemmKernels<T>& ker = detail::gemm_kernels_for<T>(precision);
   detail::gemm_with<T>(ker, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, e);
 }
 

@@ -200,9 +200,10 @@ inline GemmKernels<float> gemm_kernels() {
 }
 
 // The avx512 engine with these bf16 products.
-inline KernelTable table() {
-  KernelTable t = avx512::table();
-  t.sgemm_bf16 = gemm_kernels();
+template <typename T>
+KernelTable<T> table() {
+  KernelTable<T> t = avx512::table<T>();
+  if constexpr (std::is_same_v<T, float>) t.gemm_bf16 = gemm_kernels();
   return t;
 }
 

@@ -185,10 +185,13 @@ PLEXUS_ISA inline void hdot_columns(const std::uint16_t* w, Index ldw, const flo
 
 #undef PLEXUS_ISA
 
-inline KernelTable table() {
-  KernelTable t = isa_table<F32, F64>();
-  t.hdot = &hdot;
-  t.hdot_columns = &hdot_columns;
+template <typename T>
+KernelTable<T> table() {
+  KernelTable<T> t = isa_table<T>();
+  if constexpr (std::is_same_v<T, float>) {
+    t.hdot = &hdot;
+    t.hdot_columns = &hdot_columns;
+  }
   return t;
 }
 

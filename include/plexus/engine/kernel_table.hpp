@@ -7,6 +7,7 @@
 #include "../core/types.hpp"
 
 #include <cstdint>
+#include <type_traits>
 
 namespace plexus {
 namespace detail {
@@ -60,24 +61,35 @@ struct GemmKernels {
   }
 };
 
-struct KernelTable {
-  GemmKernels<float> sgemm;       // Precision::native
-  GemmKernels<float> sgemm_bf16;  // Precision::bf16
-  GemmKernels<double> dgemm;
-  float (*sdot)(const float* w, const float* x, Index n) = nullptr;
-  double (*ddot)(const double* w, const double* x, Index n) = nullptr;
+// An engine's kernels for one scalar type, float or double. The two are
+// apart so that a program that runs only float networks compiles no double
+// kernel (and the reverse) in header-only mode.
+template <typename T>
+struct KernelTable;
+
+template <>
+struct KernelTable<float> {
+  GemmKernels<float> gemm;       // Precision::native
+  GemmKernels<float> gemm_bf16;  // Precision::bf16
+  float (*dot)(const float* w, const float* x, Index n) = nullptr;
   float (*hdot)(const std::uint16_t* w, const float* x, Index n) = nullptr;  // IEEE half weights
   float (*bdot)(const std::uint16_t* w, const float* x, Index n) = nullptr;  // bf16 weights
   // out[j] = dot(w + j * ldw, x, n) for j < cols: the same values as dot, one dispatch.
-  void (*sdot_columns)(const float* w, Index ldw, const float* x, Index n, Index cols, float* out) = nullptr;
+  void (*dot_columns)(const float* w, Index ldw, const float* x, Index n, Index cols, float* out) = nullptr;
   void (*hdot_columns)(const std::uint16_t* w, Index ldw, const float* x, Index n, Index cols, float* out) = nullptr;
   void (*bdot_columns)(const std::uint16_t* w, Index ldw, const float* x, Index n, Index cols, float* out) = nullptr;
-  float (*slane_sum)(const float* p, Index n) = nullptr;
-  double (*dlane_sum)(const double* p, Index n) = nullptr;
-  bool (*sfinite)(const float* p, Index n) = nullptr;
-  bool (*dfinite)(const double* p, Index n) = nullptr;
-  void (*sadam)(float* p, const float* g, float* m, float* v, Index n, const AdamCoefficients<float>& c) = nullptr;
-  void (*dadam)(double* p, const double* g, double* m, double* v, Index n, const AdamCoefficients<double>& c) = nullptr;
+  float (*lane_sum)(const float* p, Index n) = nullptr;
+  bool (*finite)(const float* p, Index n) = nullptr;
+  void (*adam)(float* p, const float* g, float* m, float* v, Index n, const AdamCoefficients<float>& c) = nullptr;
+};
+
+template <>
+struct KernelTable<double> {
+  GemmKernels<double> gemm;
+  double (*dot)(const double* w, const double* x, Index n) = nullptr;
+  double (*lane_sum)(const double* p, Index n) = nullptr;
+  bool (*finite)(const double* p, Index n) = nullptr;
+  void (*adam)(double* p, const double* g, double* m, double* v, Index n, const AdamCoefficients<double>& c) = nullptr;
 };
 
 }  // namespace detail

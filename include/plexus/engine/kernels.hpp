@@ -25,8 +25,7 @@ namespace detail {
 template <typename T>
 T lane_sum(const T* p, Index n) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "float or double");
-  if constexpr (std::is_same_v<T, float>) return kernels().slane_sum(p, n);
-  else return kernels().dlane_sum(p, n);
+  return kernels<T>().lane_sum(p, n);
 }
 
 // Columns per work item in element-wise passes: large enough to amortise
@@ -49,8 +48,7 @@ namespace detail {
 template <typename T>
 bool finite_block(const T* p, Index n) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "IEEE float or double");
-  if constexpr (std::is_same_v<T, float>) return kernels().sfinite(p, n);
-  else return kernels().dfinite(p, n);
+  return kernels<T>().finite(p, n);
 }
 
 // One Adam / AdamW step over n parameters p with gradients g and moments m,
@@ -58,10 +56,10 @@ bool finite_block(const T* p, Index n) {
 // avx512 engines the results are those of the Eigen array expressions
 // Adam used before the engines, built by g++ 12 with -march=native.
 inline void adam_update(float* p, const float* g, float* m, float* v, Index n, const AdamCoefficients<float>& c) {
-  kernels().sadam(p, g, m, v, n, c);
+  kernels<float>().adam(p, g, m, v, n, c);
 }
 inline void adam_update(double* p, const double* g, double* m, double* v, Index n, const AdamCoefficients<double>& c) {
-  kernels().dadam(p, g, m, v, n, c);
+  kernels<double>().adam(p, g, m, v, n, c);
 }
 }  // namespace detail
 
@@ -71,11 +69,7 @@ template <typename T>
 bool all_finite(const T* p, Index n) {
   // The engine is settled here, on the caller's thread: a bad PLEXUS_ENGINE
   // throws to the caller rather than inside a worker thread.
-  const detail::KernelTable& k = detail::kernels();
-  const auto finite = [&k](const T* q, Index m) {
-    if constexpr (std::is_same_v<T, float>) return k.sfinite(q, m);
-    else return k.dfinite(q, m);
-  };
+  const auto finite = detail::kernels<T>().finite;
   std::atomic<bool> ok{true};
   parallel_chunks(n, Index(1) << 16, [&](Index i0, Index m) {
     if (ok.load(std::memory_order_relaxed) && !finite(p + i0, m)) ok.store(false, std::memory_order_relaxed);
