@@ -58,7 +58,8 @@ ProductsTiming time_step_products(const plexus::Network<T>& net, plexus::Index b
       part.push_back({plexus::Matrix<T>::Random(rows, s.in), plexus::Matrix<T>::Random(s.in, s.units),
                       plexus::Matrix<T>(rows, s.units), plexus::Matrix<T>::Random(rows, s.units),
                       plexus::Matrix<T>(s.in, s.units), plexus::Matrix<T>(rows, s.in)});
-      timing.flop_per_step += 6.0 * static_cast<double>(rows) * static_cast<double>(s.in) * static_cast<double>(s.units);
+      timing.flop_per_step +=
+          6.0 * static_cast<double>(rows) * static_cast<double>(s.in) * static_cast<double>(s.units);
     }
   auto run_part = [&](plexus::Index p) {
     for (Operands& o : ops[static_cast<std::size_t>(p)]) {

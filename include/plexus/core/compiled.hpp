@@ -17,13 +17,10 @@
 
 #if defined(PLEXUS_COMPILED_LIB_SOURCE)
 #define PLEXUS_USE_COMPILED_LIB 0
-#define PLEXUS_DETAIL_COMPILED_INLINE  // one strong definition, in the library
 #elif defined(PLEXUS_COMPILED_LIB)
 #define PLEXUS_USE_COMPILED_LIB 1
-#define PLEXUS_DETAIL_COMPILED_INLINE inline
 #else
 #define PLEXUS_USE_COMPILED_LIB 0
-#define PLEXUS_DETAIL_COMPILED_INLINE inline
 #endif
 
 #define PLEXUS_DETAIL_ABI_CAT2(a, b) a##b

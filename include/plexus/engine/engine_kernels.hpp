@@ -2,7 +2,8 @@
 // products' packing and micro-kernel, dot products, lane sums, finiteness
 // and Adam's update. Included once per instruction set (hence no include
 // guard) inside that set's namespace, by engine/isa_*.hpp, which first define
-// PLEXUS_ISA (its target attribute) and its vector traits F32 and F64.
+// PLEXUS_ISA (its target attribute) and its vector traits F32 and F64, and
+// then define hdot (declared here) for their half weights.
 //
 // Traits V: T (scalar), R (register), W (lanes), MV (registers per packed
 // panel of op(A): panels of MV * W rows, MV <= 3), NR (columns per packed
@@ -290,17 +291,28 @@ PLEXUS_ISA void adam(typename V::T* p, const typename V::T* g, typename V::T* m,
   if (i < n) adam_step<V>(p + i, g + i, m + i, v + i, n - i, false, c);
 }
 
-// Everything above for this instruction set and scalar T, in one table;
-// the caller adds hdot and hdot_columns to float's (its own per set).
+// sum_i half_to_float(w[i]) * x[i] in float: each instruction set defines
+// its own, after including this file.
+PLEXUS_ISA inline float hdot(const std::uint16_t* w, const float* x, Index n);
+
+PLEXUS_ISA inline void hdot_columns(const std::uint16_t* w, Index ldw, const float* x, Index n, Index cols,
+                                    float* out) {
+  for (Index j = 0; j < cols; ++j) out[j] = hdot(w + j * ldw, x, n);
+}
+
+// Everything above for this instruction set and scalar T, in one table
+// (the engine's kernels: engine/dispatch.hpp builds one per engine).
 template <typename T>
-KernelTable<T> isa_table() {
+KernelTable<T> table() {
   KernelTable<T> t;
   if constexpr (std::is_same_v<T, float>) {
     t.gemm = gemm_kernels<F32, false>();
     t.gemm_bf16 = gemm_kernels<F32, true>();
     t.dot = &dot<F32>;
+    t.hdot = &hdot;
     t.bdot = &dot_bf16<F32>;
     t.dot_columns = &dot_columns<F32>;
+    t.hdot_columns = &hdot_columns;
     t.bdot_columns = &dot_bf16_columns<F32>;
     t.adam = &adam<F32>;
   } else {

@@ -154,22 +154,7 @@ PLEXUS_ISA inline float hdot(const std::uint16_t* w, const float* x, Index n) {
   return s;
 }
 
-PLEXUS_ISA inline void hdot_columns(const std::uint16_t* w, Index ldw, const float* x, Index n, Index cols,
-                                    float* out) {
-  for (Index j = 0; j < cols; ++j) out[j] = hdot(w + j * ldw, x, n);
-}
-
 #undef PLEXUS_ISA
-
-template <typename T>
-KernelTable<T> table() {
-  KernelTable<T> t = isa_table<T>();
-  if constexpr (std::is_same_v<T, float>) {
-    t.hdot = &hdot;
-    t.hdot_columns = &hdot_columns;
-  }
-  return t;
-}
 
 }  // namespace avx2
 }  // namespace detail
