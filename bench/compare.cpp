@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
     for (long s = 1; s < warmup; ++s) step();
     const auto t0 = Clock::now();
     for (long s = 0; s < steps; ++s) step();
-    const double t = seconds_since(t0);
+    const double t = seconds_since(t0), step_seconds = t / static_cast<double>(steps);
     std::printf("params=%lld\n", static_cast<long long>(net.parameter_count()));
     const double rate = static_cast<double>(steps * batch) / t;
     std::printf("train_samples_per_s=%.1f\n", rate);
@@ -186,9 +186,9 @@ int main(int argc, char** argv) {
       const double products_gflops = pt.flop_per_step / pt.best_seconds * 1e-9;
       std::printf("products_gflops=%.1f\n", products_gflops);
       if (of > 0) std::printf("products_fraction_of_peak=%.3f\n", products_gflops / of);
-      std::printf("products_share_of_step=%.3f\n", pt.best_seconds / (t / static_cast<double>(steps)));
+      std::printf("products_share_of_step=%.3f\n", pt.best_seconds / step_seconds);
     }
-    std::printf("train_ms_per_step=%.2f\n", 1e3 * t / static_cast<double>(steps));
+    std::printf("train_ms_per_step=%.2f\n", 1e3 * step_seconds);
     std::printf("train_last_loss=%.6g\n", last);
     std::printf("train_peak_rss_mb=%.1f\n", peak_rss_mb());
     std::printf("train_rss_delta_mb=%.1f\n", peak_rss_mb() - rss_before);

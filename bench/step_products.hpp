@@ -22,17 +22,6 @@
 
 namespace bench {
 
-struct DenseShape {
-  plexus::Index in = 0, units = 0;
-};
-
-// Every Dense layer's shape, in the network's order.
-template <typename T>
-void dense_shapes(const plexus::Layer<T>& l, std::vector<DenseShape>& out) {
-  if (const auto* d = dynamic_cast<const plexus::Dense<T>*>(&l)) out.push_back({d->input_width(), d->units()});
-  for (std::size_t i = 0; i < l.child_count(); ++i) dense_shapes(l.child(i), out);
-}
-
 struct ProductsTiming {
   double flop_per_step = 0;  // 6 r in u summed over the layers and parts
   double best_seconds = 0;   // the fastest of the rounds, per step
@@ -40,26 +29,25 @@ struct ProductsTiming {
 
 // Times `rounds` rounds of `steps` steps' products (after one warm-up step)
 // for a batch of `batch` rows cut as train_step cuts it (parts of at most
-// `micro_batch` rows), and keeps the fastest round.
+// `micro_batch` rows, part i from row batch i / parts; micro_batch 0: one
+// part), and keeps the fastest round.
 template <typename T>
-ProductsTiming time_step_products(const plexus::Network<T>& net, plexus::Index batch, plexus::Index micro_batch,
+ProductsTiming time_step_products(plexus::Network<T>& net, plexus::Index batch, plexus::Index micro_batch,
                                   plexus::Precision precision, int steps, int rounds) {
-  std::vector<DenseShape> shapes;
-  dense_shapes<T>(net.layers(), shapes);
-  const plexus::Index parts = std::max<plexus::Index>(1, (batch + micro_batch - 1) / micro_batch);
-  const plexus::Index rows = (batch + parts - 1) / parts;
+  const std::vector<plexus::Dense<T>*> dense = plexus::dense_layers<T>(net.layers());
+  const plexus::Index parts = micro_batch > 0 ? std::max<plexus::Index>(1, (batch + micro_batch - 1) / micro_batch) : 1;
   struct Operands {
     plexus::Matrix<T> x, w, y, dy, dw, dx;
   };
   std::vector<std::vector<Operands>> ops(static_cast<std::size_t>(parts));
   ProductsTiming timing;
-  for (auto& part : ops)
-    for (const DenseShape& s : shapes) {
-      part.push_back({plexus::Matrix<T>::Random(rows, s.in), plexus::Matrix<T>::Random(s.in, s.units),
-                      plexus::Matrix<T>(rows, s.units), plexus::Matrix<T>::Random(rows, s.units),
-                      plexus::Matrix<T>(s.in, s.units), plexus::Matrix<T>(rows, s.in)});
-      timing.flop_per_step +=
-          6.0 * static_cast<double>(rows) * static_cast<double>(s.in) * static_cast<double>(s.units);
+  for (plexus::Index p = 0; p < parts; ++p)
+    for (const plexus::Dense<T>* d : dense) {
+      const plexus::Index rows = batch * (p + 1) / parts - batch * p / parts, in = d->input_width(), u = d->units();
+      ops[static_cast<std::size_t>(p)].push_back({plexus::Matrix<T>::Random(rows, in), plexus::Matrix<T>::Random(in, u),
+                                                  plexus::Matrix<T>(rows, u), plexus::Matrix<T>::Random(rows, u),
+                                                  plexus::Matrix<T>(in, u), plexus::Matrix<T>(rows, in)});
+      timing.flop_per_step += 6.0 * static_cast<double>(rows) * static_cast<double>(in) * static_cast<double>(u);
     }
   auto run_part = [&](plexus::Index p) {
     for (Operands& o : ops[static_cast<std::size_t>(p)]) {
