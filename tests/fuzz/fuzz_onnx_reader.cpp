@@ -4,7 +4,11 @@
 // sanitizer report, another exception, a huge allocation or a network that
 // does not survive export -> import bit for bit is a bug.
 // Also built without libFuzzer as a corpus replayer (replay_main.cpp).
-#include <plexus/io/onnx.hpp>
+// The umbrella header, not only <plexus/io/onnx.hpp>: the replayer links the
+// compiled library, whose extern declarations come with plexus.hpp (the
+// ONNX importer builds every layer kind: 40 s to compile them here, 16 s
+// with the declarations).
+#include <plexus/plexus.hpp>
 
 #include <cstdint>
 #include <cstdio>

@@ -12,7 +12,8 @@
 // fmadd(a, b, c) = a b + c, fnmadd(a, b, c) = c - a b, sqrt, adam_sqrt
 // (Adam's square root on whole registers), add_n (adds to the first n lanes
 // only), reduce_add, transpose (W registers as a W x W block), round_bf16,
-// prefetch; F32 also load_bf16 and load_bf16_n (bf16 -> float).
+// prefetch; F32 also load_bf16 and load_bf16_n (bf16 -> float). Optional:
+// transpose_half, with kTransposeHalf = true (below), where NR = W / 2.
 
 template <class V, bool Round>
 PLEXUS_ISA inline typename V::R rounded(typename V::R r) {
@@ -22,6 +23,15 @@ PLEXUS_ISA inline typename V::R rounded(typename V::R r) {
 
 PLEXUS_ISA inline Index lesser(Index a, Index b) { return a < b ? a : b; }
 
+// Prefetches the element `ahead` elements past p, which may lie past the
+// operand's end (a prefetch never faults): the address is formed as an
+// integer, not by pointer arithmetic out of the array.
+template <class V>
+PLEXUS_ISA inline void prefetch_ahead(const typename V::T* p, Index ahead) {
+  V::prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(p) +
+                                            static_cast<std::uintptr_t>(ahead) * sizeof(typename V::T)));
+}
+
 // Writes the transpose of `lines` rows of `len` values (row l at src + l *
 // ld; lines, len <= W) to dst: element (l, q) goes to dst[q * dst_ld + l],
 // lanes l >= lines zero, `width` <= W lanes stored per row.
@@ -29,9 +39,44 @@ template <class V, bool Round>
 PLEXUS_ISA inline void pack_transposed(typename V::T* dst, Index dst_ld, Index width, const typename V::T* src,
                                        Index ld, Index lines, Index len) {
   typename V::R r[V::W];
-  for (Index l = 0; l < V::W; ++l) r[l] = l < lines ? V::load_n(src + l * ld, len) : V::zero();
+  for (Index l = 0; l < V::W; ++l) {
+    if (l >= lines) {
+      r[l] = V::zero();
+      continue;
+    }
+    r[l] = V::load_n(src + l * ld, len);
+    prefetch_ahead<V>(src + l * ld, 4 * V::W);  // this line, four calls ahead
+  }
   V::transpose(r);
   for (Index q = 0; q < len; ++q) V::store_n(dst + q * dst_ld, width, rounded<V, Round>(r[q]));
+}
+
+// Whether V has transpose_half (W / 2 rows of W to W rows of W / 2, two
+// rows per register), which it says with a constant kTransposeHalf: the
+// narrow transpose of pack_rhs for NR = W / 2.
+template <class V, class = void>
+struct HasTransposeHalf : std::false_type {};
+template <class V>
+struct HasTransposeHalf<V, std::void_t<decltype(V::kTransposeHalf)>> : std::bool_constant<V::kTransposeHalf> {};
+
+// pack_transposed for W / 2 lines, to rows of W / 2 lanes stored back to back
+// (dst_ld = width = W / 2): element (l, q) to dst[q * W / 2 + l].
+template <class V, bool Round>
+PLEXUS_ISA inline void pack_transposed_half(typename V::T* dst, const typename V::T* src, Index ld, Index lines,
+                                            Index len) {
+  constexpr Index H = V::W / 2;
+  typename V::R r[H];
+  for (Index l = 0; l < H; ++l) {
+    if (l >= lines) {
+      r[l] = V::zero();
+      continue;
+    }
+    r[l] = V::load_n(src + l * ld, len);
+    prefetch_ahead<V>(src + l * ld, 4 * V::W);  // this line, four calls ahead
+  }
+  V::transpose_half(r);
+  for (Index q = 0; 2 * q < len; ++q)
+    V::store_n(dst + q * V::W, lesser(V::W, (len - 2 * q) * H), rounded<V, Round>(r[q]));
 }
 
 // op(A)[i0 : i0 + mi, k0 : k0 + kc] in panels of up to MV * W rows (the last
@@ -48,6 +93,7 @@ PLEXUS_ISA void pack_lhs(void* out, const typename V::T* a, Index lda, Index i0,
         const auto* s = a + (i0 + p) + (k0 + k) * lda;
         auto* d = dst + k * width;
         for (Index v = 0; v < width; v += W) V::store(d + v, rounded<V, Round>(V::load_n(s + v, rows - v)));
+        for (Index v = 0; v < width; v += W) prefetch_ahead<V>(s + v, 4 * lda);  // four columns ahead
       }
     } else {  // transpose W x W blocks
       for (Index v = 0; v < width; v += W)
@@ -77,8 +123,12 @@ PLEXUS_ISA void pack_rhs(void* out, const typename V::T* b, Index ldb, Index k0,
   }
   for (Index q = 0; q < nj; q += NR) {  // transpose
     const Index cols = lesser(NR, nj - q);
-    for (Index k = 0; k < kc; k += V::W)
-      pack_transposed<V, Round>(dst + k * NR, NR, NR, b + (k0 + k) + (j0 + q) * ldb, ldb, cols, lesser(V::W, kc - k));
+    for (Index k = 0; k < kc; k += V::W) {
+      const auto* src = b + (k0 + k) + (j0 + q) * ldb;
+      if constexpr (2 * NR == V::W && HasTransposeHalf<V>::value)
+        pack_transposed_half<V, Round>(dst + k * NR, src, ldb, cols, lesser(V::W, kc - k));
+      else pack_transposed<V, Round>(dst + k * NR, NR, NR, src, ldb, cols, lesser(V::W, kc - k));
+    }
     dst += NR * kc;
   }
 }

@@ -53,6 +53,15 @@ PLEXUS_ISA inline void transpose_words(__m512i r[16]) {
   for (int i = 0; i < 16; ++i) r[i] = _mm512_castps_si512(f[i]);
 }
 
+// Eight rows of 16 words to two rows of the transpose per register (as
+// avx512::F32::transpose_half).
+PLEXUS_ISA inline void transpose_words_half(__m512i r[8]) {
+  __m512 f[8];
+  for (int i = 0; i < 8; ++i) f[i] = _mm512_castsi512_ps(r[i]);
+  avx512::F32::transpose_half(f);
+  for (int i = 0; i < 8; ++i) r[i] = _mm512_castps_si512(f[i]);
+}
+
 // op(A)[i0 : i0 + mi, k0 : k0 + kc] as pair rows of panels of MR rows; the
 // depth is padded with zero pairs to a multiple of KPad.
 template <int MR, int KPad, bool Trans>
@@ -69,6 +78,8 @@ PLEXUS_ISA void pack_lhs_pairs(void* out, const float* a, Index lda, Index i0, I
           const __mmask16 m = mask16(rows - v);
           const __m512 lo = k < kc ? _mm512_maskz_loadu_ps(m, s) : _mm512_setzero_ps();
           const __m512 hi = k + 1 < kc ? _mm512_maskz_loadu_ps(m, s + lda) : _mm512_setzero_ps();
+          avx512::prefetch_ahead<avx512::F32>(s, 4 * lda);  // two pairs of columns ahead
+          avx512::prefetch_ahead<avx512::F32>(s, 5 * lda);
           _mm512_storeu_si512(dst + q * width + v, pair_words(lo, hi));
         }
       }
@@ -77,9 +88,16 @@ PLEXUS_ISA void pack_lhs_pairs(void* out, const float* a, Index lda, Index i0, I
         for (Index k = 0; k < 2 * pairs; k += 32) {
           __m512i r[16];
           const Index lines = lesser(16, rows - v), len = k >= kc ? 0 : lesser(32, kc - k);
-          for (Index l = 0; l < 16; ++l)
-            r[l] = l < lines && len > 0 ? contiguous_pairs(a + (k0 + k) + (i0 + p + v + l) * lda, len)
-                                        : _mm512_setzero_si512();
+          for (Index l = 0; l < 16; ++l) {
+            if (l >= lines || len <= 0) {
+              r[l] = _mm512_setzero_si512();
+              continue;
+            }
+            const float* src = a + (k0 + k) + (i0 + p + v + l) * lda;
+            r[l] = contiguous_pairs(src, len);
+            avx512::prefetch_ahead<avx512::F32>(src, 64);  // this line, two calls ahead
+            avx512::prefetch_ahead<avx512::F32>(src, 80);
+          }
           transpose_words(r);
           const Index stored = lesser(16, pairs - k / 2);
           for (Index q = 0; q < stored; ++q) _mm512_storeu_si512(dst + (k / 2 + q) * width + v, r[q]);
@@ -113,13 +131,22 @@ PLEXUS_ISA void pack_rhs_pairs(void* out, const float* b, Index ldb, Index k0, I
   for (Index j = 0; j < nj; j += 8) {  // element (k, j) at b[k + j * ldb]: columns contiguous; transpose
     const Index cols = lesser(8, nj - j);
     for (Index k = 0; k < 2 * pairs; k += 32) {
-      __m512i r[16];
+      __m512i r[8];  // column l's 16 pair words; then pair rows 2q and 2q + 1 in r[q]
       const Index len = lesser(32, kc - k);
-      for (Index l = 0; l < 16; ++l)
-        r[l] = l < cols ? contiguous_pairs(b + (k0 + k) + (j0 + j + l) * ldb, len) : _mm512_setzero_si512();
-      transpose_words(r);
+      for (Index l = 0; l < 8; ++l) {
+        if (l >= cols) {
+          r[l] = _mm512_setzero_si512();
+          continue;
+        }
+        const float* src = b + (k0 + k) + (j0 + j + l) * ldb;
+        r[l] = contiguous_pairs(src, len);
+        avx512::prefetch_ahead<avx512::F32>(src, 64);  // this line, two calls ahead
+        avx512::prefetch_ahead<avx512::F32>(src, 80);
+      }
+      transpose_words_half(r);
       const Index stored = lesser(16, pairs - k / 2);
-      for (Index q = 0; q < stored; ++q) _mm512_mask_storeu_epi32(dst + (k / 2 + q) * 8, 0xFF, r[q]);
+      for (Index q = 0; 2 * q < stored; ++q)
+        _mm512_mask_storeu_epi32(dst + (k / 2 + 2 * q) * 8, mask16((stored - 2 * q) * 8), r[q]);
     }
     dst += 8 * pairs;
   }

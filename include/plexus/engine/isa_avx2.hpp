@@ -91,6 +91,21 @@ struct F32 {
       r[4 + e] = _mm256_permute2f128_ps(u[e], u[4 + e], 0x31);
     }
   }
+  // Four rows of 8 (r[j], element k) to the 8 x 4 transpose, two rows of it
+  // per register: r[q] holds elements 2q (lanes 0-3) and 2q + 1 (lanes 4-7)
+  // of rows 0..3. For 4-column panels.
+  static constexpr bool kTransposeHalf = true;
+  PLEXUS_ISA static void transpose_half(R r[4]) {
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    // x[e], 128-bit lane l: element 4l + e of rows 0..3.
+    const __m256 x0 = _mm256_shuffle_ps(t0, t2, 0x44), x1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 x2 = _mm256_shuffle_ps(t1, t3, 0x44), x3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    r[0] = _mm256_permute2f128_ps(x0, x1, 0x20);
+    r[1] = _mm256_permute2f128_ps(x2, x3, 0x20);
+    r[2] = _mm256_permute2f128_ps(x0, x1, 0x31);
+    r[3] = _mm256_permute2f128_ps(x2, x3, 0x31);
+  }
 };
 
 struct F64 {

@@ -114,6 +114,35 @@ struct F32 {
     }
     for (int i = 0; i < 16; ++i) r[i] = t[i];
   }
+  // Eight rows of 16 (r[j], element k) to the 16 x 8 transpose, two rows of
+  // it per register: r[q] holds elements 2q (lanes 0-7) and 2q + 1 (lanes
+  // 8-15) of rows 0..7. Half the work of transpose() for 8-column panels.
+  static constexpr bool kTransposeHalf = true;
+  PLEXUS_ISA static void transpose_half(R r[8]) {
+    __m512 t[8], x[8];
+    for (int i = 0; i < 4; ++i) {
+      t[2 * i] = _mm512_maskz_unpacklo_ps(kAll16, r[2 * i], r[2 * i + 1]);
+      t[2 * i + 1] = _mm512_maskz_unpackhi_ps(kAll16, r[2 * i], r[2 * i + 1]);
+    }
+    for (int g = 0; g < 2; ++g) {
+      x[4 * g + 0] = _mm512_maskz_shuffle_ps(kAll16, t[4 * g + 0], t[4 * g + 2], 0x44);
+      x[4 * g + 1] = _mm512_maskz_shuffle_ps(kAll16, t[4 * g + 0], t[4 * g + 2], 0xEE);
+      x[4 * g + 2] = _mm512_maskz_shuffle_ps(kAll16, t[4 * g + 1], t[4 * g + 3], 0x44);
+      x[4 * g + 3] = _mm512_maskz_shuffle_ps(kAll16, t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+    // x[4g + e], 128-bit lane l, now holds element 4l + e of rows 4g..4g+3.
+    for (int e = 0; e < 4; e += 2) {
+      const __m512 u0 = _mm512_maskz_shuffle_f32x4(kAll16, x[e], x[4 + e], 0x44);
+      const __m512 u1 = _mm512_maskz_shuffle_f32x4(kAll16, x[e], x[4 + e], 0xEE);
+      const __m512 u2 = _mm512_maskz_shuffle_f32x4(kAll16, x[e + 1], x[5 + e], 0x44);
+      const __m512 u3 = _mm512_maskz_shuffle_f32x4(kAll16, x[e + 1], x[5 + e], 0xEE);
+      const int h = e / 2;
+      r[h] = _mm512_maskz_shuffle_f32x4(kAll16, u0, u2, 0x88);
+      r[2 + h] = _mm512_maskz_shuffle_f32x4(kAll16, u0, u2, 0xDD);
+      r[4 + h] = _mm512_maskz_shuffle_f32x4(kAll16, u1, u3, 0x88);
+      r[6 + h] = _mm512_maskz_shuffle_f32x4(kAll16, u1, u3, 0xDD);
+    }
+  }
 };
 
 struct F64 {
