@@ -89,48 +89,41 @@ struct F32 {
     const __m256i h = _mm256_maskz_loadu_epi16(mask16(n), p);
     return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(kAll16, _mm512_maskz_cvtepu16_epi32(kAll16, h), 16));
   }
+  // The first two steps of both transposes: rows 4g..4g+3 of r (g < groups)
+  // to x[4g + e], whose 128-bit lane l holds element 4l + e of those rows.
+  PLEXUS_ISA static void transpose_quads(const R* r, R* x, int groups) {
+    for (int g = 0; g < groups; ++g) {
+      const __m512 t0 = _mm512_maskz_unpacklo_ps(kAll16, r[4 * g], r[4 * g + 1]);
+      const __m512 t1 = _mm512_maskz_unpackhi_ps(kAll16, r[4 * g], r[4 * g + 1]);
+      const __m512 t2 = _mm512_maskz_unpacklo_ps(kAll16, r[4 * g + 2], r[4 * g + 3]);
+      const __m512 t3 = _mm512_maskz_unpackhi_ps(kAll16, r[4 * g + 2], r[4 * g + 3]);
+      x[4 * g + 0] = _mm512_maskz_shuffle_ps(kAll16, t0, t2, 0x44);
+      x[4 * g + 1] = _mm512_maskz_shuffle_ps(kAll16, t0, t2, 0xEE);
+      x[4 * g + 2] = _mm512_maskz_shuffle_ps(kAll16, t1, t3, 0x44);
+      x[4 * g + 3] = _mm512_maskz_shuffle_ps(kAll16, t1, t3, 0xEE);
+    }
+  }
   PLEXUS_ISA static void transpose(R r[16]) {
-    __m512 t[16];
-    for (int i = 0; i < 8; ++i) {
-      t[2 * i] = _mm512_maskz_unpacklo_ps(kAll16, r[2 * i], r[2 * i + 1]);
-      t[2 * i + 1] = _mm512_maskz_unpackhi_ps(kAll16, r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; ++i) {
-      r[4 * i + 0] = _mm512_maskz_shuffle_ps(kAll16, t[4 * i + 0], t[4 * i + 2], 0x44);
-      r[4 * i + 1] = _mm512_maskz_shuffle_ps(kAll16, t[4 * i + 0], t[4 * i + 2], 0xEE);
-      r[4 * i + 2] = _mm512_maskz_shuffle_ps(kAll16, t[4 * i + 1], t[4 * i + 3], 0x44);
-      r[4 * i + 3] = _mm512_maskz_shuffle_ps(kAll16, t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    // r[4g + e], 128-bit lane l, now holds elements 4l + e of rows 4g..4g+3.
+    __m512 x[16];
+    transpose_quads(r, x, 4);
     for (int e = 0; e < 4; ++e) {
-      const __m512 u0 = _mm512_maskz_shuffle_f32x4(kAll16, r[e], r[4 + e], 0x44);
-      const __m512 u1 = _mm512_maskz_shuffle_f32x4(kAll16, r[e], r[4 + e], 0xEE);
-      const __m512 u2 = _mm512_maskz_shuffle_f32x4(kAll16, r[8 + e], r[12 + e], 0x44);
-      const __m512 u3 = _mm512_maskz_shuffle_f32x4(kAll16, r[8 + e], r[12 + e], 0xEE);
-      t[e] = _mm512_maskz_shuffle_f32x4(kAll16, u0, u2, 0x88);
-      t[4 + e] = _mm512_maskz_shuffle_f32x4(kAll16, u0, u2, 0xDD);
-      t[8 + e] = _mm512_maskz_shuffle_f32x4(kAll16, u1, u3, 0x88);
-      t[12 + e] = _mm512_maskz_shuffle_f32x4(kAll16, u1, u3, 0xDD);
+      const __m512 u0 = _mm512_maskz_shuffle_f32x4(kAll16, x[e], x[4 + e], 0x44);
+      const __m512 u1 = _mm512_maskz_shuffle_f32x4(kAll16, x[e], x[4 + e], 0xEE);
+      const __m512 u2 = _mm512_maskz_shuffle_f32x4(kAll16, x[8 + e], x[12 + e], 0x44);
+      const __m512 u3 = _mm512_maskz_shuffle_f32x4(kAll16, x[8 + e], x[12 + e], 0xEE);
+      r[e] = _mm512_maskz_shuffle_f32x4(kAll16, u0, u2, 0x88);
+      r[4 + e] = _mm512_maskz_shuffle_f32x4(kAll16, u0, u2, 0xDD);
+      r[8 + e] = _mm512_maskz_shuffle_f32x4(kAll16, u1, u3, 0x88);
+      r[12 + e] = _mm512_maskz_shuffle_f32x4(kAll16, u1, u3, 0xDD);
     }
-    for (int i = 0; i < 16; ++i) r[i] = t[i];
   }
   // Eight rows of 16 (r[j], element k) to the 16 x 8 transpose, two rows of
   // it per register: r[q] holds elements 2q (lanes 0-7) and 2q + 1 (lanes
   // 8-15) of rows 0..7. Half the work of transpose() for 8-column panels.
   static constexpr bool kTransposeHalf = true;
   PLEXUS_ISA static void transpose_half(R r[8]) {
-    __m512 t[8], x[8];
-    for (int i = 0; i < 4; ++i) {
-      t[2 * i] = _mm512_maskz_unpacklo_ps(kAll16, r[2 * i], r[2 * i + 1]);
-      t[2 * i + 1] = _mm512_maskz_unpackhi_ps(kAll16, r[2 * i], r[2 * i + 1]);
-    }
-    for (int g = 0; g < 2; ++g) {
-      x[4 * g + 0] = _mm512_maskz_shuffle_ps(kAll16, t[4 * g + 0], t[4 * g + 2], 0x44);
-      x[4 * g + 1] = _mm512_maskz_shuffle_ps(kAll16, t[4 * g + 0], t[4 * g + 2], 0xEE);
-      x[4 * g + 2] = _mm512_maskz_shuffle_ps(kAll16, t[4 * g + 1], t[4 * g + 3], 0x44);
-      x[4 * g + 3] = _mm512_maskz_shuffle_ps(kAll16, t[4 * g + 1], t[4 * g + 3], 0xEE);
-    }
-    // x[4g + e], 128-bit lane l, now holds element 4l + e of rows 4g..4g+3.
+    __m512 x[8];
+    transpose_quads(r, x, 2);
     for (int e = 0; e < 4; e += 2) {
       const __m512 u0 = _mm512_maskz_shuffle_f32x4(kAll16, x[e], x[4 + e], 0x44);
       const __m512 u1 = _mm512_maskz_shuffle_f32x4(kAll16, x[e], x[4 + e], 0xEE);
