@@ -136,9 +136,13 @@ PLEXUS_ISA void pack_rhs(void* out, const typename V::T* b, Index ldb, Index k0,
 // C[rows x cols] (=, or += when !zero) alpha * A * B for one panel of A
 // (MV2 * W wide) and one of B (NR wide). The MV2 x NR block of C stays in
 // registers for the whole depth and is written once; edges under masks.
-template <class V, int MV2>
-PLEXUS_ISA inline void micro_kernel(Index kc, const typename V::T* pa, const typename V::T* pb, typename V::T* c,
-                                    Index ldc, Index rows, Index cols, typename V::T alpha, bool zero) {
+// The panel of A is read at pa, column k at pa + k * step: packed (step
+// MV2 * W, zero-padded rows) or in place (step lda; Masked: its last
+// register holds fewer than W rows, read under a mask).
+template <class V, int MV2, bool Masked = false>
+PLEXUS_ISA inline void micro_kernel(Index kc, const typename V::T* pa, Index step, const typename V::T* pb,
+                                    typename V::T* c, Index ldc, Index rows, Index cols, typename V::T alpha,
+                                    bool zero) {
   constexpr int W = V::W, NR = V::NR;
   using R = typename V::R;
   R acc[MV2][NR];
@@ -150,14 +154,17 @@ PLEXUS_ISA inline void micro_kernel(Index kc, const typename V::T* pa, const typ
   for (Index k = 0; k < kc; ++k) {
     R av[MV2];
 #pragma GCC unroll 3
-    for (int v = 0; v < MV2; ++v) av[v] = V::load(pa + v * W);
+    for (int v = 0; v < MV2; ++v) {
+      if constexpr (Masked) av[v] = V::load_n(pa + v * W, rows - v * W);
+      else av[v] = V::load(pa + v * W);
+    }
 #pragma GCC unroll 8
     for (int j = 0; j < NR; ++j) {
       const R bj = V::set1(pb[j]);
 #pragma GCC unroll 3
       for (int v = 0; v < MV2; ++v) acc[v][j] = V::fmadd(av[v], bj, acc[v][j]);
     }
-    pa += MV2 * W;
+    pa += step;
     pb += NR;
   }
   const R al = V::set1(alpha);
@@ -182,28 +189,44 @@ PLEXUS_ISA inline void micro_kernel(Index kc, const typename V::T* pa, const typ
   }
 }
 
-template <class V>
-PLEXUS_ISA void gemm_kernel(typename V::T* c, Index ldc, const void* pa_, const void* pb_, Index mi, Index kc, Index nj,
-                            typename V::T alpha, bool zero) {
+// One panel of A (rows <= MV2 * W) against one of B; Direct: A read in place.
+template <class V, bool Direct, int MV2>
+PLEXUS_ISA inline void panel_kernel(const typename V::T* a, Index lda, const typename V::T* pb, typename V::T* c,
+                                    Index ldc, Index kc, Index rows, Index cols, typename V::T alpha, bool zero) {
+  if constexpr (Direct) {
+    if (rows != MV2 * V::W) return micro_kernel<V, MV2, true>(kc, a, lda, pb, c, ldc, rows, cols, alpha, zero);
+  }
+  micro_kernel<V, MV2>(kc, a, Direct ? lda : MV2 * V::W, pb, c, ldc, rows, cols, alpha, zero);
+}
+
+// The panels of A (packed at a, or in place: rows p.. at a + p) against
+// those of B.
+template <class V, bool Direct>
+PLEXUS_ISA void gemm_panels(typename V::T* c, Index ldc, const typename V::T* a, Index lda, const void* pb_, Index mi,
+                            Index kc, Index nj, typename V::T alpha, bool zero) {
   constexpr Index W = V::W, MR = V::MV * V::W, NR = V::NR;
   const auto* pb = static_cast<const typename V::T*>(pb_);
   for (Index q = 0; q < nj; q += NR) {
     const Index cols = lesser(NR, nj - q);
-    const auto* a = static_cast<const typename V::T*>(pa_);
     for (Index p = 0; p < mi; p += MR) {
       const Index rows = lesser(MR, mi - p), width = round_up(rows, W);
+      const auto* ap = Direct ? a + p : a + p * kc;  // packed panels of `width` rows, k by k
       auto* cp = c + p + q * ldc;
       if (width == 3 * W) {
-        if constexpr (V::MV >= 3) micro_kernel<V, 3>(kc, a, pb, cp, ldc, rows, cols, alpha, zero);
+        if constexpr (V::MV >= 3) panel_kernel<V, Direct, 3>(ap, lda, pb, cp, ldc, kc, rows, cols, alpha, zero);
       } else if (width == 2 * W) {
-        if constexpr (V::MV >= 2) micro_kernel<V, 2>(kc, a, pb, cp, ldc, rows, cols, alpha, zero);
+        if constexpr (V::MV >= 2) panel_kernel<V, Direct, 2>(ap, lda, pb, cp, ldc, kc, rows, cols, alpha, zero);
       } else {
-        micro_kernel<V, 1>(kc, a, pb, cp, ldc, rows, cols, alpha, zero);
+        panel_kernel<V, Direct, 1>(ap, lda, pb, cp, ldc, kc, rows, cols, alpha, zero);
       }
-      a += width * kc;
     }
     pb += NR * kc;
   }
+}
+template <class V>
+PLEXUS_ISA void gemm_kernel(typename V::T* c, Index ldc, const void* pa, const void* pb, Index mi, Index kc, Index nj,
+                            typename V::T alpha, bool zero) {
+  gemm_panels<V, false>(c, ldc, static_cast<const typename V::T*>(pa), 0, pb, mi, kc, nj, alpha, zero);
 }
 
 // The products of this instruction set for V::T; Round: bf16 emulated by
@@ -219,6 +242,7 @@ GemmKernels<typename V::T> gemm_kernels() {
   k.pack_rhs[0] = &pack_rhs<V, false, Round>;
   k.pack_rhs[1] = &pack_rhs<V, true, Round>;
   k.kernel = &gemm_kernel<V>;
+  if (!Round) k.kernel_direct = &gemm_panels<V, true>;  // Round: the pack rounds op(A) to bf16
   return k;
 }
 

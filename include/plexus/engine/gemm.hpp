@@ -102,6 +102,9 @@ void gemm_impl(const GemmKernels<T>& ker, bool trans_a, bool trans_b, Index m, I
 
   const Index kc = gemm_depth_block(ker, k), mc = ker.mc, nc = std::min<Index>(n, ker.nc);
   const auto pack_a = ker.pack_lhs[trans_a ? 1 : 0];
+  // op(A) = A is read in place where the engine can (its columns are
+  // contiguous already), so only op(B) is packed.
+  const bool direct_a = !trans_a && ker.kernel_direct != nullptr;
   const auto pack_b = ker.pack_rhs[trans_b ? 1 : 0];
   Buffer<T>& shared_b = gemm_workspace<T, 0>();
   shared_b.reserve(elements(ker.rhs_offset(round_up(nc, nr), kc)));
@@ -127,15 +130,20 @@ void gemm_impl(const GemmKernels<T>& ker, bool trans_a, bool trans_b, Index m, I
       auto compute = [&](Index task) {
         const Index i0 = (task / t.col_tasks) * t.mb, jj = (task % t.col_tasks) * t.nb;
         const Index mi = std::min(t.mb, m - i0), nj = std::min(t.nb, nc2 - jj);
-        Buffer<T>& ws = gemm_workspace<T, 1>();
-        PackedLhs& memo = packed_lhs_memo();
-        if (memo.panel != panel || memo.i0 != i0) {
-          pack_a(ws.data(), a, lda, i0, k2, mi, kc2);
-          memo.panel = panel;
-          memo.i0 = i0;
+        T* const cb = c + i0 + (j2 + jj) * ldc;
+        const auto* pb = block_b + ker.rhs_offset(jj, kc2);
+        if (direct_a) {
+          ker.kernel_direct(cb, ldc, a + i0 + k2 * lda, lda, pb, mi, kc2, nj, alpha, first && zero_c);
+        } else {
+          Buffer<T>& ws = gemm_workspace<T, 1>();
+          PackedLhs& memo = packed_lhs_memo();
+          if (memo.panel != panel || memo.i0 != i0) {
+            pack_a(ws.data(), a, lda, i0, k2, mi, kc2);
+            memo.panel = panel;
+            memo.i0 = i0;
+          }
+          ker.kernel(cb, ldc, ws.data(), pb, mi, kc2, nj, alpha, first && zero_c);
         }
-        ker.kernel(c + i0 + (j2 + jj) * ldc, ldc, ws.data(), block_b + ker.rhs_offset(jj, kc2), mi, kc2, nj, alpha,
-                   first && zero_c);
         if (last) epilogue(i0, j2 + jj, mi, nj);
       };
       const Index tasks = t.row_tasks * t.col_tasks;

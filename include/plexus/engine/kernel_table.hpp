@@ -49,6 +49,13 @@ struct GemmKernels {
   Pack pack_lhs[2] = {nullptr, nullptr};
   Pack pack_rhs[2] = {nullptr, nullptr};
   Kernel kernel = nullptr;
+  // The same with op(A) = A (not transposed) read in place, column k of the
+  // block at a + k * lda, instead of packed: the same sums in the same order,
+  // so the same bits. nullptr: op(A) is always packed (bf16 products, which
+  // convert it as they pack).
+  using DirectKernel = void (*)(T* c, Index ldc, const T* a, Index lda, const void* pb, Index mi, Index kc, Index nj,
+                                T alpha, bool zero);
+  DirectKernel kernel_direct = nullptr;
 
   Index packed_depth(Index kc) const { return round_up(kc, k_align); }
   // Bytes of a packed block of op(A) with mb rows, and the offset of column j
