@@ -1,8 +1,10 @@
 // Matrix products for the layers: C = alpha * op(A) * op(B) (+ C).
 //
 // A Goto/BLIS-style driver: each K x N panel of op(B) is packed once and
-// shared by all threads, and the rows and columns of C are cut into tasks
-// whose sizes depend only on the problem's shape, never on the thread count.
+// shared by all threads (op(A) is packed per row block, or read in place
+// when it is not transposed and the engine can), and the rows and columns
+// of C are cut into tasks whose sizes depend only on the problem's shape,
+// never on the thread count.
 // An element's value thus depends on the shape (and the engine) alone:
 // training is bit-reproducible whatever the number of threads. Packing
 // buffers live in per-thread workspaces that only grow, so a steady-state
