@@ -105,7 +105,8 @@ void gemm_impl(const GemmKernels<T>& ker, bool trans_a, bool trans_b, Index m, I
   const Index kc = gemm_depth_block(ker, k), mc = ker.mc, nc = std::min<Index>(n, ker.nc);
   const auto pack_a = ker.pack_lhs[trans_a ? 1 : 0];
   // op(A) = A is read in place where the engine can (its columns are
-  // contiguous already), so only op(B) is packed.
+  // contiguous already) and a block's rows fill whole registers, so only
+  // op(B) is packed.
   const bool direct_a = !trans_a && ker.kernel_direct != nullptr;
   const auto pack_b = ker.pack_rhs[trans_b ? 1 : 0];
   Buffer<T>& shared_b = gemm_workspace<T, 0>();
@@ -134,7 +135,7 @@ void gemm_impl(const GemmKernels<T>& ker, bool trans_a, bool trans_b, Index m, I
         const Index mi = std::min(t.mb, m - i0), nj = std::min(t.nb, nc2 - jj);
         T* const cb = c + i0 + (j2 + jj) * ldc;
         const auto* pb = block_b + ker.rhs_offset(jj, kc2);
-        if (direct_a) {
+        if (direct_a && mi % ker.row_align == 0) {  // else the last panel would need masked loads
           ker.kernel_direct(cb, ldc, a + i0 + k2 * lda, lda, pb, mi, kc2, nj, alpha, first && zero_c);
         } else {
           Buffer<T>& ws = gemm_workspace<T, 1>();

@@ -50,9 +50,10 @@ struct GemmKernels {
   Pack pack_rhs[2] = {nullptr, nullptr};
   Kernel kernel = nullptr;
   // The same with op(A) = A (not transposed) read in place, column k of the
-  // block at a + k * lda, instead of packed: the same sums in the same order,
-  // so the same bits. nullptr: op(A) is always packed (bf16 products, which
-  // convert it as they pack).
+  // block at a + k * lda, instead of packed, for blocks of a multiple of
+  // row_align rows: the same sums in the same order, so the same bits.
+  // nullptr: op(A) is always packed (bf16 products, which convert it as they
+  // pack).
   using DirectKernel = void (*)(T* c, Index ldc, const T* a, Index lda, const void* pb, Index mi, Index kc, Index nj,
                                 T alpha, bool zero);
   DirectKernel kernel_direct = nullptr;
