@@ -32,6 +32,22 @@ PLEXUS_ISA inline void prefetch_ahead(const typename V::T* p, Index ahead) {
                                             static_cast<std::uintptr_t>(ahead) * sizeof(typename V::T)));
 }
 
+// r[l] = the first len values of row l (at src + l * ld) for l < lines,
+// zeros for lines <= l < count; each row loaded is prefetched four blocks of
+// W ahead (the transposing packs walk their rows W values at a time).
+template <class V>
+PLEXUS_ISA inline void load_lines(typename V::R* r, Index count, const typename V::T* src, Index ld, Index lines,
+                                  Index len) {
+  for (Index l = 0; l < count; ++l) {
+    if (l >= lines) {
+      r[l] = V::zero();
+      continue;
+    }
+    r[l] = V::load_n(src + l * ld, len);
+    prefetch_ahead<V>(src + l * ld, 4 * V::W);
+  }
+}
+
 // Writes the transpose of `lines` rows of `len` values (row l at src + l *
 // ld; lines, len <= W) to dst: element (l, q) goes to dst[q * dst_ld + l],
 // lanes l >= lines zero, `width` <= W lanes stored per row.
@@ -39,14 +55,7 @@ template <class V, bool Round>
 PLEXUS_ISA inline void pack_transposed(typename V::T* dst, Index dst_ld, Index width, const typename V::T* src,
                                        Index ld, Index lines, Index len) {
   typename V::R r[V::W];
-  for (Index l = 0; l < V::W; ++l) {
-    if (l >= lines) {
-      r[l] = V::zero();
-      continue;
-    }
-    r[l] = V::load_n(src + l * ld, len);
-    prefetch_ahead<V>(src + l * ld, 4 * V::W);  // this line, four calls ahead
-  }
+  load_lines<V>(r, V::W, src, ld, lines, len);
   V::transpose(r);
   for (Index q = 0; q < len; ++q) V::store_n(dst + q * dst_ld, width, rounded<V, Round>(r[q]));
 }
@@ -66,14 +75,7 @@ PLEXUS_ISA inline void pack_transposed_half(typename V::T* dst, const typename V
                                             Index len) {
   constexpr Index H = V::W / 2;
   typename V::R r[H];
-  for (Index l = 0; l < H; ++l) {
-    if (l >= lines) {
-      r[l] = V::zero();
-      continue;
-    }
-    r[l] = V::load_n(src + l * ld, len);
-    prefetch_ahead<V>(src + l * ld, 4 * V::W);  // this line, four calls ahead
-  }
+  load_lines<V>(r, H, src, ld, lines, len);
   V::transpose_half(r);
   for (Index q = 0; 2 * q < len; ++q)
     V::store_n(dst + q * V::W, lesser(V::W, (len - 2 * q) * H), rounded<V, Round>(r[q]));
@@ -187,13 +189,6 @@ PLEXUS_ISA inline void micro_kernel(Index kc, const typename V::T* pa, Index ste
   }
 }
 
-// One panel of A (rows <= MV2 * W) against one of B; Direct: A read in place.
-template <class V, bool Direct, int MV2>
-PLEXUS_ISA inline void panel_kernel(const typename V::T* a, Index lda, const typename V::T* pb, typename V::T* c,
-                                    Index ldc, Index kc, Index rows, Index cols, typename V::T alpha, bool zero) {
-  micro_kernel<V, MV2>(kc, a, Direct ? lda : MV2 * V::W, pb, c, ldc, rows, cols, alpha, zero);
-}
-
 // The panels of A (packed at a, or in place: rows p.. at a + p) against
 // those of B.
 template <class V, bool Direct>
@@ -205,14 +200,16 @@ PLEXUS_ISA void gemm_panels(typename V::T* c, Index ldc, const typename V::T* a,
     const Index cols = lesser(NR, nj - q);
     for (Index p = 0; p < mi; p += MR) {
       const Index rows = lesser(MR, mi - p), width = round_up(rows, W);
-      const auto* ap = Direct ? a + p : a + p * kc;  // packed panels of `width` rows, k by k
+      // Packed: panels of `width` rows, k by k; in place: column k at lda.
+      const auto* ap = Direct ? a + p : a + p * kc;
+      const Index step = Direct ? lda : width;
       auto* cp = c + p + q * ldc;
       if (width == 3 * W) {
-        if constexpr (V::MV >= 3) panel_kernel<V, Direct, 3>(ap, lda, pb, cp, ldc, kc, rows, cols, alpha, zero);
+        if constexpr (V::MV >= 3) micro_kernel<V, 3>(kc, ap, step, pb, cp, ldc, rows, cols, alpha, zero);
       } else if (width == 2 * W) {
-        if constexpr (V::MV >= 2) panel_kernel<V, Direct, 2>(ap, lda, pb, cp, ldc, kc, rows, cols, alpha, zero);
+        if constexpr (V::MV >= 2) micro_kernel<V, 2>(kc, ap, step, pb, cp, ldc, rows, cols, alpha, zero);
       } else {
-        panel_kernel<V, Direct, 1>(ap, lda, pb, cp, ldc, kc, rows, cols, alpha, zero);
+        micro_kernel<V, 1>(kc, ap, step, pb, cp, ldc, rows, cols, alpha, zero);
       }
     }
     pb += NR * kc;

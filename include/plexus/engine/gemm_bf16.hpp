@@ -62,6 +62,21 @@ PLEXUS_ISA inline void transpose_words_half(__m512i r[8]) {
   for (int i = 0; i < 8; ++i) r[i] = _mm512_castps_si512(f[i]);
 }
 
+// r[l] = the first len (<= 32) floats of row l (at src + l * ld) as pair
+// words for l < lines, zeros for lines <= l < count; each row loaded is
+// prefetched two blocks of 32 ahead (the packs walk their rows 32 at a time).
+PLEXUS_ISA inline void pair_lines(__m512i* r, Index count, const float* src, Index ld, Index lines, Index len) {
+  for (Index l = 0; l < count; ++l) {
+    if (l >= lines) {
+      r[l] = _mm512_setzero_si512();
+      continue;
+    }
+    r[l] = contiguous_pairs(src + l * ld, len);
+    avx512::prefetch_ahead<avx512::F32>(src + l * ld, 64);
+    avx512::prefetch_ahead<avx512::F32>(src + l * ld, 80);
+  }
+}
+
 // op(A)[i0 : i0 + mi, k0 : k0 + kc] as pair rows of panels of MR rows; the
 // depth is padded with zero pairs to a multiple of KPad.
 template <int MR, int KPad, bool Trans>
@@ -87,17 +102,9 @@ PLEXUS_ISA void pack_lhs_pairs(void* out, const float* a, Index lda, Index i0, I
       for (Index v = 0; v < width; v += 16)
         for (Index k = 0; k < 2 * pairs; k += 32) {
           __m512i r[16];
-          const Index lines = lesser(16, rows - v), len = k >= kc ? 0 : lesser(32, kc - k);
-          for (Index l = 0; l < 16; ++l) {
-            if (l >= lines || len <= 0) {
-              r[l] = _mm512_setzero_si512();
-              continue;
-            }
-            const float* src = a + (k0 + k) + (i0 + p + v + l) * lda;
-            r[l] = contiguous_pairs(src, len);
-            avx512::prefetch_ahead<avx512::F32>(src, 64);  // this line, two calls ahead
-            avx512::prefetch_ahead<avx512::F32>(src, 80);
-          }
+          const Index len = k >= kc ? 0 : lesser(32, kc - k), lines = len > 0 ? lesser(16, rows - v) : 0;
+          // No pointer into the depth padding past K: a stands in when no line is read.
+          pair_lines(r, 16, lines > 0 ? a + (k0 + k) + (i0 + p + v) * lda : a, lda, lines, len);
           transpose_words(r);
           const Index stored = lesser(16, pairs - k / 2);
           for (Index q = 0; q < stored; ++q) _mm512_storeu_si512(dst + (k / 2 + q) * width + v, r[q]);
@@ -132,17 +139,7 @@ PLEXUS_ISA void pack_rhs_pairs(void* out, const float* b, Index ldb, Index k0, I
     const Index cols = lesser(8, nj - j);
     for (Index k = 0; k < 2 * pairs; k += 32) {
       __m512i r[8];  // column l's 16 pair words; then pair rows 2q and 2q + 1 in r[q]
-      const Index len = lesser(32, kc - k);
-      for (Index l = 0; l < 8; ++l) {
-        if (l >= cols) {
-          r[l] = _mm512_setzero_si512();
-          continue;
-        }
-        const float* src = b + (k0 + k) + (j0 + j + l) * ldb;
-        r[l] = contiguous_pairs(src, len);
-        avx512::prefetch_ahead<avx512::F32>(src, 64);  // this line, two calls ahead
-        avx512::prefetch_ahead<avx512::F32>(src, 80);
-      }
+      pair_lines(r, 8, b + (k0 + k) + (j0 + j) * ldb, ldb, cols, lesser(32, kc - k));
       transpose_words_half(r);
       const Index stored = lesser(16, pairs - k / 2);
       for (Index q = 0; 2 * q < stored; ++q)
