@@ -1,8 +1,10 @@
 // Serving throughput: T std::threads calling predict() on one shared
 // const Network (the answer's 4.71M-parameter network, random weights) for
-// a fixed time each, batch 1 or 64, with the default options (calls in
-// flight share the cores) and with PredictOptions{1}. The ideal is cores x
-// the one-caller, one-thread rate measured in the same run. --init-out FILE
+// a fixed time each, batch 1 or 64, with the default options (one-row calls
+// at once served together, other calls in flight sharing the cores) and
+// with PredictOptions{1}. The ideal is cores x the one-caller, one-thread
+// rate measured in the same run. First it prints what a pass of k rows
+// costs on one thread (what calls served together run). --init-out FILE
 // writes the weights (and 64 inputs with Plexus' outputs for them, as the
 // init file's batch and targets) for plexus_torch_serving --init, and
 // --export-onnx FILE the same network as ONNX for ort_run.js serve, so that
@@ -16,6 +18,7 @@
 #include "process.hpp"
 #include "serving_loop.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -32,6 +35,30 @@ bench::ServeResult serve(const Network<T>& net, int callers, Index batch, Predic
   return bench::serve_threads(callers, seconds, [&](int) {
     return [&, y = Matrix<T>(batch, net.output_width())]() mutable { net.predict(x, y, options); };
   });
+}
+
+// What a pass of k rows costs on one thread (RowPlan::run_rows, as calls
+// served together run them), best of 20 after a warm-up, against k one-row
+// passes.
+void print_passes(const Network<T>& net) {
+  const RowPlan<T> plan = RowPlan<T>::compile(net.layers());
+  const std::vector<Layer<T>*> layers;  // the plan has no opaque steps to run
+  constexpr Index most = 16;
+  std::vector<T> arena(static_cast<std::size_t>(plan.arena_size() * most));
+  Matrix<T> x = Matrix<T>::Random(most, net.input_width()), y(most, net.output_width());
+  std::printf("passes of k rows on one thread (RowPlan::run_rows), best of 20:");
+  for (Index k : {1, 2, 4, 8, 16}) {
+    typename RowPlan<T>::Row rows[most];
+    for (Index r = 0; r < k; ++r) rows[r] = {x.data() + r, most, y.data() + r, most, {}};
+    double best = 1e30;
+    for (int rep = 0; rep < 21; ++rep) {
+      const auto t0 = bench::Clock::now();
+      plan.run_rows(arena.data(), rows, k, 1, layers);
+      if (rep > 0) best = std::min(best, bench::seconds_since(t0) * 1e6);
+    }
+    std::printf(" %s%lld: %.0f us (%.0f per row)", k == 1 ? "" : "; ", static_cast<long long>(k), best, best / k);
+  }
+  std::printf("\n\n");
 }
 
 std::vector<long> list(const char* flag, const std::string& text) {
@@ -88,6 +115,7 @@ int main(int argc, char** argv) {
   const int cores = num_threads();
   std::printf("plexus_serving: %lld parameters, engine %s, %d threads (num_threads), %.0f s per row\n\n",
               static_cast<long long>(net.parameter_count()), engine_name().c_str(), cores, seconds);
+  print_passes(net);
   bench::print_serving_header();
   for (long batch : batches) {
     const bench::ServeResult serial = serve(net, 1, batch, PredictOptions{1}, seconds);

@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -48,7 +50,114 @@ std::vector<Matrix<float>> batches(Index rows, int count, std::uint64_t seed) {
   return v;
 }
 
+// y = x, opaque in a one-row plan (it emits no steps of its own); a row
+// whose first value is above 100 throws.
+class FailsOnLarge : public LayerBase<FailsOnLarge, float> {
+ public:
+  static constexpr const char* kind_name = "FailsOnLarge";
+
+ protected:
+  Index build_shape(Index w) override { return w; }
+  void forward_impl(const ConstMatrixRef<float>& x, MatrixRef<float> y, const ForwardContext&) override {
+    for (Index i = 0; i < x.rows(); ++i)
+      if (x(i, 0) > 100.0f) throw std::runtime_error("FailsOnLarge: a row starts above 100");
+    y = x;
+  }
+  void backward_impl(const ConstMatrixRef<float>&, const ConstMatrixRef<float>&, MatrixRef<float> dy,
+                     MatrixRef<float> dx, GradientMode) override {
+    dx = dy;
+  }
+};
+
+// FailsOnLarge first (an opaque step, on thread 0, row by row), then dense
+// layers with more weights than a one-row pass keeps on one thread.
+Network<float> failing_net(Index outputs) {
+  Network<float> net;
+  net.add(FailsOnLarge());
+  net.add(Dense<float>(256, Activation::relu));
+  net.add(Dense<float>(256, Activation::relu));
+  net.add(Dense<float>(256, Activation::tanh));
+  net.add(Dense<float>(outputs));
+  return net;
+}
+
 }  // namespace
+
+TEST_CASE("RowPlan::run_rows: rows passed together get run()'s bits, on 1 and 2 threads; a failing row fails alone") {
+  Network<float> net = failing_net(5);
+  net.build(9, 33);
+  const RowPlan<float> plan = RowPlan<float>::compile(net.layers());
+  REQUIRE(plan.has_opaque_steps());
+  std::vector<Layer<float>*> layers;
+  detail::index_layers(net.layers(), layers);
+  const Index rows = 21;  // more than one group of dense_rows' 16
+  Matrix<float> x = plexus_test::random_matrix(rows, 9, 34).cast<float>(), want(rows, 5);
+  std::vector<float> arena(static_cast<std::size_t>(plan.arena_size() * rows));
+  for (Index r = 0; r < rows; ++r) plan.run(arena.data(), x.data() + r, rows, want.data() + r, rows, 1, layers);
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    for (Index count : {Index(1), Index(2), Index(5), rows}) {
+      CAPTURE(count);
+      Matrix<float> got = Matrix<float>::Constant(rows, 5, -7.0f);
+      std::vector<RowPlan<float>::Row> io(static_cast<std::size_t>(count));
+      for (Index r = 0; r < count; ++r)
+        io[static_cast<std::size_t>(r)] = {x.data() + r, rows, got.data() + r, rows, {}};
+      plan.run_rows(arena.data(), io.data(), count, threads, layers);
+      CHECK(same(got.topRows(count), want.topRows(count)));
+    }
+  }
+  // Row 3 fails: its call gets the exception, the others their values.
+  x(3, 0) = 1000.0f;
+  std::vector<RowPlan<float>::Row> io(static_cast<std::size_t>(rows));
+  Matrix<float> got(rows, 5);
+  for (Index r = 0; r < rows; ++r) io[static_cast<std::size_t>(r)] = {x.data() + r, rows, got.data() + r, rows, {}};
+  plan.run_rows(arena.data(), io.data(), rows, 2, layers);
+  for (Index r = 0; r < rows; ++r) {
+    CAPTURE(r);
+    CHECK(static_cast<bool>(io[static_cast<std::size_t>(r)].failure) == (r == 3));
+    if (r != 3) CHECK(same(got.row(r), want.row(r)));
+  }
+}
+
+TEST_CASE("calls at once on one network are served together: every caller gets its own row's bits or its own error") {
+  Network<float> built = failing_net(9);
+  built.build(9, 35);
+  REQUIRE(built.parameter_count() > (Index(1) << 16));  // a lone row runs on all the threads
+  const Network<float>& net = built;
+  const std::vector<Matrix<float>> in = batches(1, 12, 300);
+  std::vector<Matrix<float>> want;
+  for (const auto& x : in) want.push_back(net.predict(x, PredictOptions{1}));
+  Matrix<float> bad = in[0];
+  bad(0, 0) = 1000.0f;
+  std::atomic<long long> wrong{0}, errors{0}, missed{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < 8; ++t)
+    pool.emplace_back([&, t] {
+      Matrix<float> y(1, 9);
+      for (int c = 0; c < 300; ++c) {
+        if ((c + t) % 5 == 0) {  // a failing call among the others
+          try {
+            net.predict(bad, y);
+            missed.fetch_add(1);
+          } catch (const std::runtime_error& e) {
+            if (std::string(e.what()).find("above 100") != std::string::npos) errors.fetch_add(1);
+          }
+          continue;
+        }
+        const std::size_t i = static_cast<std::size_t>(t * 5 + c) % in.size();
+        try {
+          net.predict(in[i], y);
+          if (!same(y, want[i])) wrong.fetch_add(1);
+        } catch (...) {  // another row's error
+          wrong.fetch_add(1);
+        }
+      }
+    });
+  for (auto& th : pool) th.join();
+  CHECK(wrong.load() == 0);
+  CHECK(missed.load() == 0);
+  CHECK(errors.load() == 8 * 60);
+}
 
 TEST_CASE("8 std::threads predicting with one shared const Network get exactly the single-threaded results") {
   Network<float> built = plexus_test::answer_like<float>(16, 8, 1, 2, 9, Init::glorot_uniform);

@@ -237,6 +237,29 @@ TEST_CASE("dot: every engine's one-row kernels match double sums and depend only
         CHECK(same_bits(cols_h[j], detail::dot_half(wh.data() + at, x.data(), n)));
         CHECK(same_bits(cols_b[j], detail::dot_bf16(wb.data() + at, x.data(), n)));
       }
+      // The rows form gives dot's bits row by row, however many rows go
+      // together (1 to 9: whole groups of the kernel's rows and remainders),
+      // each row misaligned differently.
+      std::vector<std::vector<float>> xs(9, std::vector<float>(un + 3));
+      std::vector<std::vector<double>> xds(9, std::vector<double>(un + 3));
+      const float* xp[9];
+      const double* xdp[9];
+      for (std::size_t r = 0; r < 9; ++r) {
+        for (std::size_t i = 0; i < un + 3; ++i) xs[r][i] = u(g), xds[r][i] = u(g);
+        xp[r] = xs[r].data() + r % 3;
+        xdp[r] = xds[r].data() + r % 3;
+      }
+      for (Index rows = 1; rows <= 9; ++rows) {
+        CAPTURE(rows);
+        float got[9];
+        double got_d[9];
+        detail::dot_rows(w.data() + 5, xp, rows, n, got);
+        detail::dot_rows(wd.data(), xdp, rows, n, got_d);
+        for (Index r = 0; r < rows; ++r) {
+          CHECK(same_bits(got[r], detail::dot(w.data() + 5, xp[r], n)));
+          CHECK(same_bits(got_d[r], detail::dot(wd.data(), xdp[r], n)));
+        }
+      }
     }
   }
 }

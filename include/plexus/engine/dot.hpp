@@ -14,6 +14,15 @@ namespace detail {
 inline float dot(const float* w, const float* x, Index n) { return kernels<float>().dot(w, x, n); }
 inline double dot(const double* w, const double* x, Index n) { return kernels<double>().dot(w, x, n); }
 
+// out[r] = dot(w, x[r], n) for r < rows, bit for bit, each weight loaded
+// once for all the rows.
+inline void dot_rows(const float* w, const float* const* x, Index rows, Index n, float* out) {
+  kernels<float>().dot_rows(w, x, rows, n, out);
+}
+inline void dot_rows(const double* w, const double* const* x, Index rows, Index n, double* out) {
+  kernels<double>().dot_rows(w, x, rows, n, out);
+}
+
 // sum_i half_to_float(w[i]) * x[i], in float.
 inline float dot_half(const std::uint16_t* w, const float* x, Index n) { return kernels<float>().hdot(w, x, n); }
 

@@ -238,59 +238,7 @@ GemmKernels<typename V::T> gemm_kernels() {
   return k;
 }
 
-// Weights as registers: plain, and bf16 widened exactly (a shift).
-template <class V>
-struct PlainWeights {
-  const typename V::T* w;
-  PLEXUS_ISA typename V::R operator()(Index i, Index m) const {
-    return m >= V::W ? V::load(w + i) : V::load_n(w + i, m);
-  }
-};
-template <class V>
-struct Bf16Weights {
-  const std::uint16_t* w;
-  PLEXUS_ISA typename V::R operator()(Index i, Index m) const {
-    return m >= V::W ? V::load_bf16(w + i) : V::load_bf16_n(w + i, m);
-  }
-};
-
-// sum_i w[i] x[i]: four accumulators of W lanes, then W at a time, then a
-// masked tail; the order depends on n alone.
-template <class V, class Load>
-PLEXUS_ISA inline typename V::T dot_with(Load load, const typename V::T* x, Index n) {
-  constexpr Index W = V::W;
-  typename V::R s0 = V::zero(), s1 = V::zero(), s2 = V::zero(), s3 = V::zero();
-  Index i = 0;
-  for (; i + 4 * W <= n; i += 4 * W) {
-    s0 = V::fmadd(load(i, W), V::load(x + i), s0);
-    s1 = V::fmadd(load(i + W, W), V::load(x + i + W), s1);
-    s2 = V::fmadd(load(i + 2 * W, W), V::load(x + i + 2 * W), s2);
-    s3 = V::fmadd(load(i + 3 * W, W), V::load(x + i + 3 * W), s3);
-  }
-  for (; i + W <= n; i += W) s0 = V::fmadd(load(i, W), V::load(x + i), s0);
-  if (i < n) s1 = V::fmadd(load(i, n - i), V::load_n(x + i, n - i), s1);
-  return V::reduce_add(V::add(V::add(s0, s1), V::add(s2, s3)));
-}
-
-template <class V>
-PLEXUS_ISA typename V::T dot(const typename V::T* w, const typename V::T* x, Index n) {
-  return dot_with<V>(PlainWeights<V>{w}, x, n);
-}
-
-// bf16 weights, float x: only the products and sums round.
-template <class V>
-PLEXUS_ISA float dot_bf16(const std::uint16_t* w, const float* x, Index n) {
-  return dot_with<V>(Bf16Weights<V>{w}, x, n);
-}
-
-template <class V>
-PLEXUS_ISA void dot_columns(const float* w, Index ldw, const float* x, Index n, Index cols, float* out) {
-  for (Index j = 0; j < cols; ++j) out[j] = dot_with<V>(PlainWeights<V>{w + j * ldw}, x, n);
-}
-template <class V>
-PLEXUS_ISA void dot_bf16_columns(const std::uint16_t* w, Index ldw, const float* x, Index n, Index cols, float* out) {
-  for (Index j = 0; j < cols; ++j) out[j] = dot_with<V>(Bf16Weights<V>{w + j * ldw}, x, n);
-}
+#include "dot_kernels.hpp"
 
 // Sum of n values in 16 interleaved lanes combined pairwise: the order is
 // fixed by n alone, so every engine gives the same bits.
@@ -380,10 +328,12 @@ KernelTable<T> table() {
     t.dot_columns = &dot_columns<F32>;
     t.hdot_columns = &hdot_columns;
     t.bdot_columns = &dot_bf16_columns<F32>;
+    t.dot_rows = &dot_rows<F32>;
     t.adam = &adam<F32>;
   } else {
     t.gemm = gemm_kernels<F64, false>();
     t.dot = &dot<F64>;
+    t.dot_rows = &dot_rows<F64>;
     t.adam = &adam<F64>;
   }
   t.lane_sum = &lane_sum<T>;

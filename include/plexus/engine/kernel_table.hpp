@@ -86,6 +86,8 @@ struct KernelTable<float> {
   void (*dot_columns)(const float* w, Index ldw, const float* x, Index n, Index cols, float* out) = nullptr;
   void (*hdot_columns)(const std::uint16_t* w, Index ldw, const float* x, Index n, Index cols, float* out) = nullptr;
   void (*bdot_columns)(const std::uint16_t* w, Index ldw, const float* x, Index n, Index cols, float* out) = nullptr;
+  // out[r] = dot(w, x[r], n) for r < rows: the same values as dot, each weight loaded once.
+  void (*dot_rows)(const float* w, const float* const* x, Index rows, Index n, float* out) = nullptr;
   float (*lane_sum)(const float* p, Index n) = nullptr;
   bool (*finite)(const float* p, Index n) = nullptr;
   void (*adam)(float* p, const float* g, float* m, float* v, Index n, const AdamCoefficients<float>& c) = nullptr;
@@ -95,6 +97,7 @@ template <>
 struct KernelTable<double> {
   GemmKernels<double> gemm;
   double (*dot)(const double* w, const double* x, Index n) = nullptr;
+  void (*dot_rows)(const double* w, const double* const* x, Index rows, Index n, double* out) = nullptr;
   double (*lane_sum)(const double* p, Index n) = nullptr;
   bool (*finite)(const double* p, Index n) = nullptr;
   void (*adam)(double* p, const double* g, double* m, double* v, Index n, const AdamCoefficients<double>& c) = nullptr;

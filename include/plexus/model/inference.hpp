@@ -7,6 +7,10 @@
 
 #include "row_plan.hpp"
 
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -94,6 +98,71 @@ class Inference {
     p.run(w->arena.data(), x.data(), x.outerStride(), y.data(), y.outerStride(), threads, w->layers);
   }
 
+  // y = root(x) for one row, from a call that left the thread count to
+  // Plexus: calls at once on this network are served together, in passes
+  // over several rows (RowPlan::run_rows, which loads each weight once for
+  // all of a pass's rows). `threads` is the call's num_threads(); `split`,
+  // whether a lone row is worth sharing out over them.
+  //
+  // Up to `threads` calls lead at once. A call that finds a lead free takes
+  // its own row and rows waiting in line (first come, first served; its
+  // share: the calls in flight over `threads`, at most kSharedRows), runs
+  // them in one pass on its own thread, wakes their callers, and hands its
+  // lead to the first call still waiting. Waiting calls sleep. A call alone
+  // runs its row on all the threads, as before. Every row gets the bits it
+  // gets alone.
+  void run_row_shared(const Layer<T>& root, T* params, T* buffers, const ConstMatrixRef<T>& x, MatrixRef<T> y,
+                      int threads, bool split) {
+    const RowPlan<T>& p = plan(root);
+    const int slots = std::max(1, threads);
+    Waiter me;
+    me.row = {x.data(), x.outerStride(), y.data(), y.outerStride(), nullptr};
+    std::unique_lock<std::mutex> lock(line_mutex_);
+    ++calls_;
+    if (leaders_ >= slots || !line_.empty()) {
+      line_.push_back(&me);
+      me.wake.wait(lock, [&] { return me.state != Waiter::waiting; });
+      if (me.state == Waiter::done) {
+        --calls_;
+        if (me.row.failure) std::rethrow_exception(me.row.failure);
+        return;
+      }
+    } else {
+      ++leaders_;
+    }
+    // Leading (a call that handed us the lead counted us in leaders_). A
+    // lone call holds every lead while its row runs on all the threads.
+    const bool alone = calls_ == 1 && leaders_ == 1;
+    const int held = alone ? slots : 1;
+    leaders_ += held - 1;
+    Waiter* batch[kSharedRows];
+    Index count = 0;
+    batch[count++] = &me;
+    const Index share = std::min<Index>(kSharedRows, (calls_ + slots - 1) / slots);
+    while (count < share && !line_.empty()) {
+      batch[count++] = line_.front();
+      line_.pop_front();
+    }
+    lock.unlock();
+    run_pass(p, root, params, buffers, batch, count, alone && split ? slots : 1);
+    lock.lock();
+    for (Index r = 1; r < count; ++r) {
+      batch[r]->state = Waiter::done;
+      batch[r]->wake.notify_one();
+    }
+    leaders_ -= held;
+    while (leaders_ < slots && !line_.empty()) {
+      Waiter* next = line_.front();
+      line_.pop_front();
+      ++leaders_;
+      next->state = Waiter::led;
+      next->wake.notify_one();
+    }
+    --calls_;
+    lock.unlock();
+    if (me.row.failure) std::rethrow_exception(me.row.failure);
+  }
+
   // y = root(x) for a batch, with the workspace's copy of the layers.
   void run_batch(const Layer<T>& root, T* params, T* buffers, const ConstMatrixRef<T>& x, MatrixRef<T> y) {
     typename WorkspacePool<Workspace>::Lease w(pool_);
@@ -111,7 +180,45 @@ class Inference {
     Buffer<T> arena;
   };
 
+  // A pass of run_row_shared() over the rows of `batch` on `threads`
+  // threads, each row's failure left in its waiter.
+  struct Waiter;
+  void run_pass(const RowPlan<T>& p, const Layer<T>& root, T* params, T* buffers, Waiter** batch, Index count,
+                int threads) {
+    try {
+      typename WorkspacePool<Workspace>::Lease w(pool_);
+      if (p.has_opaque_steps()) bind_layer_copy(*w, root, params, buffers);
+      w->arena.reserve(static_cast<std::size_t>(p.arena_size() * count));
+      if (count == 1) {  // run_row's pass
+        const typename RowPlan<T>::Row& r = batch[0]->row;
+        p.run(w->arena.data(), r.x, r.x_stride, r.y, r.y_stride, threads, w->layers);
+        return;
+      }
+      typename RowPlan<T>::Row rows[kSharedRows];
+      for (Index r = 0; r < count; ++r) rows[r] = batch[r]->row;
+      p.run_rows(w->arena.data(), rows, count, threads, w->layers);
+      for (Index r = 0; r < count; ++r) batch[r]->row.failure = rows[r].failure;
+    } catch (...) {  // run()'s row failed, or no workspace: every row of the pass fails
+      for (Index r = 0; r < count; ++r) batch[r]->row.failure = std::current_exception();
+    }
+  }
+
+  // The most rows one pass of run_row_shared() takes.
+  static constexpr Index kSharedRows = 16;
+
+  // A call of run_row_shared() waiting in line.
+  struct Waiter {
+    enum State { waiting, led, done };
+    typename RowPlan<T>::Row row;
+    State state = waiting;
+    std::condition_variable wake;
+  };
+
   RowWeights format_;
+  std::mutex line_mutex_;
+  std::deque<Waiter*> line_;
+  int leaders_ = 0;  // leads held by calls of run_row_shared()
+  Index calls_ = 0;  // calls in run_row_shared()
   std::mutex mutex_;
   std::unique_ptr<RowPlan<T>> plan_;
   WorkspacePool<Workspace> pool_;

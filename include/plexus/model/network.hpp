@@ -173,10 +173,16 @@ class Network {
   }
   void predict(const ConstMatrixRef<T>& x, MatrixRef<T> y, PredictOptions options = {}) const {
     check_prediction(x, y, "Network::predict");
+    const bool split = parameter_count() >= detail::kOneRowSplitWeights;
+    if (x.rows() == 1 && options.threads <= 0) {  // calls at once are served together (inference.hpp)
+      const int slots = num_threads();
+      CallShare share(slots);
+      inference_->run_row_shared(root_, storage().params.data(), storage().buffers.data(), x, y, slots, split);
+      return;
+    }
     CallShare share(options.threads);  // calls in flight share the cores (core/parallel.hpp)
     if (x.rows() == 1) {
-      const int threads = parameter_count() >= detail::kOneRowSplitWeights ? num_threads() : 1;
-      inference_->run_row(root_, storage().params.data(), storage().buffers.data(), x, y, threads);
+      inference_->run_row(root_, storage().params.data(), storage().buffers.data(), x, y, split ? num_threads() : 1);
     } else {
       inference_->run_batch(root_, storage().params.data(), storage().buffers.data(), x, y);
     }

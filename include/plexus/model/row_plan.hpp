@@ -150,8 +150,59 @@ class RowPlan {
     for (Index j = 0; j < out_width_; ++j) y[j * y_stride] = arena[out_ + j];
   }
 
+  // One row of a run_rows() call: its input and output, with strides, and
+  // the exception its row raised (the row's output is then unspecified).
+  struct Row {
+    const T* x = nullptr;
+    Index x_stride = 1;
+    T* y = nullptr;
+    Index y_stride = 1;
+    std::exception_ptr failure;
+  };
+
+  // The pass for `count` rows at once, on `threads` threads (one inside a
+  // parallel region); row r computes over arena + r * arena_size(). A dense
+  // step loads each weight once for all the rows (detail::dot_rows), and
+  // every row gets the bits run() gives it alone: its outputs come from the
+  // same dot products, each computed whole by one thread.
+  void run_rows(T* arena, Row* rows, Index count, int threads, const std::vector<Layer<T>*>& layers) const {
+    load_rows(arena, rows, count);
+    detail::SpinBarrier barrier;
+#if defined(_OPENMP)
+    if (threads > 1 && !omp_in_parallel()) {
+#pragma omp parallel num_threads(threads)
+      run_rows_part(arena, rows, count, omp_get_thread_num(), omp_get_num_threads(), barrier, layers);
+    } else
+#endif
+    {
+      (void)threads;
+      run_rows_part(arena, rows, count, 0, 1, barrier, layers);
+    }
+    store_rows(arena, rows, count);
+  }
+
  private:
   using Kind = typename RowStep<T>::Kind;
+
+  // run_rows() in parts: the rows' inputs into the arena, each of nt
+  // threads its part t of every step (meeting at `barrier`), the outputs
+  // out of the arena.
+  void load_rows(T* arena, const Row* rows, Index count) const {
+    for (Index r = 0; r < count; ++r)
+      for (Index i = 0; i < in_width_; ++i) arena[r * size_ + in_ + i] = rows[r].x[i * rows[r].x_stride];
+  }
+  void run_rows_part(T* arena, Row* rows, Index count, int t, int nt, detail::SpinBarrier& barrier,
+                     const std::vector<Layer<T>*>& layers) const {
+    for (const RowStep<T>& s : steps_) {
+      if (s.barrier_before && nt > 1) barrier.wait(nt);
+      execute_rows(s, arena, rows, count, t, nt, layers);
+    }
+    if (nt > 1) barrier.wait(nt);
+  }
+  void store_rows(const T* arena, Row* rows, Index count) const {
+    for (Index r = 0; r < count; ++r)
+      for (Index j = 0; j < out_width_; ++j) rows[r].y[j * rows[r].y_stride] = arena[r * size_ + out_ + j];
+  }
 
   // Output j of a dense step: f(w_j . in + b_j), as Dense's own one-row pass.
   static T dense_output(const RowStep<T>& s, Index j, const T* in) {
@@ -172,6 +223,46 @@ class RowPlan {
     return v;
   }
 
+  // Thread t's share (of nt) of step s: outputs j0 .. j1 - 1.
+  static std::pair<Index, Index> share(const RowStep<T>& s, int t, int nt) {
+    const Index i0 = s.items * t / nt, i1 = s.items * (t + 1) / nt;
+    if (i0 == i1) return {0, 0};
+    const Index per = s.items == 1 ? s.width : 64;
+    return {i0 * per, std::min(s.width, i1 * per)};
+  }
+
+  // Thread t's share of step s for the rows of a run_rows() call.
+  void execute_rows(const RowStep<T>& s, T* arena, Row* rows, Index count, int t, int nt,
+                    const std::vector<Layer<T>*>& layers) const {
+    if (s.kind != Kind::dense || s.halves) {
+      for (Index r = 0; r < count; ++r) execute(s, arena + r * size_, t, nt, layers, rows[r].failure);
+      return;
+    }
+    const auto [j0, j1] = share(s, t, nt);
+    for (Index r0 = 0; r0 < count; r0 += kRowsAtOnce)
+      dense_rows(s, arena, r0, std::min(kRowsAtOnce, count - r0), j0, j1);
+  }
+
+  static constexpr Index kRowsAtOnce = 16;
+
+  // Outputs j0 .. j1 - 1 of dense step s (native weights) for rows r0 ..
+  // r0 + count - 1 of a run_rows() arena: dense_output's arithmetic, each
+  // weight loaded once for the rows.
+  void dense_rows(const RowStep<T>& s, T* arena, Index r0, Index count, Index j0, Index j1) const {
+    const T* x[kRowsAtOnce];
+    T v[kRowsAtOnce];
+    for (Index r = 0; r < count; ++r) x[r] = arena + (r0 + r) * size_ + s.in;
+    for (Index j = j0; j < j1; ++j) {
+      detail::dot_rows(s.weights + j * s.in_width, x, count, s.in_width, v);
+      for (Index r = 0; r < count; ++r) {
+        T* a = arena + (r0 + r) * size_;
+        T t = v[r] + s.bias[j];
+        act::apply(s.activation, &t, 1);
+        a[s.out + j] = s.skip >= 0 ? a[s.skip + j] + t : t;
+      }
+    }
+  }
+
   // Thread t's share (of nt) of step s. An opaque step runs on thread 0;
   // after a failure the other steps are skipped, but every thread still
   // meets every barrier.
@@ -188,10 +279,8 @@ class RowPlan {
       }
       return;
     }
-    const Index i0 = s.items * t / nt, i1 = s.items * (t + 1) / nt;
-    if (i0 == i1) return;
-    const Index per = s.items == 1 ? s.width : 64;
-    const Index j0 = i0 * per, j1 = std::min(s.width, i1 * per);
+    const auto [j0, j1] = share(s, t, nt);
+    if (j0 == j1) return;
     const T* in = a + s.in;
     T* out = a + s.out;
     switch (s.kind) {
