@@ -56,7 +56,7 @@ void print_passes(const Network<T>& net) {
       plan.run_rows(arena.data(), rows, k, 1, layers);
       if (rep > 0) best = std::min(best, bench::seconds_since(t0) * 1e6);
     }
-    std::printf(" %s%lld: %.0f us (%.0f per row)", k == 1 ? "" : "; ", static_cast<long long>(k), best, best / k);
+    std::printf("%s%lld: %.0f us (%.0f per row)", k == 1 ? " " : "; ", static_cast<long long>(k), best, best / k);
   }
   std::printf("\n\n");
 }
