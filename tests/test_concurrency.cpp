@@ -83,7 +83,7 @@ Network<float> failing_net(Index outputs) {
 
 }  // namespace
 
-TEST_CASE("RowPlan::run_rows: rows passed together get run()'s bits, on 1 and 2 threads; a failing row fails alone") {
+TEST_CASE("RowPlan::run_rows: rows passed together get run()'s bits on 1 and 2 threads, and a failing row fails alone") {
   Network<float> net = failing_net(5);
   net.build(9, 33);
   const RowPlan<float> plan = RowPlan<float>::compile(net.layers());
@@ -210,7 +210,7 @@ TEST_CASE("ThreadLimit: calls on this thread use at most its threads, nested lim
   }
 }
 
-TEST_CASE("CallShare: calls in flight at once share the threads by default; a requested count wins") {
+TEST_CASE("CallShare: calls in flight at once share the threads by default, and a requested count wins") {
   set_num_threads(8);
   {
     CallShare alone(0);

@@ -189,7 +189,7 @@ TEST_CASE("gemm: the epilogue sees every block of C once, after its last K-panel
 // Products of every engine and precision on three threads counts: each is
 // bit-identical across them, and the engines and precisions really differ
 // (a switch that changed nothing would give the same bits everywhere).
-TEST_CASE("gemm: bit-identical for 1, 2 and 3 threads on every engine; engines and bf16 really switch") {
+TEST_CASE("gemm: bit-identical for 1, 2 and 3 threads on every engine, and engines and bf16 really switch") {
   const Problem problems[] = {
       {false, false, 1024, 256, 640}, {true, false, 1152, 128, 1024}, {false, true, 1024, 896, 256}};
   const auto here = engines_here();

@@ -47,7 +47,7 @@ TEST_CASE("top-k accuracy ranks ties by index, and top-1 is accuracy") {
   CHECK(has(message_of([&] { top_k_accuracy(s, y, 0); }), "got 0"));
 }
 
-TEST_CASE("confusion matrix: rows are true classes, columns predicted; the report") {
+TEST_CASE("confusion matrix: rows are true classes, columns predicted, and the report") {
   MatD s(6, 3), y(6, 1);
   s << 1, 0, 0,  //
       1, 0, 0,   //

@@ -100,7 +100,7 @@ TEST_CASE("example.views: averaging the exact inverse over views returns the inv
     }
 }
 
-TEST_CASE("example.views: a non-equivariant network differs per view; one view is plain prediction bit for bit") {
+TEST_CASE("example.views: a non-equivariant network differs per view, and one view is plain prediction bit for bit") {
   Arch arch{16, 8, 1, 2};
   auto net = concat_resnet<float>(arch);
   net.build(9, 4);

@@ -67,7 +67,7 @@ TEST_CASE("AdamW follows torch.optim.AdamW (decoupled weight decay)") {
   CHECK(AdamW<double>(net).name() == "AdamW");
 }
 
-TEST_CASE("AdamW without weight decay is Adam, bit for bit; Adam's L2 decay is not AdamW's") {
+TEST_CASE("AdamW without weight decay is Adam, bit for bit, and Adam's L2 decay is not AdamW's") {
   for (double wd : {0.0, 0.05}) {
     auto a = small_net<float>(), b = small_net<float>();
     AdamOptions ao;

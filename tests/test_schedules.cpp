@@ -201,7 +201,7 @@ TEST_CASE("ReduceLROnPlateau: patience, relative threshold, cooldown, min_lr (tr
   CHECK(has(message_of([&] { up.observe(std::nan("")); }), "the metric is nan"));
 }
 
-TEST_CASE("CosineLR is cosine_lr over progress; schedules refuse bad settings") {
+TEST_CASE("CosineLR is cosine_lr over progress, and schedules refuse bad settings") {
   CosineLR c(1e-3, 1e-5, 0.1);
   for (double p : {0.0, 0.05, 0.3, 0.99}) CHECK(c.lr(at_progress(p)) == cosine_lr(1e-3, p, 1e-5, 0.1));
   CHECK(has(message_of([] { StepLR(0.1, 0); }), "StepLR: step_size must be finite and > 0, got 0"));
