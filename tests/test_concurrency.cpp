@@ -83,7 +83,7 @@ Network<float> failing_net(Index outputs) {
 
 }  // namespace
 
-TEST_CASE("RowPlan::run_rows: rows passed together get run()'s bits on 1 and 2 threads, and a failing row fails alone") {
+TEST_CASE("RowPlan::run_rows: rows together get run()'s bits on 1 and 2 threads, and a failing row fails alone") {
   Network<float> net = failing_net(5);
   net.build(9, 33);
   const RowPlan<float> plan = RowPlan<float>::compile(net.layers());
