@@ -70,13 +70,14 @@ class FailsOnLarge : public LayerBase<FailsOnLarge, float> {
 };
 
 // FailsOnLarge first (an opaque step, on thread 0, row by row), then dense
-// layers with more weights than a one-row pass keeps on one thread.
+// layers with enough weights for one-row calls at once to be served
+// together (detail::kSharedLineWeights).
 Network<float> failing_net(Index outputs) {
   Network<float> net;
   net.add(FailsOnLarge());
-  net.add(Dense<float>(256, Activation::relu));
-  net.add(Dense<float>(256, Activation::relu));
-  net.add(Dense<float>(256, Activation::tanh));
+  net.add(Dense<float>(768, Activation::relu));
+  net.add(Dense<float>(768, Activation::relu));
+  net.add(Dense<float>(768, Activation::tanh));
   net.add(Dense<float>(outputs));
   return net;
 }
@@ -122,7 +123,7 @@ TEST_CASE("RowPlan::run_rows: rows together get run()'s bits on 1 and 2 threads,
 TEST_CASE("calls at once on one network are served together: every caller gets its own row's bits or its own error") {
   Network<float> built = failing_net(9);
   built.build(9, 35);
-  REQUIRE(built.parameter_count() > (Index(1) << 16));  // a lone row runs on all the threads
+  REQUIRE(built.parameter_count() >= detail::kSharedLineWeights);  // calls at once go through the line
   const Network<float>& net = built;
   const std::vector<Matrix<float>> in = batches(1, 12, 300);
   std::vector<Matrix<float>> want;
@@ -157,6 +158,17 @@ TEST_CASE("calls at once on one network are served together: every caller gets i
   CHECK(wrong.load() == 0);
   CHECK(missed.load() == 0);
   CHECK(errors.load() == 8 * 60);
+}
+
+TEST_CASE("a HalfPredictor's one-row calls at once are served together, each with its own row's bits") {
+  Network<float> built = failing_net(9);
+  built.build(9, 36);
+  const HalfPredictor<float> half(built);
+  REQUIRE(built.parameter_count() >= detail::kSharedLineWeights);
+  const std::vector<Matrix<float>> in = batches(1, 12, 400);
+  std::vector<Matrix<float>> want;
+  for (const auto& x : in) want.push_back(half.predict(x, PredictOptions{1}));
+  CHECK(wrong_results(half, in, want, 8, 300, PredictOptions{}) == 0);
 }
 
 TEST_CASE("8 std::threads predicting with one shared const Network get exactly the single-threaded results") {

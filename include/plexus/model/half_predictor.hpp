@@ -66,10 +66,11 @@ class HalfPredictor {
     }
     const bool split = net_.parameter_count() >= detail::kOneRowSplitWeights;
     Network<T>& n = const_cast<Network<T>&>(net_);  // the plan only reads it
-    if (options.threads <= 0) {                     // calls at once are served together (inference.hpp)
+    if (options.threads <= 0 && net_.parameter_count() >= detail::kSharedLineWeights) {
+      // calls at once are served together (inference.hpp)
       const int slots = num_threads();
       CallShare share(slots);
-      half_->run_row_shared(n.layers(), n.parameters().data(), n.buffers().data(), x, y, slots, split);
+      half_->run_row_shared(n.layers(), n.parameters().data(), n.buffers().data(), x, y, slots);
       return;
     }
     CallShare share(options.threads);  // calls in flight share the cores (core/parallel.hpp)

@@ -174,10 +174,11 @@ class Network {
   void predict(const ConstMatrixRef<T>& x, MatrixRef<T> y, PredictOptions options = {}) const {
     check_prediction(x, y, "Network::predict");
     const bool split = parameter_count() >= detail::kOneRowSplitWeights;
-    if (x.rows() == 1 && options.threads <= 0) {  // calls at once are served together (inference.hpp)
+    if (x.rows() == 1 && options.threads <= 0 && parameter_count() >= detail::kSharedLineWeights) {
+      // calls at once are served together (inference.hpp)
       const int slots = num_threads();
       CallShare share(slots);
-      inference_->run_row_shared(root_, storage().params.data(), storage().buffers.data(), x, y, slots, split);
+      inference_->run_row_shared(root_, storage().params.data(), storage().buffers.data(), x, y, slots);
       return;
     }
     CallShare share(options.threads);  // calls in flight share the cores (core/parallel.hpp)
