@@ -13,7 +13,10 @@
 //    the calling thread alone). By default a call alone uses num_threads()
 //    threads (OpenMP), and calls in flight at once share them: each takes
 //    num_threads() / (calls in flight when it starts), at least 1
-//    (CallShare), so many callers do not oversubscribe the cores.
+//    (CallShare), so many callers do not oversubscribe the cores. One-row
+//    calls at once on a large network are served together instead, in
+//    passes over several rows (Inference::run_row_shared), each row with
+//    the bits it gets alone.
 #pragma once
 
 #include "../layers/sequential.hpp"
@@ -29,7 +32,9 @@ namespace plexus {
 
 struct PredictOptions {
   // At most this many threads for the call (0: num_threads(), shared among
-  // the calls in flight at once).
+  // the calls in flight at once; one-row calls at once on a network of
+  // detail::kSharedLineWeights parameters or more are served together, in
+  // passes over several rows: model/inference.hpp).
   int threads = 0;
 };
 
