@@ -64,17 +64,9 @@ class HalfPredictor {
       net_.predict(x, y, options);
       return;
     }
-    const bool split = net_.parameter_count() >= detail::kOneRowSplitWeights;
     Network<T>& n = const_cast<Network<T>&>(net_);  // the plan only reads it
-    if (options.threads <= 0 && net_.parameter_count() >= detail::kSharedLineWeights) {
-      // calls at once are served together (inference.hpp)
-      const int slots = num_threads();
-      CallShare share(slots);
-      half_->run_row_shared(n.layers(), n.parameters().data(), n.buffers().data(), x, y, slots);
-      return;
-    }
-    CallShare share(options.threads);  // calls in flight share the cores (core/parallel.hpp)
-    half_->run_row(n.layers(), n.parameters().data(), n.buffers().data(), x, y, split ? num_threads() : 1);
+    half_->predict_row(n.layers(), n.parameters().data(), n.buffers().data(), x, y, options.threads,
+                       net_.parameter_count());
   }
 
   // The frozen copy, with the rounded weights in its parameters(): it can be

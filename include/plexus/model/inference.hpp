@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <deque>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -96,79 +95,24 @@ class Inference {
     return *plan_;
   }
 
-  // y = root(x) for one row, on `threads` threads.
-  void run_row(const Layer<T>& root, T* params, T* buffers, const ConstMatrixRef<T>& x, MatrixRef<T> y, int threads) {
-    const RowPlan<T>& p = plan(root);
-    typename WorkspacePool<Workspace>::Lease w(pool_);
-    if (p.has_opaque_steps()) bind_layer_copy(*w, root, params, buffers);
-    w->arena.reserve(static_cast<std::size_t>(p.arena_size()));
-    p.run(w->arena.data(), x.data(), x.outerStride(), y.data(), y.outerStride(), threads, w->layers);
-  }
-
-  // y = root(x) for one row, from a call that left the thread count to
-  // Plexus (`threads`: its num_threads()), on a network of at least
-  // kSharedLineWeights parameters: calls at once on this network are served
-  // together, in passes over several rows (RowPlan::run_rows, which loads
-  // each weight once for all of a pass's rows).
-  //
-  // Up to `threads` calls lead at once. A call that finds a lead free takes
-  // its own row and rows waiting in line (first come, first served; its
-  // share: the calls in flight over `threads`, at most kSharedRows), runs
-  // them in one pass on its own thread, wakes their callers, and hands its
-  // lead to the first call still waiting. Waiting calls sleep. A call alone
-  // runs its row on all the threads, as before. Every row gets the bits it
-  // gets alone.
-  void run_row_shared(const Layer<T>& root, T* params, T* buffers, const ConstMatrixRef<T>& x, MatrixRef<T> y,
-                      int threads) {
-    const RowPlan<T>& p = plan(root);
-    const int slots = std::max(1, threads);
-    Waiter me;
-    me.row = {x.data(), x.outerStride(), y.data(), y.outerStride(), nullptr};
-    std::unique_lock<std::mutex> lock(line_mutex_);
-    if (leaders_ >= slots || !line_.empty()) {
-      line_.push_back(&me);
-      ++calls_;
-      me.wake.wait(lock, [&] { return me.state != Waiter::waiting; });
-      if (me.state == Waiter::done) {
-        --calls_;
-        if (me.row.failure) std::rethrow_exception(me.row.failure);
-        return;
-      }
-    } else {
-      ++leaders_;
-      ++calls_;
+  // y = root(x) for the one row of a predict() call on a network of
+  // `parameters` parameters that asked for `requested` threads (0: its
+  // share, as Plexus chooses). Rows at once on a network of
+  // kSharedLineWeights parameters or more that left the choice to Plexus
+  // are served together (run_row_shared); any other row runs alone, on
+  // its share of the threads (CallShare) if the network is worth sharing
+  // out (kOneRowSplitWeights), else on the calling thread.
+  void predict_row(const Layer<T>& root, T* params, T* buffers, const ConstMatrixRef<T>& x, MatrixRef<T> y,
+                   int requested, Index parameters) {
+    const typename RowPlan<T>::Row row{x.data(), x.outerStride(), y.data(), y.outerStride(), nullptr};
+    if (requested <= 0 && parameters >= kSharedLineWeights) {
+      const int slots = num_threads();
+      CallShare share(slots);
+      run_row_shared(root, params, buffers, row, slots);
+      return;
     }
-    // Leading (a call that handed us the lead counted us in leaders_). A
-    // lone call holds every lead while its row runs on all the threads.
-    const bool alone = calls_ == 1 && leaders_ == 1;
-    const int held = alone ? slots : 1;
-    leaders_ += held - 1;
-    Waiter* batch[kSharedRows];
-    Index count = 0;
-    batch[count++] = &me;
-    const Index share = std::min<Index>(kSharedRows, (calls_ + slots - 1) / slots);
-    while (count < share && !line_.empty()) {
-      batch[count++] = line_.front();
-      line_.pop_front();
-    }
-    lock.unlock();
-    run_pass(p, root, params, buffers, batch, count, alone ? slots : 1);
-    lock.lock();
-    for (Index r = 1; r < count; ++r) {
-      batch[r]->state = Waiter::done;
-      batch[r]->wake.notify_one();
-    }
-    leaders_ -= held;
-    while (leaders_ < slots && !line_.empty()) {
-      Waiter* next = line_.front();
-      line_.pop_front();
-      ++leaders_;
-      next->state = Waiter::led;
-      next->wake.notify_one();
-    }
-    --calls_;
-    lock.unlock();
-    if (me.row.failure) std::rethrow_exception(me.row.failure);
+    CallShare share(requested);
+    run_one(plan(root), root, params, buffers, row, parameters >= kOneRowSplitWeights ? num_threads() : 1);
   }
 
   // y = root(x) for a batch, with the workspace's copy of the layers.
@@ -182,6 +126,74 @@ class Inference {
   std::size_t half_bytes(const Layer<T>& root) { return plan(root).half_bytes(); }
 
  private:
+  // Row `row` alone, on `threads` threads.
+  void run_one(const RowPlan<T>& p, const Layer<T>& root, T* params, T* buffers, const typename RowPlan<T>::Row& row,
+               int threads) {
+    typename WorkspacePool<Workspace>::Lease w(pool_);
+    if (p.has_opaque_steps()) bind_layer_copy(*w, root, params, buffers);
+    w->arena.reserve(static_cast<std::size_t>(p.arena_size()));
+    p.run(w->arena.data(), row.x, row.x_stride, row.y, row.y_stride, threads, w->layers);
+  }
+
+  // Row `row` served together with the calls at once on this network, from
+  // a call that left the thread count to Plexus (`threads`: its
+  // num_threads()), in passes over several rows (RowPlan::run_rows, which
+  // loads each weight once for all of a pass's rows).
+  //
+  // Up to `threads` calls lead at once. A call that finds a lead free takes
+  // its own row and rows waiting in line (first come, first served; its
+  // share: the calls in flight over `threads`, at most kSharedRows), runs
+  // them in one pass on its own thread, wakes their callers, and hands its
+  // lead to the first call still waiting. Waiting calls sleep. A call alone
+  // runs its row on all the threads, as before. Every row gets the bits it
+  // gets alone.
+  void run_row_shared(const Layer<T>& root, T* params, T* buffers, const typename RowPlan<T>::Row& row, int threads) {
+    const RowPlan<T>& p = plan(root);
+    const int slots = std::max(1, threads);
+    Waiter me;
+    me.row = row;
+    std::unique_lock<std::mutex> lock(line_mutex_);
+    ++calls_;
+    if (leaders_ >= slots || line_head_) {
+      push_line(&me);
+      me.wake.wait(lock, [&] { return me.state != Waiter::waiting; });
+      if (me.state == Waiter::done) {
+        --calls_;
+        if (me.row.failure) std::rethrow_exception(me.row.failure);
+        return;
+      }
+    } else {
+      ++leaders_;
+    }
+    // Leading (a call that handed us the lead counted us in leaders_). A
+    // lone call holds every lead while its row runs on all the threads.
+    const bool alone = calls_ == 1 && leaders_ == 1;
+    const int held = alone ? slots : 1;
+    leaders_ += held - 1;
+    Waiter* batch[kSharedRows];
+    Index count = 0;
+    batch[count++] = &me;
+    const Index share = std::min<Index>(kSharedRows, (calls_ + slots - 1) / slots);
+    while (count < share && line_head_) batch[count++] = pop_line();
+    lock.unlock();
+    run_pass(p, root, params, buffers, batch, count, alone ? slots : 1);
+    lock.lock();
+    for (Index r = 1; r < count; ++r) {
+      batch[r]->state = Waiter::done;
+      batch[r]->wake.notify_one();
+    }
+    leaders_ -= held;
+    while (leaders_ < slots && line_head_) {
+      Waiter* next = pop_line();
+      ++leaders_;
+      next->state = Waiter::led;
+      next->wake.notify_one();
+    }
+    --calls_;
+    lock.unlock();
+    if (me.row.failure) std::rethrow_exception(me.row.failure);
+  }
+
   struct Workspace {
     std::unique_ptr<Layer<T>> root;  // a copy of the layers, bound without gradients
     std::vector<Layer<T>*> layers;   // its layers by index
@@ -194,14 +206,10 @@ class Inference {
   void run_pass(const RowPlan<T>& p, const Layer<T>& root, T* params, T* buffers, Waiter** batch, Index count,
                 int threads) {
     try {
+      if (count == 1) return run_one(p, root, params, buffers, batch[0]->row, threads);
       typename WorkspacePool<Workspace>::Lease w(pool_);
       if (p.has_opaque_steps()) bind_layer_copy(*w, root, params, buffers);
       w->arena.reserve(static_cast<std::size_t>(p.arena_size() * count));
-      if (count == 1) {  // run_row's pass
-        const typename RowPlan<T>::Row& r = batch[0]->row;
-        p.run(w->arena.data(), r.x, r.x_stride, r.y, r.y_stride, threads, w->layers);
-        return;
-      }
       typename RowPlan<T>::Row rows[kSharedRows];
       for (Index r = 0; r < count; ++r) rows[r] = batch[r]->row;
       p.run_rows(w->arena.data(), rows, count, threads, w->layers);
@@ -220,11 +228,26 @@ class Inference {
     typename RowPlan<T>::Row row;
     State state = waiting;
     std::condition_variable wake;
+    Waiter* next = nullptr;  // the next in line
   };
+
+  // The line, first come first served, linked through the waiters (which
+  // live on their callers' stacks): joining it cannot fail.
+  void push_line(Waiter* w) {
+    (line_tail_ ? line_tail_->next : line_head_) = w;
+    line_tail_ = w;
+  }
+  Waiter* pop_line() {
+    Waiter* w = line_head_;
+    line_head_ = w->next;
+    if (!line_head_) line_tail_ = nullptr;
+    return w;
+  }
 
   RowWeights format_;
   std::mutex line_mutex_;
-  std::deque<Waiter*> line_;
+  Waiter* line_head_ = nullptr;
+  Waiter* line_tail_ = nullptr;
   int leaders_ = 0;  // leads held by calls of run_row_shared()
   Index calls_ = 0;  // calls in run_row_shared()
   std::mutex mutex_;

@@ -15,7 +15,7 @@
 //    num_threads() / (calls in flight when it starts), at least 1
 //    (CallShare), so many callers do not oversubscribe the cores. One-row
 //    calls at once on a large network are served together instead, in
-//    passes over several rows (Inference::run_row_shared), each row with
+//    passes over several rows (Inference::predict_row), each row with
 //    the bits it gets alone.
 #pragma once
 
@@ -178,20 +178,13 @@ class Network {
   }
   void predict(const ConstMatrixRef<T>& x, MatrixRef<T> y, PredictOptions options = {}) const {
     check_prediction(x, y, "Network::predict");
-    const bool split = parameter_count() >= detail::kOneRowSplitWeights;
-    if (x.rows() == 1 && options.threads <= 0 && parameter_count() >= detail::kSharedLineWeights) {
-      // calls at once are served together (inference.hpp)
-      const int slots = num_threads();
-      CallShare share(slots);
-      inference_->run_row_shared(root_, storage().params.data(), storage().buffers.data(), x, y, slots);
+    if (x.rows() == 1) {
+      inference_->predict_row(root_, storage().params.data(), storage().buffers.data(), x, y, options.threads,
+                              parameter_count());
       return;
     }
     CallShare share(options.threads);  // calls in flight share the cores (core/parallel.hpp)
-    if (x.rows() == 1) {
-      inference_->run_row(root_, storage().params.data(), storage().buffers.data(), x, y, split ? num_threads() : 1);
-    } else {
-      inference_->run_batch(root_, storage().params.data(), storage().buffers.data(), x, y);
-    }
+    inference_->run_batch(root_, storage().params.data(), storage().buffers.data(), x, y);
   }
 
   // Steps of the laid-out one-row pass predict() runs for a single row

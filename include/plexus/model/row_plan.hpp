@@ -129,23 +129,7 @@ class RowPlan {
            const std::vector<Layer<T>*>& layers) const {
     for (Index i = 0; i < in_width_; ++i) arena[in_ + i] = x[i * x_stride];
     std::exception_ptr failure;
-#if defined(_OPENMP)
-    if (threads > 1 && !omp_in_parallel()) {
-      detail::SpinBarrier barrier;
-#pragma omp parallel num_threads(threads)
-      {
-        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        for (const RowStep<T>& s : steps_) {
-          if (s.barrier_before && nt > 1) barrier.wait(nt);
-          execute(s, arena, t, nt, layers, failure);
-        }
-      }
-    } else
-#endif
-    {
-      (void)threads;
-      for (const RowStep<T>& s : steps_) execute(s, arena, 0, 1, layers, failure);
-    }
+    walk(threads, [&](const RowStep<T>& s, int t, int nt) { execute(s, arena, t, nt, layers, failure); });
     if (failure) std::rethrow_exception(failure);
     for (Index j = 0; j < out_width_; ++j) y[j * y_stride] = arena[out_ + j];
   }
@@ -166,42 +150,37 @@ class RowPlan {
   // every row gets the bits run() gives it alone: its outputs come from the
   // same dot products, each computed whole by one thread.
   void run_rows(T* arena, Row* rows, Index count, int threads, const std::vector<Layer<T>*>& layers) const {
-    load_rows(arena, rows, count);
-    detail::SpinBarrier barrier;
-#if defined(_OPENMP)
-    if (threads > 1 && !omp_in_parallel()) {
-#pragma omp parallel num_threads(threads)
-      run_rows_part(arena, rows, count, omp_get_thread_num(), omp_get_num_threads(), barrier, layers);
-    } else
-#endif
-    {
-      (void)threads;
-      run_rows_part(arena, rows, count, 0, 1, barrier, layers);
-    }
-    store_rows(arena, rows, count);
+    for (Index r = 0; r < count; ++r)
+      for (Index i = 0; i < in_width_; ++i) arena[r * size_ + in_ + i] = rows[r].x[i * rows[r].x_stride];
+    walk(threads, [&](const RowStep<T>& s, int t, int nt) { execute_rows(s, arena, rows, count, t, nt, layers); });
+    for (Index r = 0; r < count; ++r)
+      for (Index j = 0; j < out_width_; ++j) rows[r].y[j * rows[r].y_stride] = arena[r * size_ + out_ + j];
   }
 
  private:
   using Kind = typename RowStep<T>::Kind;
 
-  // run_rows() in parts: the rows' inputs into the arena, each of nt
-  // threads its part t of every step (meeting at `barrier`), the outputs
-  // out of the arena.
-  void load_rows(T* arena, const Row* rows, Index count) const {
-    for (Index r = 0; r < count; ++r)
-      for (Index i = 0; i < in_width_; ++i) arena[r * size_ + in_ + i] = rows[r].x[i * rows[r].x_stride];
-  }
-  void run_rows_part(T* arena, Row* rows, Index count, int t, int nt, detail::SpinBarrier& barrier,
-                     const std::vector<Layer<T>*>& layers) const {
-    for (const RowStep<T>& s : steps_) {
-      if (s.barrier_before && nt > 1) barrier.wait(nt);
-      execute_rows(s, arena, rows, count, t, nt, layers);
+  // step(s, t, nt) for every step in order, on `threads` threads (one inside
+  // a parallel region), thread t of nt taking its share of each, with a
+  // barrier where a step waits for the ones before it.
+  template <typename Step>
+  void walk(int threads, const Step& step) const {
+#if defined(_OPENMP)
+    if (threads > 1 && !omp_in_parallel()) {
+      detail::SpinBarrier barrier;
+#pragma omp parallel num_threads(threads)
+      {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        for (const RowStep<T>& s : steps_) {
+          if (s.barrier_before && nt > 1) barrier.wait(nt);
+          step(s, t, nt);
+        }
+      }
+      return;
     }
-    if (nt > 1) barrier.wait(nt);
-  }
-  void store_rows(const T* arena, Row* rows, Index count) const {
-    for (Index r = 0; r < count; ++r)
-      for (Index j = 0; j < out_width_; ++j) rows[r].y[j * rows[r].y_stride] = arena[r * size_ + out_ + j];
+#endif
+    (void)threads;
+    for (const RowStep<T>& s : steps_) step(s, 0, 1);
   }
 
   // Output j of a dense step: f(w_j . in + b_j), as Dense's own one-row pass.
