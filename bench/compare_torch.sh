@@ -46,7 +46,9 @@ source tools/deps.sh
 plexus_install_missing "${PLEXUS_BASE_PACKAGES[@]}" libbenchmark-dev python3-torch libopenblas0-openmp
 py=/usr/bin/python3
 
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+# -march=native, as docs/performance.md's figures were measured (the folder
+# may hold tools/run_tests.sh's configuration, which turns it off).
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DPLEXUS_NATIVE=ON >/dev/null
 cmake --build "$build" -j "$(nproc)" --target plexus_compare >/dev/null
 compare="$build/bench/plexus_compare"
 twin=""

@@ -90,16 +90,30 @@ void check(const Problem& p, T beta, double tol, plexus::Precision precision = p
   const T alpha = T(0.75);
   plexus::gemm<T>(p.ta, p.tb, p.m, p.n, p.k, alpha, o.a.data(), o.lda, o.b.data(), o.ldb, beta, c.data(), o.ldc,
                   precision);
+  // op(A) by rows and op(B) by columns, in double (and rounded to bf16),
+  // so that the reference's inner loop reads contiguous memory.
+  const auto m = static_cast<std::size_t>(p.m), n = static_cast<std::size_t>(p.n), k = static_cast<std::size_t>(p.k);
+  std::vector<double> a_rows(m * k), b_cols(k * n), a_rounded(m * k), b_rounded(k * n);
+  for (std::size_t l = 0; l < k; ++l) {
+    for (std::size_t i = 0; i < m; ++i) a_rows[i * k + l] = op_a(p, o, Index(i), Index(l));
+    for (std::size_t j = 0; j < n; ++j) b_cols[j * k + l] = op_b(p, o, Index(l), Index(j));
+  }
+  for (std::size_t x = 0; x < m * k; ++x) a_rounded[x] = bf16(a_rows[x]);
+  for (std::size_t x = 0; x < k * n; ++x) b_rounded[x] = bf16(b_cols[x]);
+  const std::vector<double>& ra = rounded ? a_rounded : a_rows;
+  const std::vector<double>& rb = rounded ? b_rounded : b_cols;
   double worst = 0, worst_exact = 0;
   bool padding_kept = true;
   for (Index j = 0; j < p.n; ++j) {
     for (Index i = 0; i < p.m; ++i) {
       double s = 0, exact = 0, mag = 0;
-      for (Index l = 0; l < p.k; ++l) {
-        const double x = op_a(p, o, i, l), y = op_b(p, o, l, j);
-        s += rounded ? bf16(x) * bf16(y) : x * y;
-        exact += x * y;
-        mag += std::abs(x * y);
+      const double *xa = a_rows.data() + std::size_t(i) * k, *xb = b_cols.data() + std::size_t(j) * k;
+      const double *sa = ra.data() + std::size_t(i) * k, *sb = rb.data() + std::size_t(j) * k;
+      for (std::size_t l = 0; l < k; ++l) {
+        const double xy = xa[l] * xb[l];
+        s += sa[l] * sb[l];
+        exact += xy;
+        mag += std::abs(xy);
       }
       const auto at = static_cast<std::size_t>(i + j * o.ldc);
       const double c0 = beta == T(0) ? 0.0 : double(o.c0[at]);
