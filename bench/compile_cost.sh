@@ -44,9 +44,10 @@ measure() {
   done
 }
 
-echo "compiling the compiled library once (src/plexus_compiled.cpp)..."
-"$cxx" "${flags[@]}" -c src/plexus_compiled.cpp -o "$work/lib.o"
-ar rcs "$work/libplexus_compiled.a" "$work/lib.o"
+echo "compiling the compiled library once (src/plexus_compiled_float.cpp, src/plexus_compiled_double.cpp)..."
+"$cxx" "${flags[@]}" -c src/plexus_compiled_float.cpp -o "$work/lib_float.o"
+"$cxx" "${flags[@]}" -c src/plexus_compiled_double.cpp -o "$work/lib_double.o"
+ar rcs "$work/libplexus_compiled.a" "$work/lib_float.o" "$work/lib_double.o"
 
 printf '%-30s %8s %10s %10s\n' "file" "CPU s" "peak MB" "binary KB"
 row() {  # name, extra flags..., then the source

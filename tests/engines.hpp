@@ -8,13 +8,21 @@
 #include <plexus/plexus.hpp>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
 namespace plexus_test {
 
+// Under PLEXUS_ENGINE (the engine.suite.* runs of the whole program on one
+// engine) only that engine: the run without it has checked every engine.
 inline std::vector<plexus::Engine> engines_here() {
+  const char* named = std::getenv("PLEXUS_ENGINE");
+  if (named && *named) {
+    MESSAGE((std::string("PLEXUS_ENGINE=") + named + ": only that engine"));
+    return {plexus::detail::default_engine()};
+  }
   std::vector<plexus::Engine> here;
   for (int i = 0; i < plexus::kEngineCount; ++i) {
     const auto e = static_cast<plexus::Engine>(i);

@@ -193,6 +193,8 @@ TEST_CASE("adam_update: on the avx512 engines, the bits of the Eigen expressions
 }
 #else
 TEST_CASE("adam_update: on the avx512 engines, the bits of the Eigen expressions it replaced") {
-  MESSAGE("skipped: the reference is Eigen's AVX-512 code as g++ builds it (needs g++ and -march with AVX-512)");
+  MESSAGE(
+      "PLEXUS_SKIPPED: the reference is Eigen's AVX-512 code as g++ builds it (needs g++ and -march with AVX-512: "
+      "PLEXUS_NATIVE=ON on an AVX-512 host)");
 }
 #endif

@@ -133,13 +133,14 @@ def predict(model, normalize, scale, canonical, dtype, n, matrices):
     return (out * scale / norm).reshape(matrices.shape)
 
 
-def main():
+def main(argv=None):
+    """The command line; argv (default: sys.argv[1:]) lets one process check several models."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("npz")
     p.add_argument("--input")
     p.add_argument("--expect")
     p.add_argument("--rtol", type=float, default=1e-5)
-    args = p.parse_args()
+    args = p.parse_args(argv)
     model, normalize, scale, canonical, dtype, n = load(args.npz)
     print(f"loaded {args.npz}: {n}x{n} matrices, {sum(t.numel() for t in model.parameters())} parameters, {dtype}")
     if args.input is None:

@@ -1,22 +1,18 @@
 // The float and double instantiations that compiled mode (core/compiled.hpp)
 // compiles once, in the library: with PLEXUS_COMPILED_LIB each entry is an
 // explicit instantiation declaration (extern template), in the library's
-// source an explicit instantiation definition, in header-only mode nothing.
+// source for its scalar an explicit instantiation definition, in
+// header-only mode nothing.
 // Included at the end of <plexus/plexus.hpp>; a file that includes only
 // fine-grained headers compiles what it uses, as in header-only mode.
 #pragma once
 
 #include "plexus.hpp"
 
-#if defined(PLEXUS_COMPILED_LIB_SOURCE)
-#define PLEXUS_INSTANTIATE(...) template __VA_ARGS__;
-#elif defined(PLEXUS_COMPILED_LIB)
-#define PLEXUS_INSTANTIATE(...) extern template __VA_ARGS__;
-#else
-#define PLEXUS_INSTANTIATE(...)
-#endif
-#define PLEXUS_INSTANTIATE_CLASS(C) PLEXUS_INSTANTIATE(class C<float>) PLEXUS_INSTANTIATE(class C<double>)
-#define PLEXUS_INSTANTIATE_FUNCTIONS(T)                                                                         \
+// PLEXUS_DETAIL_FLOAT and PLEXUS_DETAIL_DOUBLE (core/compiled.hpp) write
+// each entry for the library's source that owns its scalar.
+#define PLEXUS_INSTANTIATE_CLASS(C) PLEXUS_DETAIL_FLOAT(class C<float>) PLEXUS_DETAIL_DOUBLE(class C<double>)
+#define PLEXUS_INSTANTIATE_FUNCTIONS(T, PLEXUS_INSTANTIATE)                                                     \
   PLEXUS_INSTANTIATE(double train_step<T>(Network<T>&, const Loss<T>&, Optimizer<T>&, const ConstMatrixRef<T>&, \
                                           const ConstMatrixRef<T>&, StepOptions))                               \
   PLEXUS_INSTANTIATE(FitHistory fit<T>(Network<T>&, const Loss<T>&, Optimizer<T>&, const ConstMatrixRef<T>&,    \
@@ -62,16 +58,15 @@ PLEXUS_INSTANTIATE_CLASS(Huber)
 PLEXUS_INSTANTIATE_CLASS(SoftmaxCrossEntropy)
 PLEXUS_INSTANTIATE_CLASS(BinaryCrossEntropy)
 PLEXUS_INSTANTIATE_CLASS(OnlineTrainer)
-PLEXUS_INSTANTIATE_FUNCTIONS(float)
-PLEXUS_INSTANTIATE_FUNCTIONS(double)
+PLEXUS_INSTANTIATE_FUNCTIONS(float, PLEXUS_DETAIL_FLOAT)
+PLEXUS_INSTANTIATE_FUNCTIONS(double, PLEXUS_DETAIL_DOUBLE)
 
 namespace detail {
-PLEXUS_INSTANTIATE(struct BuiltinKinds<void>)
-PLEXUS_INSTANTIATE(void register_kinds_once<BuiltinKinds<void>>())
+PLEXUS_DETAIL_FLOAT(struct BuiltinKinds<void>)
+PLEXUS_DETAIL_FLOAT(void register_kinds_once<BuiltinKinds<void>>())
 }  // namespace detail
 
 }  // namespace plexus
 
 #undef PLEXUS_INSTANTIATE_FUNCTIONS
 #undef PLEXUS_INSTANTIATE_CLASS
-#undef PLEXUS_INSTANTIATE

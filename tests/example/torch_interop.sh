@@ -17,6 +17,8 @@ plexus_torch_python numpy torch
 # canonical form, the third plain growth layers of another activation.
 # 5x5 models (the last two): the config's size builds 25-wide inputs and
 # outputs and 5x5 sign maps.
+checks=()
+i=0
 for run in "float32 good33_f32.npy train --samples 20000 --width 16 --growth 8 --blocks 2" \
            "float32 good33_f32.npy train --samples 20000 --width 16 --growth 8 --blocks 2 --canonical none" \
            "float32 good33_f32.npy train --samples 20000 --width 16 --growth 8 --blocks 2 --gate none --activation gelu" \
@@ -28,9 +30,32 @@ for run in "float32 good33_f32.npy train --samples 20000 --width 16 --growth 8 -
            "float64 good55_f64.npy question --size 5 --epochs 2 --precision f64"; do
   read -r dtype input recipe <<< "$run"
   # shellcheck disable=SC2086
-  "$MI" $recipe --model m.plx > /dev/null 2>&1 || fail "$recipe"
-  "$MI" predict --model m.plx --views 1 --input "$input" --output pred.npy > /dev/null
-  "$MI" export --model m.plx --npz m.npz --dtype "$dtype" > /dev/null
-  "$PY" "$SCRIPT" m.npz --input "$input" --expect pred.npy --rtol 1e-5 || fail "$recipe ($dtype): torch disagrees"
+  "$MI" $recipe --model "m$i.plx" > /dev/null 2>&1 || fail "$recipe"
+  "$MI" predict --model "m$i.plx" --views 1 --input "$input" --output "pred$i.npy" > /dev/null
+  "$MI" export --model "m$i.plx" --npz "m$i.npz" --dtype "$dtype" > /dev/null
+  checks+=("$recipe ($dtype)|m$i.npz|$input|pred$i.npy")
+  i=$((i + 1))
 done
+# One Python process checks every model through to_torch.py's command line
+# (main(argv)): importing torch costs about 2 s a process.
+"$PY" - "$SCRIPT" "${checks[@]}" << 'EOF'
+import importlib.util
+import sys
+
+spec = importlib.util.spec_from_file_location("to_torch", sys.argv[1])
+to_torch = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(to_torch)
+failed = []
+for check in sys.argv[2:]:
+    what, npz, inputs, expect = check.split("|")
+    try:
+        rc = to_torch.main([npz, "--input", inputs, "--expect", expect, "--rtol", "1e-5"])
+    except SystemExit as e:
+        rc = f"exit {e.code}"
+    if rc != 0:
+        failed.append(f"{what}: torch disagrees ({rc})")
+for f in failed:
+    print("FAIL:", f, file=sys.stderr)
+sys.exit(1 if failed else 0)
+EOF
 echo PASS

@@ -55,10 +55,8 @@ build_kernel_tables() {
   return tables;
 }
 #endif
-#if defined(PLEXUS_COMPILED_LIB_SOURCE)
-template const KernelTable<float>* build_kernel_tables<float>();
-template const KernelTable<double>* build_kernel_tables<double>();
-#endif
+PLEXUS_DETAIL_FLOAT(const KernelTable<float>* build_kernel_tables<float>())
+PLEXUS_DETAIL_DOUBLE(const KernelTable<double>* build_kernel_tables<double>())
 
 template <typename T>
 const KernelTable<T>& kernel_table(Engine e) {
