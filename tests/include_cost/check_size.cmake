@@ -1,7 +1,8 @@
 # Fails when an object file of tests/include_cost is larger than its bound.
 # Also fails when an object defines a symbol that its source must not pay
 # for. Inputs (-D): OBJECTS (|-separated paths), LIMITS (|-separated
-# source=bytes), FORBIDDEN (|-separated source=text: no demangled symbol
+# source=bytes), PROGRAMS (|-separated path=bytes: linked programs and
+# their bounds), FORBIDDEN (|-separated source=text: no demangled symbol
 # the object defines may contain the text), NM (the nm program), CONFIG,
 # FLAGS.
 cmake_minimum_required(VERSION 3.16)
@@ -32,6 +33,18 @@ foreach(limit IN LISTS limits)
     list(APPEND failed "${source} (${size} > ${bound} bytes)")
   endif()
   set(object_${source} "${found}")
+endforeach()
+string(REPLACE "|" ";" programs "${PROGRAMS}")
+foreach(program IN LISTS programs)
+  string(REGEX MATCH "^(.+)=([0-9]+)$" _ "${program}")
+  set(path "${CMAKE_MATCH_1}")
+  set(bound "${CMAKE_MATCH_2}")
+  file(SIZE "${path}" size)
+  get_filename_component(name "${path}" NAME)
+  message("include_cost: ${name}: ${size} bytes of program (bound ${bound})")
+  if(size GREATER bound)
+    list(APPEND failed "${name} (${size} > ${bound} bytes)")
+  endif()
 endforeach()
 string(REPLACE "|" ";" forbidden "${FORBIDDEN}")
 foreach(rule IN LISTS forbidden)
