@@ -93,13 +93,15 @@ void check(const Problem& p, T beta, double tol, plexus::Precision precision = p
   // op(A) by rows and op(B) by columns, in double (and rounded to bf16),
   // so that the reference's inner loop reads contiguous memory.
   const auto m = static_cast<std::size_t>(p.m), n = static_cast<std::size_t>(p.n), k = static_cast<std::size_t>(p.k);
-  std::vector<double> a_rows(m * k), b_cols(k * n), a_rounded(m * k), b_rounded(k * n);
+  std::vector<double> a_rows(m * k), b_cols(k * n), a_rounded, b_rounded;
   for (std::size_t l = 0; l < k; ++l) {
     for (std::size_t i = 0; i < m; ++i) a_rows[i * k + l] = op_a(p, o, Index(i), Index(l));
     for (std::size_t j = 0; j < n; ++j) b_cols[j * k + l] = op_b(p, o, Index(l), Index(j));
   }
-  for (std::size_t x = 0; x < m * k; ++x) a_rounded[x] = bf16(a_rows[x]);
-  for (std::size_t x = 0; x < k * n; ++x) b_rounded[x] = bf16(b_cols[x]);
+  if (rounded) {
+    for (const double x : a_rows) a_rounded.push_back(bf16(x));
+    for (const double x : b_cols) b_rounded.push_back(bf16(x));
+  }
   const std::vector<double>& ra = rounded ? a_rounded : a_rows;
   const std::vector<double>& rb = rounded ? b_rounded : b_cols;
   double worst = 0, worst_exact = 0;

@@ -47,12 +47,15 @@ inline std::string shape_str(long long rows, long long cols) {
   return s.str();
 }
 
-namespace detail {
+// A function called rarely, kept out of its callers (error messages, tables
+// built once).
 #if defined(__GNUC__) || defined(__clang__)
 #define PLEXUS_DETAIL_COLD_CALL __attribute__((noinline, cold))
 #else
 #define PLEXUS_DETAIL_COLD_CALL
 #endif
+
+namespace detail {
 // The stream behind concat: built, read and destroyed by calls, so that each
 // concat<...> (one for every list of argument types that builds a message,
 // hundreds in the library) holds the calls and not the stream's code

@@ -28,11 +28,7 @@ template <typename T>
 #if PLEXUS_USE_COMPILED_LIB
 const KernelTable<T>* build_kernel_tables();
 #else
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((noinline, cold))
-#endif
-const KernelTable<T>*
-build_kernel_tables() {
+PLEXUS_DETAIL_COLD_CALL const KernelTable<T>* build_kernel_tables() {
   // An engine this build has no code for (not x86) is never chosen: it is
   // unsupported (see engine_missing), so its entry only fills the slot.
   static const KernelTable<T> tables[kEngineCount] = {
