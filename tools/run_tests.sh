@@ -25,7 +25,7 @@ jobs="$(nproc)"
 # -march=native (PLEXUS_NATIVE=OFF: the engines' kernels are chosen at run
 # time either way) that is the installed library itself, compiled once
 # rather than twice; the test programs compile at -O1 (tests/CMakeLists.txt).
-# From a clean clone: 454 and 499 s in two runs on 2 cores, 553 s before
+# From a clean clone: 443 to 499 s in three runs on 2 cores, 553 s before
 # these changes (docs/install.md#install_compile_cost). .ci/run builds the
 # sanitizer pass with -march=native.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=10 \
